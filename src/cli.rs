@@ -1,0 +1,157 @@
+//! The command line: `open` (the default), `validate`, `generate`, and the headless commands
+//! that share the domain code. Flags and report keys are promises to users: see README.md.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::generate::{Cooling, GenerateOptions, generate};
+use crate::scene;
+
+#[derive(Parser, Debug)]
+#[command(name = "factory-twin", version, about = "Digital twin of an AI factory: power, cooling, heat and GPU output")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Open a scene in the 3D viewer (the embedded demo hall when no file is given).
+    Open { file: Option<PathBuf> },
+    /// Check scene files; prints every problem with file:line:col and exits 1 if any is an error.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print nothing for files that are fine.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Write a valid scene of N racks with cooling and power sized to the load.
+    Generate {
+        #[arg(long)]
+        racks: usize,
+        #[arg(long, default_value = "gb300-nvl72")]
+        rack_type: String,
+        #[arg(long, value_enum, default_value_t = CoolingArg::Liquid)]
+        cooling: CoolingArg,
+        #[arg(long, default_value_t = 1)]
+        halls: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum CoolingArg {
+    Liquid,
+    Air,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        None => open(None),
+        Some(Command::Open { file }) => open(file),
+        Some(Command::Validate { files, quiet }) => validate(&files, quiet),
+        Some(Command::Generate { racks, rack_type, cooling, halls, seed, out }) => {
+            let cooling = match cooling {
+                CoolingArg::Liquid => Cooling::Liquid,
+                CoolingArg::Air => Cooling::Air,
+            };
+            generate_cmd(&GenerateOptions { racks, rack_type, cooling, halls, seed }, &out)
+        }
+    }
+}
+
+fn validate(files: &[PathBuf], quiet: bool) -> ExitCode {
+    let mut failed = false;
+    for f in files {
+        let name = f.display().to_string();
+        let t = Instant::now();
+        match scene::load_file(f) {
+            Ok(loaded) => {
+                for w in &loaded.warnings {
+                    eprintln!("{}", w.display(&name));
+                }
+                if !quiet {
+                    println!(
+                        "{name}: ok — {} racks in {} halls ({} warnings, {:.1} ms)",
+                        loaded.site.rack_count(),
+                        loaded.site.halls.len(),
+                        loaded.warnings.len(),
+                        t.elapsed().as_secs_f64() * 1e3
+                    );
+                }
+            }
+            Err(errors) => {
+                failed = true;
+                let n = errors.0.iter().filter(|d| d.is_error()).count();
+                for d in &errors.0 {
+                    eprintln!("{}", d.display(&name));
+                }
+                eprintln!("{name}: {n} error(s)");
+            }
+        }
+    }
+    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+fn generate_cmd(opts: &GenerateOptions, out: &Path) -> ExitCode {
+    let t = Instant::now();
+    let site = match generate(opts) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = scene::save(&site, out) {
+        eprintln!("error: cannot write {}: {e}", out.display());
+        return ExitCode::FAILURE;
+    }
+    eprintln!(
+        "wrote {} ({} racks, {} halls) in {:.0} ms",
+        out.display(),
+        site.rack_count(),
+        site.halls.len(),
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    ExitCode::SUCCESS
+}
+
+/// Loads the scene to open: a file, or the embedded demo hall.
+pub fn load_scene_or_demo(file: Option<&Path>) -> Result<(String, crate::model::Site), String> {
+    match file {
+        None => scene::parse(scene::DEMO_SCENE)
+            .map(|l| ("demo-hall (embedded)".to_string(), l.site))
+            .map_err(|e| e.0.iter().map(|d| d.display("embedded demo").to_string()).collect::<Vec<_>>().join("\n")),
+        Some(f) => {
+            let name = f.display().to_string();
+            scene::load_file(f)
+                .map(|l| (name.clone(), l.site))
+                .map_err(|e| e.0.iter().map(|d| d.display(&name).to_string()).collect::<Vec<_>>().join("\n"))
+        }
+    }
+}
+
+#[cfg(feature = "app")]
+fn open(file: Option<PathBuf>) -> ExitCode {
+    match load_scene_or_demo(file.as_deref()) {
+        Ok((name, site)) => crate::app::run(name, site),
+        Err(msg) => {
+            eprintln!("{msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(feature = "app"))]
+fn open(_file: Option<PathBuf>) -> ExitCode {
+    eprintln!("this build has no viewer (built without the `app` feature); use validate, generate or simulate");
+    ExitCode::from(2)
+}

@@ -1,0 +1,371 @@
+//! Scene generator: a valid site of N racks with cooling and power sized to the load, N+1 where a
+//! designer would put it (CDU pumps, loop pumps, chillers, CRAHs, UPS modules).
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::model::catalogue::FLOW_LPM_PER_KW;
+use crate::model::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cooling {
+    Liquid,
+    Air,
+}
+
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    pub racks: usize,
+    pub rack_type: String,
+    pub cooling: Cooling,
+    pub halls: usize,
+    pub seed: u64,
+}
+
+/// Vertiv Liebert XDU 1350 class: 1368 kW, 4 K approach (Modelica Buildings CDU data record).
+const CDU_KW: f64 = 1368.0;
+const CDU_APPROACH_K: f64 = 4.0;
+/// Google Deschutes draws 74 kW of pumps for 2 MW (3.7 %, physics.md): per duty pump of a
+/// 1368 kW unit with two duty pumps, 3.7 % / 2.
+const CDU_PUMP_SHARE: f64 = 0.037 / 2.0;
+/// BAC Trillium TDFS1238N: 2931 kW at 35 °C air, fluid in 46.1 °C, 117.7 kW of fans.
+const DRY_COOLER_KW: f64 = 2931.0;
+const DRY_COOLER_FAN_KW: f64 = 117.7;
+/// York YT, COP 5.96 (EnergyPlus / Modelica record); sized in 1055 kW modules.
+const CHILLER_KW: f64 = 1055.0;
+const CHILLER_COP: f64 = 5.96;
+/// CRAH module: *estimate* for a large chilled-water unit: 250 kW, 20 m³/s, 15 kW of fans.
+const CRAH_KW: f64 = 250.0;
+const ROW_PITCH_M: f64 = 3.0;
+const MARGIN_M: f64 = 3.0;
+
+pub fn generate(opts: &GenerateOptions) -> Result<Site, String> {
+    let catalogue = builtin_rack_types();
+    let ty = catalogue
+        .iter()
+        .find(|t| t.id == opts.rack_type)
+        .ok_or_else(|| {
+            format!(
+                "unknown rack type \"{}\"; built-in types: {}",
+                opts.rack_type,
+                catalogue.iter().map(|t| t.id.as_str()).collect::<Vec<_>>().join(", ")
+            )
+        })?
+        .clone();
+    if opts.racks == 0 {
+        return Err("--racks must be at least 1".into());
+    }
+    if opts.halls == 0 || opts.halls > opts.racks {
+        return Err(format!("--halls must be between 1 and the number of racks ({})", opts.racks));
+    }
+    if opts.cooling == Cooling::Liquid && !ty.is_liquid() {
+        return Err(format!("\"{}\" is air-cooled; use --cooling air or a liquid-cooled type", ty.id));
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    let mut site = Site {
+        version: SCENE_VERSION,
+        name: format!("Generated {} × {}", opts.racks, ty.id),
+        location: "generated".into(),
+        ambient: Ambient { dry_bulb_c: 25.0, wet_bulb_c: 18.0 },
+        rack_types: Vec::new(),
+        halls: Vec::new(),
+        plant: Plant::default(),
+        power: Power::default(),
+    };
+    let per_hall_base = opts.racks / opts.halls;
+    let extra = opts.racks % opts.halls;
+    let mut hall_x = 0.0;
+    for h in 0..opts.halls {
+        let n = per_hall_base + usize::from(h < extra);
+        let hall_w = add_hall(&mut site, &ty, opts.cooling, h, n, hall_x, &mut rng);
+        hall_x += hall_w + 20.0;
+    }
+    Ok(site)
+}
+
+fn round_up(x: f64, step: f64) -> f64 {
+    (x / step).ceil() * step
+}
+
+/// Adds one hall with its plant and power; returns the hall's width.
+fn add_hall(
+    site: &mut Site,
+    ty: &RackType,
+    cooling: Cooling,
+    h: usize,
+    racks: usize,
+    x0: f64,
+    rng: &mut ChaCha8Rng,
+) -> f64 {
+    let hall_id = format!("hall-{}", h + 1);
+    let liquid_kw = ty.max_kw * ty.liquid_fraction;
+    let liquid = cooling == Cooling::Liquid;
+    // Racks per group: one in-row CDU and one busway per group.
+    let per_group = if liquid {
+        let by_heat = (CDU_KW * 0.95 / liquid_kw).floor();
+        let by_flow = (CDU_KW * FLOW_LPM_PER_KW / ty.coolant_flow_lpm.max(1e-9)).floor();
+        by_heat.min(by_flow).clamp(1.0, 24.0) as usize
+    } else {
+        // A 400 kW busway section.
+        ((400.0 / ty.max_kw).floor() as usize).clamp(1, 24)
+    };
+    let groups = racks.div_ceil(per_group);
+    let group_len = per_group as f64 * ty.width_m + if liquid { 0.6 } else { 0.0 };
+    // Squarish hall: groups_per_row ≈ sqrt(groups × pitch / group length).
+    let per_row = ((groups as f64 * ROW_PITCH_M / group_len).sqrt().ceil() as usize).clamp(1, groups);
+    let rows = groups.div_ceil(per_row);
+    let air_kw = racks as f64 * ty.max_kw * (1.0 - ty.liquid_fraction);
+    let crah_n = (air_kw / CRAH_KW).ceil() as usize;
+    let crah_total = if crah_n == 0 { 0 } else { crah_n + 1 };
+    let crah_wall = 1.2 + crah_total.div_ceil(2) as f64 * 2.0 + 1.2;
+    let width = round_up((2.0 * MARGIN_M + per_row as f64 * group_len).max(crah_wall), 0.6);
+    let depth = round_up(2.0 * MARGIN_M + rows as f64 * ROW_PITCH_M + 3.0, 0.6);
+
+    let ups_id = |k: usize| format!("{hall_id}-ups-{}", k + 1);
+    let feed_id = format!("feed-{}", h + 1);
+    let loop_id = format!("{hall_id}-fw");
+
+    let mut hall = Hall {
+        id: hall_id.clone(),
+        origin: (x0, 0.0),
+        size: (width, depth),
+        ceiling_height_m: 6.0,
+        tile_m: 0.6,
+        containment: Containment::HotAisle,
+        rows: Vec::new(),
+        cdus: Vec::new(),
+        crahs: Vec::new(),
+    };
+
+    let group_it_kw = per_group as f64 * ty.max_kw;
+    let ups_module_kw = 1500.0_f64.max(group_it_kw * 1.1);
+    let hall_it_kw = racks as f64 * ty.max_kw;
+    let ups_count = ((hall_it_kw / (ups_module_kw * 0.8)).ceil().max(1.0) as usize).min(groups);
+    let mut pdus = Vec::new();
+    let mut placed = 0;
+    let mut group = 0;
+    let mut ups_load = vec![0.0; ups_count];
+    for r in 0..rows {
+        let row_name = row_name(r);
+        let facing = if r % 2 == 0 { Facing::South } else { Facing::North };
+        let y = MARGIN_M + r as f64 * ROW_PITCH_M;
+        let mut row = Row {
+            id: format!("row-{row_name}"),
+            origin: (MARGIN_M, y),
+            facing,
+            rack_type: Some(ty.id.clone()),
+            cdu: None,
+            pdu: None,
+            racks: Vec::new(),
+        };
+        for g in 0..per_row {
+            if placed >= racks {
+                break;
+            }
+            let n = per_group.min(racks - placed);
+            let gx = g as f64 * group_len;
+            let cdu = liquid.then(|| format!("{hall_id}/cdu-{}", group + 1));
+            let pdu = format!("{hall_id}/pdu-{}", group + 1);
+            for k in 0..n {
+                let u: f64 = rng.random_range(0.8..=1.0);
+                row.racks.push(Rack {
+                    id: format!("rack-{:02}", g * per_group + k + 1),
+                    rack_type: None,
+                    at: Some(((gx + k as f64 * ty.width_m) * 1000.0).round() / 1000.0),
+                    cdu: cdu.clone(),
+                    pdu: Some(pdu.clone()),
+                    utilization: Some((u * 100.0).round() / 100.0),
+                });
+            }
+            let ups = group % ups_count;
+            let load = n as f64 * ty.max_kw;
+            ups_load[ups] += load / 0.99;
+            pdus.push(Pdu { id: pdu, ups: ups_id(ups), capacity_kw: round_up(load * 1.1, 10.0), efficiency: 0.99 });
+            if liquid {
+                let heat = n as f64 * liquid_kw;
+                let flow = n as f64 * ty.coolant_flow_lpm;
+                let pump_kw = (CDU_KW * CDU_PUMP_SHARE * 10.0).round() / 10.0;
+                ups_load[ups] += 2.0 * pump_kw;
+                let cx = MARGIN_M + gx + n as f64 * ty.width_m + 0.3;
+                hall.cdus.push(Cdu {
+                    id: format!("cdu-{}", group + 1),
+                    kind: CduKind::InRow,
+                    capacity_kw: CDU_KW.max(heat),
+                    approach_k: CDU_APPROACH_K,
+                    supply_setpoint_c: 35.0,
+                    rated_flow_lpm: round_up((CDU_KW * FLOW_LPM_PER_KW).max(flow), 10.0),
+                    pumps: 3,
+                    pumps_duty: 2,
+                    pump_kw,
+                    tcs_volume_l: round_up(100.0 + n as f64 * 60.0, 10.0),
+                    facility_loop: loop_id.clone(),
+                    supply: ups_id(ups),
+                    position: Some((cx, y + ty.depth_m / 2.0)),
+                });
+            }
+            placed += n;
+            group += 1;
+        }
+        hall.rows.push(row);
+    }
+
+    // Air side: N+1 CRAHs along the south and north walls. Liquid halls use DX units (their
+    // loop is too warm for air); air halls use chilled water.
+    let mut mech_feed_kw = 0.0;
+    for c in 0..crah_total {
+        let x = 1.2 + (c / 2) as f64 * 2.0 + 0.9;
+        let y = if c % 2 == 0 { 0.9 } else { hall.size.1 - 0.9 };
+        hall.crahs.push(Crah {
+            id: format!("crah-{}", c + 1),
+            capacity_kw: CRAH_KW,
+            airflow_m3_s: 20.0,
+            fan_kw: 15.0,
+            supply_air_c: 22.0,
+            facility_loop: (!liquid).then(|| loop_id.clone()),
+            supply: feed_id.clone(),
+            position: Some((x, y)),
+        });
+        // DX units: compressor at COP 3.5 (*estimate*).
+        mech_feed_kw += 15.0 + if liquid { CRAH_KW / 3.5 } else { 0.0 };
+    }
+
+    // Facility loop and heat rejection, N+1 chillers as trim with economiser.
+    let loop_kw = if liquid { racks as f64 * liquid_kw } else { air_kw };
+    let setpoint = if liquid { 30.0 } else { 12.0 };
+    let mut rejection = Vec::new();
+    if liquid {
+        // Dry coolers carry the whole load at 25 °C air with a 40 °C return (15 K vs the rated 11.1 K).
+        let per_dc = DRY_COOLER_KW * (40.0 - 25.0) / (46.1 - 35.0);
+        let n = (loop_kw / per_dc).ceil().max(1.0) as usize;
+        for k in 0..n {
+            let id = format!("{hall_id}-dc-{}", k + 1);
+            rejection.push(id.clone());
+            site.plant.dry_coolers.push(DryCooler {
+                id,
+                capacity_kw: DRY_COOLER_KW,
+                design_air_c: 35.0,
+                design_fluid_in_c: 46.1,
+                fans: 12,
+                fan_kw: DRY_COOLER_FAN_KW,
+                supply: feed_id.clone(),
+                position: Some((x0 + k as f64 * 8.0, -12.0)),
+            });
+            mech_feed_kw += DRY_COOLER_FAN_KW;
+        }
+    }
+    let chillers = (loop_kw / CHILLER_KW).ceil().max(1.0) as usize + 1;
+    for k in 0..chillers {
+        let id = format!("{hall_id}-ch-{}", k + 1);
+        rejection.push(id.clone());
+        site.plant.chillers.push(Chiller {
+            id,
+            capacity_kw: CHILLER_KW,
+            cop: CHILLER_COP,
+            condenser: Condenser::AirCooled,
+            economiser: true,
+            restart_s: 300.0,
+            supply: feed_id.clone(),
+            position: Some((x0 + k as f64 * 8.0, -24.0)),
+        });
+        mech_feed_kw += CHILLER_KW / CHILLER_COP;
+    }
+    // ΔT 10 K across the loop at full load.
+    let flow = round_up(loop_kw.max(50.0) / (4.186 * 10.0), 1.0);
+    let pump_kw = round_up(flow * 0.25, 0.5);
+    site.plant.loops.push(CoolantLoop {
+        id: loop_id,
+        supply_setpoint_c: setpoint,
+        rated_flow_kg_s: flow,
+        pumps: 3,
+        pumps_duty: 2,
+        pump_kw,
+        volume_m3: round_up(5.0 + loop_kw / 200.0, 1.0),
+        heat_rejection: rejection,
+        supply: ups_id(0),
+    });
+    ups_load[0] += 2.0 * pump_kw;
+
+    site.power.pdus.extend(pdus);
+    let mut feed_kw = mech_feed_kw;
+    for (k, load) in ups_load.iter().enumerate() {
+        let cap = round_up(load * 1.2, 50.0);
+        site.power.ups.push(Ups {
+            id: ups_id(k),
+            feed: feed_id.clone(),
+            capacity_kw: cap,
+            efficiency: 0.96,
+            battery_minutes: 5.0,
+        });
+        feed_kw += load / 0.96;
+    }
+    site.power.feeds.push(UtilityFeed { id: feed_id, capacity_kw: round_up(feed_kw * 1.2, 100.0) });
+    site.halls.push(hall);
+    width
+}
+
+/// A, B, …, Z, AA, AB, …
+fn row_name(mut i: usize) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'A' + (i % 26) as u8);
+        if i < 26 {
+            break;
+        }
+        i = i / 26 - 1;
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(racks: usize, ty: &str, cooling: Cooling, halls: usize) -> GenerateOptions {
+        GenerateOptions { racks, rack_type: ty.into(), cooling, halls, seed: 1 }
+    }
+
+    #[test]
+    fn generated_scenes_validate_and_have_every_rack() {
+        for (n, ty, c, h) in [
+            (1, "gb300-nvl72", Cooling::Liquid, 1),
+            (8, "gb300-nvl72", Cooling::Liquid, 1),
+            (37, "gb200-nvl72", Cooling::Liquid, 2),
+            (50, "hgx-h100-air", Cooling::Air, 1),
+            (12, "storage", Cooling::Air, 1),
+            (1000, "gb300-nvl72", Cooling::Liquid, 4),
+        ] {
+            let site = generate(&opts(n, ty, c, h)).unwrap();
+            assert_eq!(site.rack_count(), n);
+            let errors: Vec<_> = crate::scene::validate(&site).into_iter().filter(|d| d.is_error()).collect();
+            assert!(errors.is_empty(), "{n} {ty}: {errors:#?}");
+        }
+    }
+
+    #[test]
+    fn same_seed_same_scene_other_seed_differs() {
+        let a = generate(&opts(40, "gb300-nvl72", Cooling::Liquid, 1)).unwrap();
+        let b = generate(&opts(40, "gb300-nvl72", Cooling::Liquid, 1)).unwrap();
+        let mut o = opts(40, "gb300-nvl72", Cooling::Liquid, 1);
+        o.seed = 2;
+        let c = generate(&o).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn bad_options_are_refused() {
+        assert!(generate(&opts(0, "gb300-nvl72", Cooling::Liquid, 1)).is_err());
+        assert!(generate(&opts(10, "nope", Cooling::Liquid, 1)).is_err());
+        assert!(generate(&opts(10, "hgx-h100-air", Cooling::Liquid, 1)).is_err());
+        assert!(generate(&opts(2, "gb300-nvl72", Cooling::Liquid, 3)).is_err());
+    }
+
+    #[test]
+    fn row_names() {
+        assert_eq!(row_name(0), "A");
+        assert_eq!(row_name(25), "Z");
+        assert_eq!(row_name(26), "AA");
+        assert_eq!(row_name(27), "AB");
+    }
+}

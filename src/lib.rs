@@ -1,0 +1,14 @@
+//! factory-twin: a digital twin of an AI factory.
+//!
+//! The domain — [`model`], [`scene`], [`generate`] — is plain Rust and never imports Bevy; the
+//! CLI in [`cli`] and, behind the `app` feature, the viewer in `app` are thin layers over it.
+
+pub mod cli;
+pub mod diagnostic;
+pub mod fsutil;
+pub mod generate;
+pub mod model;
+pub mod scene;
+
+#[cfg(feature = "app")]
+pub mod app;
