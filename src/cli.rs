@@ -44,6 +44,42 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Run a scene headless as fast as possible and print a report.
+    Simulate(SimulateArgs),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct SimulateArgs {
+    pub scene: PathBuf,
+    /// Scenario file (RON) with timed events and workload profiles.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// KIND[:TARGET]@TIME, e.g. cdu:hall-1/cdu-1@60 or utility@5m; may repeat.
+    #[arg(long = "fail", value_name = "KIND[:TARGET]@TIME")]
+    pub fail: Vec<String>,
+    /// KIND[:TARGET]@TIME: undo a failure; may repeat.
+    #[arg(long = "restore", value_name = "KIND[:TARGET]@TIME")]
+    pub restore: Vec<String>,
+    /// Outdoor dry bulb, °C, instead of the scene's (wet bulb moves with it).
+    #[arg(long)]
+    pub ambient: Option<f64>,
+    /// Utilization 0..1 of every rack instead of the scene's.
+    #[arg(long)]
+    pub utilization: Option<f64>,
+    /// Sim time to run: 90s, 15m, 2h, 1d.
+    #[arg(long, default_value = "1h")]
+    pub duration: String,
+    /// Time step: 1s by default.
+    #[arg(long, default_value = "1s")]
+    pub dt: String,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Json)]
+    pub report: ReportFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Json,
+    Text,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -65,6 +101,13 @@ pub fn main() -> ExitCode {
             };
             generate_cmd(&GenerateOptions { racks, rack_type, cooling, halls, seed }, &out)
         }
+        Some(Command::Simulate(args)) => match crate::report::simulate(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

@@ -8,7 +8,9 @@ pub mod diagnostic;
 pub mod fsutil;
 pub mod generate;
 pub mod model;
+pub mod report;
 pub mod scene;
+pub mod sim;
 
 #[cfg(feature = "app")]
 pub mod app;

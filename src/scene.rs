@@ -659,6 +659,7 @@ impl Validator {
         self.range(&id, "width_m", t.width_m, 0.2, 5.0, "m");
         self.range(&id, "depth_m", t.depth_m, 0.2, 5.0, "m");
         self.range(&id, "height_m", t.height_m, 0.2, 5.0, "m");
+        self.range(&id, "gpu_share", t.gpu_share, 0.0, 1.0, "");
     }
 
     /// Like `reference`, but a failing (owner, target) pair is reported only the first time.

@@ -23,6 +23,14 @@ pub struct RackType {
     pub height_m: f64,
     #[serde(default)]
     pub kind: RackKind,
+    /// Share of rack power drawn by the GPUs (the rest: CPUs, NICs, switches, fans, shelves).
+    #[serde(default = "default_gpu_share")]
+    pub gpu_share: f64,
+}
+
+/// *estimate*: 72 GPUs × ~1.4 kW of a ~135 kW GB300 NVL72.
+fn default_gpu_share() -> f64 {
+    0.75
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -37,10 +45,8 @@ impl RackType {
     pub fn is_liquid(&self) -> bool {
         self.liquid_fraction > 0.0
     }
-    /// Share of rack power drawn by the GPUs (the rest: CPUs, NICs, switches, fans, shelves).
-    /// *estimate*: 72 × ~1.4 kW of a ~135 kW GB300 NVL72.
     pub fn gpu_power_share(&self) -> f64 {
-        if self.gpus == 0 { 0.0 } else { 0.75 }
+        if self.gpus == 0 { 0.0 } else { self.gpu_share.clamp(0.0, 1.0) }
     }
 }
 
@@ -65,6 +71,7 @@ pub fn builtin_rack_types() -> Vec<RackType> {
             depth_m: 1.2,
             height_m: 2.24,
             kind: RackKind::Gpu,
+            gpu_share: 0.75,
         },
         // GB200 NVL72: ~120 kW steady (vendor deployment blogs: introl, leviathansystems).
         // Tokens/s: *estimate* of the order of published MLPerf Inference Llama-2-70B offline
@@ -82,6 +89,7 @@ pub fn builtin_rack_types() -> Vec<RackType> {
             depth_m: 1.2,
             height_m: 2.24,
             kind: RackKind::Gpu,
+            gpu_share: 0.75,
         },
         // Air-cooled 8-GPU HGX H100 servers, four per rack: 40–60 kW *estimate* (physics.md), all
         // heat to air. Tokens/s *estimate*: ~25k per 8-GPU server on a 70B model.
@@ -98,6 +106,8 @@ pub fn builtin_rack_types() -> Vec<RackType> {
             depth_m: 1.2,
             height_m: 2.0,
             kind: RackKind::Gpu,
+            // 32 × 700 W H100 SXM of 44 kW.
+            gpu_share: 0.51,
         },
         // Storage and network racks: *estimates* for a dense all-flash rack and a spine rack.
         RackType {
@@ -113,6 +123,7 @@ pub fn builtin_rack_types() -> Vec<RackType> {
             depth_m: 1.2,
             height_m: 2.0,
             kind: RackKind::Storage,
+            gpu_share: 0.0,
         },
         RackType {
             id: "network".into(),
@@ -127,6 +138,7 @@ pub fn builtin_rack_types() -> Vec<RackType> {
             depth_m: 1.2,
             height_m: 2.0,
             kind: RackKind::Network,
+            gpu_share: 0.0,
         },
     ]
 }

@@ -1,0 +1,222 @@
+//! Headless runs: `simulate` builds a simulation from a scene and flags, runs it as fast as it
+//! can and prints one report. The JSON keys are documented in README.md.
+
+use std::io::{IsTerminal, Write};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::cli::{ReportFormat, SimulateArgs};
+use crate::model::Site;
+use crate::scene;
+use crate::sim::scenario::{Action, Event, Scenario, parse_duration, parse_failure};
+use crate::sim::{Alarm, Simulation};
+
+/// Alarms listed in a report at most; the rest are counted in `alarms_omitted`.
+pub const MAX_REPORTED_ALARMS: usize = 1000;
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub scene: String,
+    pub sim_seconds: f64,
+    pub wall_seconds: f64,
+    pub speedup: f64,
+    pub racks: usize,
+    pub it_power_kw: f64,
+    pub facility_power_kw: f64,
+    pub pue: f64,
+    pub wue_l_per_kwh: f64,
+    pub heat_rejected_kw: f64,
+    pub cooling_power_kw: f64,
+    pub electrical_loss_kw: f64,
+    pub energy_balance_error: f64,
+    pub max_gpu_temp_c: f64,
+    pub mean_gpu_temp_c: f64,
+    pub max_inlet_air_c: f64,
+    pub max_coolant_c: f64,
+    pub output_fraction: f64,
+    pub min_output_fraction: f64,
+    pub tokens_per_s: f64,
+    pub possible_tokens_per_s: f64,
+    pub racks_throttled: u32,
+    pub racks_shutdown: u32,
+    pub throttle_onset_s: Option<f64>,
+    pub alarm_count: usize,
+    pub alarms_omitted: usize,
+    pub alarms: Vec<Alarm>,
+}
+
+/// Builds the scenario from a file and the CLI's flags (flags add to the file's events).
+pub fn scenario_from_args(args: &SimulateArgs) -> Result<Scenario, String> {
+    let mut scenario = match &args.scenario {
+        Some(p) => {
+            let name = p.display().to_string();
+            let src = std::fs::read_to_string(p).map_err(|e| format!("{name}: cannot read the scenario: {e}"))?;
+            Scenario::from_ron(&src).map_err(|d| d.display(&name).to_string())?
+        }
+        None => Scenario::default(),
+    };
+    for (flags, fail) in [(&args.fail, true), (&args.restore, false)] {
+        for f in flags {
+            let (failure, at_s) =
+                parse_failure(f).map_err(|e| format!("--{}: {e}", if fail { "fail" } else { "restore" }))?;
+            let action = if fail { Action::Fail(failure) } else { Action::Restore(failure) };
+            scenario.events.push(Event { at_s, action });
+        }
+    }
+    Ok(scenario)
+}
+
+/// Applies `--ambient` and `--utilization` to the site before the run settles.
+pub fn apply_overrides(site: &mut Site, ambient: Option<f64>, utilization: Option<f64>) -> Result<(), String> {
+    if let Some(a) = ambient {
+        if !(a.is_finite() && (-60.0..=60.0).contains(&a)) {
+            return Err(format!("--ambient {a}: use a dry bulb between -60 and 60 °C"));
+        }
+        let d = a - site.ambient.dry_bulb_c;
+        site.ambient.dry_bulb_c = a;
+        site.ambient.wet_bulb_c += d;
+    }
+    if let Some(u) = utilization {
+        if !(u.is_finite() && (0.0..=1.0).contains(&u)) {
+            return Err(format!("--utilization {u}: use a value between 0 and 1"));
+        }
+        for h in &mut site.halls {
+            for r in &mut h.rows {
+                for k in &mut r.racks {
+                    k.utilization = Some(u);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn load_site(path: &std::path::Path) -> Result<Site, String> {
+    let name = path.display().to_string();
+    match scene::load_file(path) {
+        Ok(l) => Ok(l.site),
+        Err(e) => Err(e.0.iter().map(|d| d.display(&name).to_string()).collect::<Vec<_>>().join("\n")),
+    }
+}
+
+pub fn simulate(args: &SimulateArgs) -> Result<(), String> {
+    let mut site = load_site(&args.scene)?;
+    apply_overrides(&mut site, args.ambient, args.utilization)?;
+    let scenario = scenario_from_args(args)?;
+    let duration = parse_duration(&args.duration).map_err(|e| format!("--duration: {e}"))?;
+    let dt = parse_duration(&args.dt).map_err(|e| format!("--dt: {e}"))?;
+    let mut sim = Simulation::new(site, scenario, dt)?;
+    let report = run_report(&mut sim, args.scene.display().to_string(), duration, std::io::stderr().is_terminal());
+    match args.report {
+        ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?),
+        ReportFormat::Text => print!("{}", text(&report)),
+    }
+    Ok(())
+}
+
+/// Runs `sim` for `duration` seconds and reports; with `progress`, draws a bar on stderr.
+pub fn run_report(sim: &mut Simulation, scene: String, duration: f64, progress: bool) -> Report {
+    let t0 = Instant::now();
+    let start = sim.time_s();
+    let mut min_output = sim.kpis().output_fraction;
+    let mut last_draw = Instant::now();
+    while sim.time_s() + 1e-9 < start + duration {
+        sim.step();
+        min_output = min_output.min(sim.kpis().output_fraction);
+        if progress && last_draw.elapsed().as_millis() >= 200 {
+            last_draw = Instant::now();
+            let f = ((sim.time_s() - start) / duration).clamp(0.0, 1.0);
+            let bar = "#".repeat((f * 40.0) as usize);
+            eprint!("\r[{bar:<40}] {:>5.1} % sim {:.0} s", f * 100.0, sim.time_s());
+            let _ = std::io::stderr().flush();
+        }
+    }
+    if progress {
+        eprintln!("\r{:60}\r", "");
+    }
+    let wall = t0.elapsed().as_secs_f64();
+    let k = sim.kpis().clone();
+    let log = sim.alarm_log();
+    let sim_seconds = sim.time_s() - start;
+    Report {
+        scene,
+        sim_seconds,
+        wall_seconds: wall,
+        speedup: if wall > 0.0 { sim_seconds / wall } else { f64::INFINITY },
+        racks: sim.rack_count(),
+        it_power_kw: k.it_power_kw,
+        facility_power_kw: k.facility_power_kw,
+        pue: k.pue,
+        wue_l_per_kwh: k.wue_l_per_kwh,
+        heat_rejected_kw: k.heat_rejected_kw,
+        cooling_power_kw: k.cooling_power_kw,
+        electrical_loss_kw: k.electrical_loss_kw,
+        energy_balance_error: k.energy_balance_error,
+        max_gpu_temp_c: k.max_gpu_temp_c,
+        mean_gpu_temp_c: k.mean_gpu_temp_c,
+        max_inlet_air_c: k.max_inlet_air_c,
+        max_coolant_c: k.max_coolant_c,
+        output_fraction: k.output_fraction,
+        min_output_fraction: min_output,
+        tokens_per_s: k.tokens_per_s,
+        possible_tokens_per_s: k.possible_tokens_per_s,
+        racks_throttled: k.racks_throttled,
+        racks_shutdown: k.racks_shutdown,
+        throttle_onset_s: sim.throttle_onset_s(),
+        alarm_count: log.len(),
+        alarms_omitted: log.len().saturating_sub(MAX_REPORTED_ALARMS),
+        alarms: log.iter().take(MAX_REPORTED_ALARMS).cloned().collect(),
+    }
+}
+
+fn text(r: &Report) -> String {
+    let mut s = String::new();
+    use std::fmt::Write as _;
+    let _ = writeln!(
+        s,
+        "{}: {} racks, {:.0} s simulated in {:.2} s ({:.0}× real time)",
+        r.scene, r.racks, r.sim_seconds, r.wall_seconds, r.speedup
+    );
+    let _ = writeln!(s, "  IT {:.1} kW, facility {:.1} kW, PUE {:.3}", r.it_power_kw, r.facility_power_kw, r.pue);
+    let _ = writeln!(
+        s,
+        "  output {:.1} % ({:.0} of {:.0} tokens/s), lowest {:.1} %",
+        r.output_fraction * 100.0,
+        r.tokens_per_s,
+        r.possible_tokens_per_s,
+        r.min_output_fraction * 100.0
+    );
+    let _ = writeln!(
+        s,
+        "  max GPU {:.1} °C, max inlet {:.1} °C, max coolant {:.1} °C",
+        r.max_gpu_temp_c, r.max_inlet_air_c, r.max_coolant_c
+    );
+    let _ = writeln!(
+        s,
+        "  heat rejected {:.1} kW, energy balance error {:.4} %",
+        r.heat_rejected_kw,
+        r.energy_balance_error * 100.0
+    );
+    match r.throttle_onset_s {
+        Some(t) => {
+            let _ = writeln!(s, "  first GPU throttled at {t:.0} s");
+        }
+        None => {
+            let _ = writeln!(s, "  no GPU throttled");
+        }
+    }
+    let _ = writeln!(s, "  {} alarm events", r.alarm_count);
+    for a in r.alarms.iter().take(20) {
+        let _ = writeln!(
+            s,
+            "    {:>8.0} s {:?} {} {}: {}",
+            a.time_s,
+            a.severity,
+            if a.raised { "raised" } else { "cleared" },
+            a.object,
+            a.message
+        );
+    }
+    s
+}

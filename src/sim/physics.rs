@@ -1,0 +1,127 @@
+//! Equations and constants, each with its source (see ../shared/guide/physics.md).
+
+/// Water, J/(kg·K) (physics.md §2).
+pub const CP_WATER: f64 = 4186.0;
+/// PG25 on the rack side, J/(kg·K) (*estimate*, physics.md §2).
+pub const CP_PG25: f64 = 3900.0;
+/// PG25 density, kg/L (*estimate*).
+pub const RHO_PG25: f64 = 1.02;
+/// Water density, kg/m³.
+pub const RHO_WATER: f64 = 1000.0;
+/// Air: density kg/m³ and c_p J/(kg·K) at ~25 °C.
+pub const RHO_AIR: f64 = 1.18;
+pub const CP_AIR: f64 = 1006.0;
+/// Latent heat of evaporation for cooling-tower water use, J/kg.
+pub const H_FG: f64 = 2.43e6;
+
+/// GPU limits from nvidia-smi of A100 SXM4 / H100 PCIe (physics.md §1): no published B200/GB300
+/// figure, so these are the defaults.
+pub const GPU_SLOWDOWN_C: f64 = 89.0;
+pub const GPU_SHUTDOWN_C: f64 = 92.0;
+/// GPUs that shut down come back once this cool (*estimate*: automatic restart policy).
+pub const GPU_RESTART_C: f64 = 70.0;
+
+/// ASHRAE inlet: recommended up to 27 °C, allowable A1 up to 32 °C (physics.md §1).
+pub const ASHRAE_RECOMMENDED_MAX_C: f64 = 27.0;
+pub const ASHRAE_A1_MAX_C: f64 = 32.0;
+
+/// Cold plate thermal resistance, K/W, against flow per plate in L/min.
+///
+/// Fitted to the OCP 1 kW OAM plate with PG25 (Modelica `ColdPlateR_P`, physics.md §2):
+/// R = 0.0389 / 0.0245 / 0.0197 K/W at 0.4 / 1.0 / 2.4 L/min. The form R = a + b·V̇^−1.2 (a
+/// conduction part plus a convective part falling with flow) passes within 0.6 % of all three.
+/// Below 0.05 L/min (pumps stopped) natural circulation is assumed to keep that much going.
+pub fn cold_plate_r(flow_lpm: f64) -> f64 {
+    const A: f64 = 0.017_31;
+    const B: f64 = 0.007_19;
+    let v = flow_lpm.max(0.05);
+    A + B * v.powf(-1.2)
+}
+
+/// Heat capacity of one GPU with its plate and spreader, J/K: a die-to-coolant time constant of
+/// ~20 s at design flow (physics.md §2 lists 1–2 s for the die alone, ~30 s for the chassis).
+pub const GPU_HEAT_CAPACITY: f64 = 20.0 / 0.0197;
+
+/// Die-to-inlet-air resistance of an air-cooled GPU, K/W (*estimate*: a 700 W H100 SXM runs ~45 K
+/// above its inlet air at full load).
+pub const AIR_GPU_R: f64 = 0.065;
+
+/// Effectiveness of a counterflow heat exchanger (ε-NTU, physics.md §2), Z = C_min/C_max.
+pub fn effectiveness_counterflow(ntu: f64, z: f64) -> f64 {
+    if ntu <= 0.0 {
+        return 0.0;
+    }
+    let z = z.clamp(0.0, 1.0);
+    if (1.0 - z).abs() < 1e-9 {
+        ntu / (1.0 + ntu)
+    } else {
+        let e = (-ntu * (1.0 - z)).exp();
+        (1.0 - e) / (1.0 - z * e)
+    }
+}
+
+/// Inverse of [`effectiveness_counterflow`]: the NTU that gives ε.
+pub fn ntu_counterflow(eff: f64, z: f64) -> f64 {
+    let eff = eff.clamp(1e-6, 0.999_999);
+    let z = z.clamp(0.0, 1.0);
+    if (1.0 - z).abs() < 1e-9 { eff / (1.0 - eff) } else { ((1.0 - eff * z) / (1.0 - eff)).ln() / (1.0 - z) }
+}
+
+/// Chiller COP from its temperatures (Modelica `Carnot_TEva` form, physics.md §2), anchored at the
+/// York YT rating: COP 5.96 at 6.67 °C leaving chilled water / 29.44 °C entering condenser water.
+pub fn chiller_cop(cop_rated: f64, t_chw_c: f64, t_cond_c: f64) -> f64 {
+    const K: f64 = 273.15;
+    let lift = |evap: f64, cond: f64| ((cond - evap).max(3.0), evap + K);
+    let (lift_ref, te_ref) = lift(6.67, 29.44);
+    let (lift_now, te_now) = lift(t_chw_c, t_cond_c);
+    let carnot_ratio = (te_now / lift_now) / (te_ref / lift_ref);
+    (cop_rated * carnot_ratio).clamp(1.0, 15.0)
+}
+
+/// Condenser temperature a chiller sees: air-cooled ~10 K above dry bulb, tower water ~5 K above
+/// wet bulb (*estimates*, typical approaches).
+pub fn condenser_c(air_cooled: bool, dry_bulb: f64, wet_bulb: f64) -> f64 {
+    if air_cooled { dry_bulb + 10.0 } else { wet_bulb + 5.0 }
+}
+
+/// Exponential (exact for constant inputs) update of a first-order node toward `target`:
+/// stable at any step, unlike explicit Euler for τ ≈ 1–2 s at Δt = 1 s (physics.md §2).
+#[inline]
+pub fn relax(value: f64, target: f64, decay: f64) -> f64 {
+    target + (value - target) * decay
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// physics.md §4 case 3: T_case − T_in = 38.9 / 24.5 / 19.7 K at 0.4 / 1.0 / 2.4 L/min, 1 kW.
+    #[test]
+    fn cold_plate_matches_ocp_data_within_half_a_kelvin() {
+        for (flow, dt) in [(0.4, 38.9), (1.0, 24.5), (2.4, 19.7)] {
+            let got = cold_plate_r(flow) * 1000.0;
+            assert!((got - dt).abs() < 0.5, "{flow} L/min: {got:.2} K vs {dt} K");
+        }
+        assert!(cold_plate_r(0.0).is_finite());
+        assert!(cold_plate_r(0.0) > cold_plate_r(0.4));
+    }
+
+    #[test]
+    fn effectiveness_inverts_and_is_bounded() {
+        for z in [0.0, 0.3, 0.8, 1.0] {
+            for ntu in [0.1, 1.0, 3.0, 8.0] {
+                let e = effectiveness_counterflow(ntu, z);
+                assert!((0.0..1.0).contains(&e));
+                assert!((ntu_counterflow(e, z) - ntu).abs() < 1e-6 * ntu.max(1.0), "z {z} ntu {ntu}");
+            }
+        }
+    }
+
+    #[test]
+    fn chiller_cop_at_rating_and_warmer_water_saves_2_to_4_percent_per_kelvin() {
+        assert!((chiller_cop(5.96, 6.67, 29.44) - 5.96).abs() < 1e-9);
+        // Johnson Controls via DCD: each +1 °C of chilled water saves ~2–3 % of chiller power.
+        let saving = 1.0 - chiller_cop(5.96, 6.67, 29.44) / chiller_cop(5.96, 7.67, 29.44);
+        assert!((0.02..0.05).contains(&saving), "{saving}");
+    }
+}
