@@ -7,6 +7,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod fsutil;
 pub mod generate;
+pub mod metric;
 pub mod model;
 pub mod report;
 pub mod scene;

@@ -446,6 +446,11 @@ impl Simulation {
         let profile_factor: Vec<f64> =
             self.profiles.iter().enumerate().map(|(i, p)| p.factor(t, self.scenario.seed, i as u64)).collect();
         let mut any_throttled = false;
+        // KPI sums gathered in the same pass over the racks.
+        let (mut gmax, mut gsum, mut gn) = (f64::MIN, 0.0, 0usize);
+        let (mut work, mut possible) = (0.0, 0.0);
+        let (mut throttled, mut down) = (0u32, 0u32);
+        let (mut inlet_max, mut cool_max) = (f64::MIN, 0.0f64);
         {
             let s = &mut self.s;
             for (i, r) in self.net.racks.iter().enumerate() {
@@ -527,6 +532,22 @@ impl Simulation {
                     st |= RackStatus::INLET_CRIT;
                 }
                 s.status[i] = st;
+
+                if r.gpus > 0.0 {
+                    gmax = gmax.max(s.t_gpu[i]);
+                    gsum += s.t_gpu[i];
+                    gn += 1;
+                }
+                let asked = r.tokens_per_s * u;
+                possible += asked;
+                let out = st & (RackStatus::SHUTDOWN | RackStatus::NO_POWER) == 0;
+                work += if out { asked * theta } else { 0.0 };
+                throttled += u32::from(st & RackStatus::THROTTLED != 0);
+                down += u32::from(!out);
+                inlet_max = inlet_max.max(inlet);
+                if r.cdu != NONE {
+                    cool_max = cool_max.max(t_local);
+                }
             }
         }
         if live && any_throttled && self.first_throttle_s.is_none() {
@@ -815,30 +836,10 @@ impl Simulation {
         k.electrical_loss_kw = losses;
         k.energy_balance_error = if it > 0.0 { (rejected - facility).abs() / it } else { 0.0 };
         let _ = (chiller_power, dc_fans);
-        let (mut gmax, mut gsum, mut gn) = (f64::MIN, 0.0, 0usize);
-        let (mut work, mut possible) = (0.0, 0.0);
-        let (mut throttled, mut down) = (0u32, 0u32);
-        for (i, r) in self.net.racks.iter().enumerate() {
-            if r.gpus > 0.0 {
-                gmax = gmax.max(s.t_gpu[i]);
-                gsum += s.t_gpu[i];
-                gn += 1;
-            }
-            let asked = r.tokens_per_s * s.util[i];
-            possible += asked;
-            let delivered = if s.status[i] & (RackStatus::SHUTDOWN | RackStatus::NO_POWER) != 0 {
-                0.0
-            } else {
-                asked * s.throttle[i]
-            };
-            work += delivered;
-            throttled += u32::from(s.status[i] & RackStatus::THROTTLED != 0);
-            down += u32::from(s.status[i] & (RackStatus::SHUTDOWN | RackStatus::NO_POWER) != 0);
-        }
         k.max_gpu_temp_c = if gn > 0 { gmax } else { 0.0 };
         k.mean_gpu_temp_c = if gn > 0 { gsum / gn as f64 } else { 0.0 };
-        k.max_inlet_air_c = s.inlet.iter().copied().fold(f64::MIN, f64::max).max(0.0);
-        k.max_coolant_c = s.t_cool.iter().copied().fold(0.0, f64::max);
+        k.max_inlet_air_c = if inlet_max.is_finite() { inlet_max } else { 0.0 };
+        k.max_coolant_c = cool_max;
         k.output_fraction = if possible > 0.0 { work / possible } else { 1.0 };
         k.tokens_per_s = work;
         k.possible_tokens_per_s = possible;

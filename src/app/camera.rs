@@ -1,0 +1,83 @@
+//! Orbit camera: drag to orbit, right- or middle-drag to pan, wheel to zoom; Home frames the site.
+//! (No maintained orbit-camera crate is on Bevy 0.19 yet, so this is our own small controller.)
+
+use bevy::core_pipeline::tonemapping::Tonemapping;
+use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll, MouseScrollUnit};
+use bevy::prelude::*;
+
+use super::facility_view::FacilityTags;
+
+#[derive(Component, Debug, Clone, Copy, PartialEq)]
+pub struct OrbitCamera {
+    pub focus: Vec3,
+    pub yaw: f32,
+    pub pitch: f32,
+    pub distance: f32,
+}
+
+impl OrbitCamera {
+    /// A view of the whole site from the south-west, 35° above the horizon.
+    pub fn overview(bounds: (Vec3, Vec3)) -> Self {
+        let (lo, hi) = bounds;
+        let size = (hi - lo).max(Vec3::splat(1.0));
+        OrbitCamera { focus: (lo + hi) / 2.0, yaw: -0.55, pitch: 0.62, distance: size.x.max(size.z) * 1.05 + 6.0 }
+    }
+
+    pub fn transform(&self) -> Transform {
+        let dir = Vec3::new(self.pitch.cos() * self.yaw.sin(), self.pitch.sin(), self.pitch.cos() * self.yaw.cos());
+        Transform::from_translation(self.focus + dir * self.distance).looking_at(self.focus, Vec3::Y)
+    }
+}
+
+pub(super) fn plugin(app: &mut App) {
+    app.add_systems(PostStartup, spawn_camera).add_systems(Update, control);
+}
+
+fn spawn_camera(mut commands: Commands, tags: Option<Res<FacilityTags>>) {
+    let bounds = tags.map_or((Vec3::splat(-10.0), Vec3::splat(10.0)), |t| t.bounds);
+    let orbit = OrbitCamera::overview(bounds);
+    // Colours carry data: keep them as computed rather than tone-mapped.
+    commands.spawn((Camera3d::default(), Tonemapping::None, orbit.transform(), orbit));
+}
+
+fn control(
+    buttons: Res<ButtonInput<MouseButton>>,
+    keys: Res<ButtonInput<KeyCode>>,
+    motion: Res<AccumulatedMouseMotion>,
+    scroll: Res<AccumulatedMouseScroll>,
+    egui_input: Option<Res<bevy_egui::input::EguiWantsInput>>,
+    tags: Option<Res<FacilityTags>>,
+    mut cameras: Query<(&mut OrbitCamera, &mut Transform)>,
+) {
+    let over_ui = egui_input.is_some_and(|e| e.wants_any_pointer_input());
+    for (mut orbit, mut transform) in &mut cameras {
+        let before = *orbit;
+        if keys.just_pressed(KeyCode::Home) {
+            if let Some(t) = &tags {
+                *orbit = OrbitCamera::overview(t.bounds);
+            }
+        }
+        if !over_ui {
+            let d = motion.delta;
+            if buttons.pressed(MouseButton::Left) {
+                orbit.yaw -= d.x * 0.005;
+                orbit.pitch = (orbit.pitch + d.y * 0.005).clamp(0.05, 1.55);
+            } else if buttons.pressed(MouseButton::Right) || buttons.pressed(MouseButton::Middle) {
+                let right = transform.right();
+                let forward = Vec3::new(transform.forward().x, 0.0, transform.forward().z).normalize_or_zero();
+                let k = orbit.distance * 0.0015;
+                orbit.focus += (-right * d.x + forward * d.y) * k;
+            }
+            let lines = match scroll.unit {
+                MouseScrollUnit::Line => scroll.delta.y,
+                MouseScrollUnit::Pixel => scroll.delta.y / 40.0,
+            };
+            if lines != 0.0 {
+                orbit.distance = (orbit.distance * (1.0 - lines * 0.1)).clamp(2.0, 5000.0);
+            }
+        }
+        if *orbit != before {
+            *transform = orbit.transform();
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Colouring: one material for every facility object, with a storage buffer of colours indexed
+//! by `MeshTag`; rewritten from the newest snapshot by the chosen metric.
+
+use bevy::asset::uuid_handle;
+use bevy::prelude::*;
+use bevy::reflect::TypePath;
+use bevy::render::render_resource::AsBindGroup;
+use bevy::render::storage::ShaderBuffer;
+use bevy::shader::ShaderRef;
+
+use super::AppSystems;
+use super::facility_view::FacilityTags;
+use super::sim_link::LatestSnapshot;
+use crate::metric::{Metric, colour_for};
+use crate::sim::snapshot::RackStatus;
+
+/// Embedded so the binary runs from any directory.
+const SHADER: Handle<Shader> = uuid_handle!("6c1f4f8e-2d7b-4b8e-9a55-3f0d2c1b7a10");
+
+#[derive(Asset, TypePath, AsBindGroup, Debug, Clone)]
+pub struct FacilityMaterial {
+    #[storage(0, read_only)]
+    pub colors: Handle<ShaderBuffer>,
+}
+
+impl Material for FacilityMaterial {
+    fn vertex_shader() -> ShaderRef {
+        ShaderRef::Handle(SHADER)
+    }
+    fn fragment_shader() -> ShaderRef {
+        ShaderRef::Handle(SHADER)
+    }
+}
+
+/// What the user colours by.
+#[derive(Resource, Debug, Clone, PartialEq)]
+pub struct ColourSettings {
+    pub metric: Metric,
+    pub auto_range: bool,
+    /// The range in use now (fixed, or the last automatic one).
+    pub range: (f32, f32),
+    /// Make alarmed racks pulse.
+    pub pulse_alarms: bool,
+}
+
+impl Default for ColourSettings {
+    fn default() -> Self {
+        ColourSettings { metric: Metric::GpuTemp, auto_range: false, range: Metric::GpuTemp.fixed_range(), pulse_alarms: true }
+    }
+}
+
+/// The one material instance and its colour buffer.
+#[derive(Resource, Clone)]
+pub struct FacilityPalette {
+    pub material: Handle<FacilityMaterial>,
+    pub colors: Handle<ShaderBuffer>,
+}
+
+/// The colours last written, one per tag: read by tests and the legend.
+#[derive(Resource, Default, Debug)]
+pub struct CurrentColours(pub Vec<[f32; 4]>);
+
+pub(super) fn plugin(app: &mut App) {
+    if let Some(mut shaders) = app.world_mut().get_resource_mut::<Assets<Shader>>() {
+        let _ = shaders.insert(SHADER.id(), Shader::from_wgsl(include_str!("../../shaders/facility_object.wgsl"), "shaders/facility_object.wgsl"));
+    }
+    if app.is_plugin_added::<bevy::pbr::PbrPlugin>() {
+        app.add_plugins(MaterialPlugin::<FacilityMaterial>::default());
+    }
+    app.init_resource::<ColourSettings>()
+        .init_resource::<CurrentColours>()
+        .add_systems(PreStartup, create_palette)
+        .add_systems(Update, recolour.in_set(AppSystems::Recolour));
+}
+
+fn create_palette(mut commands: Commands, buffers: Option<ResMut<Assets<ShaderBuffer>>>, materials: Option<ResMut<Assets<FacilityMaterial>>>) {
+    let (Some(mut buffers), Some(mut materials)) = (buffers, materials) else {
+        // Headless tests without a renderer still get colours in `CurrentColours`.
+        return;
+    };
+    let colors = buffers.add(ShaderBuffer::from(vec![[0.5f32, 0.5, 0.5, 1.0]]));
+    let material = materials.add(FacilityMaterial { colors: colors.clone() });
+    commands.insert_resource(FacilityPalette { material, colors });
+}
+
+const NEUTRAL_RACK: [f32; 4] = [0.32, 0.34, 0.37, 1.0];
+const UNIT_OK: [f32; 4] = [0.62, 0.66, 0.70, 0.5];
+const UNIT_IDLE: [f32; 4] = [0.40, 0.42, 0.45, 0.5];
+const UNIT_WARN: [f32; 4] = [0.95, 0.62, 0.08, 0.5];
+const UNIT_DOWN: [f32; 4] = [0.85, 0.10, 0.08, 0.5];
+
+#[allow(clippy::too_many_arguments)]
+fn recolour(
+    time: Res<Time>,
+    latest: Res<LatestSnapshot>,
+    tags: Option<Res<FacilityTags>>,
+    mut settings: ResMut<ColourSettings>,
+    mut current: ResMut<CurrentColours>,
+    palette: Option<Res<FacilityPalette>>,
+    buffers: Option<ResMut<Assets<ShaderBuffer>>>,
+) {
+    let (Some(tags), Some(snap)) = (tags, latest.snapshot.as_ref()) else { return };
+    let metric = settings.metric;
+    if settings.auto_range {
+        let r = metric.auto_range(snap, &tags.has_gpus);
+        if r != settings.range {
+            settings.range = r;
+        }
+    }
+    let range = settings.range;
+    let pulse = if settings.pulse_alarms { 0.5 + 0.5 * (time.elapsed_secs() * 5.0).sin() } else { 0.0 };
+    let out = &mut current.0;
+    out.resize(tags.count as usize, NEUTRAL_RACK);
+    for i in 0..tags.racks {
+        let has_gpus = tags.has_gpus[i];
+        let mut c = if metric.applies(snap, i, has_gpus) {
+            let v = metric.rack_value(snap, i);
+            let rgb = colour_for(metric, v, range);
+            [rgb[0], rgb[1], rgb[2], 1.0]
+        } else {
+            NEUTRAL_RACK
+        };
+        let status = snap.racks.status.get(i).copied().unwrap_or(0);
+        if status & (RackStatus::SHUTDOWN | RackStatus::NO_POWER) != 0 {
+            c = [0.12 + 0.6 * pulse, 0.04, 0.05, 1.0];
+        } else if status & RackStatus::THROTTLED != 0 {
+            c = [c[0] + (1.0 - c[0]) * 0.5 * pulse, c[1] + (1.0 - c[1]) * 0.5 * pulse, c[2] + (1.0 - c[2]) * 0.5 * pulse, 1.0];
+        }
+        out[i] = c;
+    }
+    for (k, cdu) in snap.cdus.iter().enumerate() {
+        let c = if cdu.flow_fraction <= 0.0 {
+            UNIT_DOWN
+        } else if cdu.flow_fraction < 1.0 || cdu.headroom < 0.0 {
+            UNIT_WARN
+        } else {
+            UNIT_OK
+        };
+        if let Some(slot) = out.get_mut(tags.cdu_start as usize + k) {
+            *slot = c;
+        }
+    }
+    // CRAHs and dry coolers run whenever they can: not running means failed or unpowered. A
+    // chiller may stand by while the economiser carries the load, so only an alarm marks it down.
+    let mut set = |start: u32, k: usize, c: [f32; 4]| {
+        if let Some(slot) = out.get_mut(start as usize + k) {
+            *slot = c;
+        }
+    };
+    for (k, e) in snap.crahs.iter().enumerate() {
+        set(tags.crah_start, k, if e.running { UNIT_OK } else { UNIT_DOWN });
+    }
+    for (k, e) in snap.dry_coolers.iter().enumerate() {
+        set(tags.dry_cooler_start, k, if e.running { UNIT_OK } else { UNIT_DOWN });
+    }
+    for (k, e) in snap.chillers.iter().enumerate() {
+        let down = snap.active_alarms.iter().any(|a| a.object == tags.chiller_ids[k]);
+        set(tags.chiller_start, k, if down { UNIT_DOWN } else if e.running { UNIT_OK } else { UNIT_IDLE });
+    }
+    if let (Some(palette), Some(mut buffers)) = (palette, buffers) {
+        if let Some(mut buf) = buffers.get_mut(&palette.colors) {
+            buf.set_data(out.clone());
+        }
+    }
+}

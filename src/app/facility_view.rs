@@ -1,0 +1,238 @@
+//! Scene → 3D: hall floors with their tile grid, cut-away walls, racks sized and styled by type,
+//! CDUs and CRAHs inside, heat rejection outside. Every coloured object shares one mesh and one
+//! material and carries a `MeshTag` into the colour buffer.
+
+use bevy::asset::RenderAssetUsages;
+use bevy::image::{ImageAddressMode, ImageSampler, ImageSamplerDescriptor};
+use bevy::mesh::{MeshTag, VertexAttributeValues};
+use bevy::prelude::*;
+use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
+
+use super::OpenScene;
+use super::colours::FacilityPalette;
+use crate::model::geometry::{Footprint, rack_footprint, row_offsets};
+use crate::model::{PlacedRack, cdu_id, crah_id};
+
+/// Where each kind of object starts in the colour buffer, and what the view needs per rack.
+#[derive(Resource, Debug, Default, Clone)]
+pub struct FacilityTags {
+    pub racks: usize,
+    pub cdu_start: u32,
+    pub crah_start: u32,
+    pub dry_cooler_start: u32,
+    pub chiller_start: u32,
+    pub count: u32,
+    pub has_gpus: Vec<bool>,
+    pub rack_ids: Vec<String>,
+    pub chiller_ids: Vec<String>,
+    /// World-space bounds of the whole site (min, max), for the camera.
+    pub bounds: (Vec3, Vec3),
+}
+
+/// A facility object in the world: its id and its tag in the colour buffer.
+#[derive(Component, Debug, Clone)]
+pub struct FacilityObject {
+    pub id: String,
+    pub tag: u32,
+}
+
+pub(super) fn plugin(app: &mut App) {
+    app.add_systems(Startup, spawn_facility);
+}
+
+/// Site plan (x east, y north, metres) → world (x, up, z = −y... kept as +y so plans read
+/// naturally from the default camera in the south).
+pub fn plan_to_world(x: f64, y: f64, height: f32) -> Vec3 {
+    Vec3::new(x as f32, height, y as f32)
+}
+
+/// Everything placed, in plan coordinates: computed once, used for meshes and tags.
+pub struct Layout {
+    pub racks: Vec<(String, Footprint, f32, bool)>,
+    pub cdus: Vec<(String, Footprint)>,
+    pub crahs: Vec<(String, Footprint)>,
+    pub dry_coolers: Vec<(String, Footprint)>,
+    pub chillers: Vec<(String, Footprint)>,
+}
+
+/// Lays out the site: rack footprints from rows, units from their positions, and outdoor plant
+/// without a position in a line south of the halls.
+pub fn layout(site: &crate::model::Site) -> Layout {
+    let catalogue = site.rack_catalogue();
+    let ty = |name: Option<&str>| name.and_then(|n| catalogue.iter().find(|t| t.id == n));
+    let mut racks = Vec::new();
+    for (hi, hall) in site.halls.iter().enumerate() {
+        let o = hall.origin;
+        for (ri, row) in hall.rows.iter().enumerate() {
+            let placed: Vec<PlacedRack<'_>> = row
+                .racks
+                .iter()
+                .enumerate()
+                .map(|(ki, rack)| PlacedRack { hall_index: hi, row_index: ri, rack_index: ki, hall, row, rack })
+                .collect();
+            let offsets: Vec<f64> = row_offsets(placed.iter().map(|p| (ty(p.rack_type()).map_or(0.6, |t| t.width_m), p.rack.at))).collect();
+            for (p, off) in placed.iter().zip(offsets) {
+                let Some(t) = ty(p.rack_type()) else { continue };
+                let f = rack_footprint(p, t, off);
+                let f = Footprint { min: (f.min.0 + o.0, f.min.1 + o.1), max: (f.max.0 + o.0, f.max.1 + o.1) };
+                racks.push((p.id(), f, t.height_m as f32, t.gpus > 0));
+            }
+        }
+    }
+    let in_hall = |h: &crate::model::Hall, pos: Option<(f64, f64)>, w: f64, d: f64, k: usize| {
+        let p = pos.unwrap_or((1.0 + k as f64 * (w + 0.4), 0.8));
+        Footprint::square((p.0 + h.origin.0, p.1 + h.origin.1), w, d)
+    };
+    let mut cdus = Vec::new();
+    let mut crahs = Vec::new();
+    for h in &site.halls {
+        for (k, c) in h.cdus.iter().enumerate() {
+            cdus.push((cdu_id(h, c), in_hall(h, c.position, 0.6, 1.2, k)));
+        }
+        for (k, c) in h.crahs.iter().enumerate() {
+            crahs.push((crah_id(h, c), in_hall(h, c.position, 1.8, 0.9, k)));
+        }
+    }
+    let min_y = site.halls.iter().map(|h| h.origin.1).fold(0.0, f64::min);
+    let outdoor = |pos: Option<(f64, f64)>, w: f64, d: f64, k: usize, lane: f64| {
+        let p = pos.unwrap_or((k as f64 * (w + 2.0) + w / 2.0, min_y - lane));
+        Footprint::square(p, w, d)
+    };
+    let dry_coolers = site.plant.dry_coolers.iter().enumerate().map(|(k, d)| (d.id.clone(), outdoor(d.position, 12.0, 2.4, k, 10.0))).collect();
+    let chillers = site.plant.chillers.iter().enumerate().map(|(k, c)| (c.id.clone(), outdoor(c.position, 6.0, 2.4, k, 20.0))).collect();
+    Layout { racks, cdus, crahs, dry_coolers, chillers }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn spawn_facility(
+    mut commands: Commands,
+    scene: Res<OpenScene>,
+    palette: Option<Res<FacilityPalette>>,
+    mut meshes: Option<ResMut<Assets<Mesh>>>,
+    mut std_materials: Option<ResMut<Assets<StandardMaterial>>>,
+    mut images: Option<ResMut<Assets<Image>>>,
+) {
+    let site = &scene.site;
+    let lay = layout(site);
+    let unit_box = meshes.as_mut().map(|m| m.add(Cuboid::new(1.0, 1.0, 1.0)));
+
+    let mut tag = 0u32;
+    let mut has_gpus = Vec::new();
+    let mut rack_ids = Vec::new();
+    let mut lo = Vec3::splat(f32::INFINITY);
+    let mut hi = Vec3::splat(f32::NEG_INFINITY);
+    let mut spawn_box = |commands: &mut Commands, id: &str, f: &Footprint, height: f32, tag: u32| {
+        let (cx, cy) = f.centre();
+        let (w, d) = f.size();
+        let pos = plan_to_world(cx, cy, height / 2.0);
+        lo = lo.min(pos - Vec3::new(w as f32, height, d as f32) / 2.0);
+        hi = hi.max(pos + Vec3::new(w as f32, height, d as f32) / 2.0);
+        let mut e = commands.spawn((
+            FacilityObject { id: id.to_string(), tag },
+            MeshTag(tag),
+            Transform::from_translation(pos).with_scale(Vec3::new(w as f32 * 0.98, height, d as f32 * 0.98)),
+            Visibility::default(),
+        ));
+        if let (Some(mesh), Some(p)) = (&unit_box, &palette) {
+            e.insert((Mesh3d(mesh.clone()), MeshMaterial3d(p.material.clone())));
+        }
+    };
+    for (id, f, h, gpus) in &lay.racks {
+        spawn_box(&mut commands, id, f, *h, tag);
+        has_gpus.push(*gpus);
+        rack_ids.push(id.clone());
+        tag += 1;
+    }
+    let cdu_start = tag;
+    for (id, f) in &lay.cdus {
+        spawn_box(&mut commands, id, f, 2.0, tag);
+        tag += 1;
+    }
+    let crah_start = tag;
+    for (id, f) in &lay.crahs {
+        spawn_box(&mut commands, id, f, 2.2, tag);
+        tag += 1;
+    }
+    let dry_cooler_start = tag;
+    for (id, f) in &lay.dry_coolers {
+        spawn_box(&mut commands, id, f, 2.5, tag);
+        tag += 1;
+    }
+    let chiller_start = tag;
+    for (id, f) in &lay.chillers {
+        spawn_box(&mut commands, id, f, 2.6, tag);
+        tag += 1;
+    }
+
+    // Floors, cut-away walls and the ground need the renderer's assets; tests run without them.
+    if let (Some(meshes), Some(mats), Some(images)) = (meshes.as_mut(), std_materials.as_mut(), images.as_mut()) {
+        let tile = images.add(tile_image());
+        let wall_mat = mats.add(StandardMaterial { base_color: Color::srgb(0.78, 0.80, 0.82), perceptual_roughness: 0.9, ..default() });
+        for h in &site.halls {
+            let (w, d) = (h.size.0 as f32, h.size.1 as f32);
+            let centre = plan_to_world(h.origin.0 + h.size.0 / 2.0, h.origin.1 + h.size.1 / 2.0, 0.0);
+            let mut floor = Plane3d::default().mesh().size(w, d).build();
+            let (rx, ry) = (w / h.tile_m as f32, d / h.tile_m as f32);
+            if let Some(VertexAttributeValues::Float32x2(uvs)) = floor.attribute_mut(Mesh::ATTRIBUTE_UV_0) {
+                for uv in uvs.iter_mut() {
+                    uv[0] *= rx;
+                    uv[1] *= ry;
+                }
+            }
+            let floor_mat = mats.add(StandardMaterial { base_color_texture: Some(tile.clone()), perceptual_roughness: 0.8, ..default() });
+            commands.spawn((Mesh3d(meshes.add(floor)), MeshMaterial3d(floor_mat), Transform::from_translation(centre + Vec3::Y * 0.01)));
+            // Walls cut away to a third of the ceiling so the racks stay visible.
+            let wh = (h.ceiling_height_m as f32 / 3.0).max(0.8);
+            let t = 0.25;
+            for (size, offset) in [
+                (Vec3::new(w + t, wh, t), Vec3::new(0.0, wh / 2.0, -d / 2.0)),
+                (Vec3::new(w + t, wh, t), Vec3::new(0.0, wh / 2.0, d / 2.0)),
+                (Vec3::new(t, wh, d + t), Vec3::new(-w / 2.0, wh / 2.0, 0.0)),
+                (Vec3::new(t, wh, d + t), Vec3::new(w / 2.0, wh / 2.0, 0.0)),
+            ] {
+                commands.spawn((Mesh3d(meshes.add(Cuboid::from_size(size))), MeshMaterial3d(wall_mat.clone()), Transform::from_translation(centre + offset)));
+            }
+        }
+        let span = (hi - lo).max(Vec3::splat(10.0));
+        let ground = Plane3d::default().mesh().size(span.x * 4.0 + 200.0, span.z * 4.0 + 200.0).build();
+        let ground_mat = mats.add(StandardMaterial { base_color: Color::srgb(0.16, 0.17, 0.18), perceptual_roughness: 1.0, ..default() });
+        commands.spawn((Mesh3d(meshes.add(ground)), MeshMaterial3d(ground_mat), Transform::from_translation(Vec3::new((lo.x + hi.x) / 2.0, 0.0, (lo.z + hi.z) / 2.0))));
+        commands.spawn((
+            DirectionalLight { illuminance: 9000.0, shadow_maps_enabled: false, ..default() },
+            Transform::from_xyz(0.3, 1.0, 0.6).looking_at(Vec3::ZERO, Vec3::Y),
+        ));
+        commands.insert_resource(GlobalAmbientLight { brightness: 600.0, ..default() });
+    }
+    for h in &site.halls {
+        lo = lo.min(plan_to_world(h.origin.0, h.origin.1, 0.0));
+        hi = hi.max(plan_to_world(h.origin.0 + h.size.0, h.origin.1 + h.size.1, h.ceiling_height_m as f32));
+    }
+    commands.insert_resource(FacilityTags {
+        racks: lay.racks.len(),
+        cdu_start,
+        crah_start,
+        dry_cooler_start,
+        chiller_start,
+        count: tag,
+        has_gpus,
+        rack_ids,
+        chiller_ids: lay.chillers.iter().map(|(id, _)| id.clone()).collect(),
+        bounds: (lo, hi),
+    });
+}
+
+/// A raised-floor tile: light grey with a darker seam, repeated per 0.6 m.
+fn tile_image() -> Image {
+    const N: u32 = 32;
+    let mut data = Vec::with_capacity((N * N * 4) as usize);
+    for y in 0..N {
+        for x in 0..N {
+            let seam = x == 0 || y == 0;
+            let v = if seam { 120 } else { 196 + ((x * 7 + y * 13) % 5) as u8 };
+            data.extend_from_slice(&[v, v, v.saturating_add(4), 255]);
+        }
+    }
+    let mut img = Image::new(Extent3d { width: N, height: N, depth_or_array_layers: 1 }, TextureDimension::D2, data, TextureFormat::Rgba8UnormSrgb, RenderAssetUsages::RENDER_WORLD);
+    img.sampler = ImageSampler::Descriptor(ImageSamplerDescriptor { address_mode_u: ImageAddressMode::Repeat, address_mode_v: ImageAddressMode::Repeat, ..ImageSamplerDescriptor::linear() });
+    img
+}

@@ -1,0 +1,82 @@
+//! The live simulation behind the viewer: owns the `SimHandle`, takes the newest snapshot each
+//! frame, and carries the panels' commands to the sim thread.
+
+use bevy::prelude::*;
+
+use super::{AppSystems, OpenScene};
+use crate::sim::handle::Speed;
+use crate::sim::{Scenario, SimCommand, SimEvent, SimHandle, Simulation, Snapshot};
+
+/// The sim thread and what the viewer knows of it.
+#[derive(Resource)]
+pub struct SimLink {
+    pub handle: SimHandle,
+    pub paused: bool,
+    pub speed: Speed,
+    /// Errors and refused edits from the sim thread, newest last.
+    pub messages: Vec<String>,
+}
+
+/// The snapshot the view shows now; `changed` is set when a new one arrived this frame.
+#[derive(Resource, Default)]
+pub struct LatestSnapshot {
+    pub snapshot: Option<Snapshot>,
+    pub frames_since_update: u32,
+}
+
+/// A command from the UI for the sim thread. Systems write these; one system sends them.
+#[derive(Message, Debug, Clone)]
+pub struct UiCommand(pub SimCommand);
+
+pub(super) fn plugin(app: &mut App) {
+    app.init_resource::<LatestSnapshot>()
+        .add_message::<UiCommand>()
+        .add_systems(Startup, start_sim)
+        .add_systems(Update, (send_commands, pull_snapshot).chain().in_set(AppSystems::PullSnapshot));
+}
+
+fn start_sim(mut commands: Commands, scene: Res<OpenScene>) {
+    match Simulation::new(scene.site.clone(), Scenario::default(), 1.0) {
+        Ok(sim) => {
+            let speed = Speed::Times(1.0);
+            commands.insert_resource(SimLink { handle: SimHandle::spawn(sim, speed, false), paused: false, speed, messages: Vec::new() });
+        }
+        Err(e) => error!("cannot simulate {}: {e}", scene.name),
+    }
+}
+
+fn send_commands(mut reader: MessageReader<UiCommand>, link: Option<ResMut<SimLink>>) {
+    let Some(mut link) = link else {
+        reader.clear();
+        return;
+    };
+    for UiCommand(c) in reader.read() {
+        match c {
+            SimCommand::Pause => link.paused = true,
+            SimCommand::Resume => link.paused = false,
+            SimCommand::SetSpeed(s) => link.speed = *s,
+            _ => {}
+        }
+        link.handle.send(c.clone());
+    }
+}
+
+fn pull_snapshot(link: Option<ResMut<SimLink>>, mut latest: ResMut<LatestSnapshot>) {
+    let Some(mut link) = link else { return };
+    for e in link.handle.events() {
+        match e {
+            SimEvent::Error(m) | SimEvent::EditRejected(m) => {
+                warn!("{m}");
+                link.messages.push(m);
+            }
+            SimEvent::EditApplied => {}
+        }
+    }
+    match link.handle.latest() {
+        Some(s) => {
+            latest.snapshot = Some(s);
+            latest.frames_since_update = 0;
+        }
+        None => latest.frames_since_update += 1,
+    }
+}

@@ -1,0 +1,120 @@
+//! The CLI as users and CI call it: exit codes, messages with positions, reports.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_factory-twin"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("factory-twin-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+fn scenes() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "ron")).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_example_scene_validates() {
+    let paths = scenes();
+    assert!(paths.len() >= 4);
+    let mut args = vec!["validate".to_string()];
+    args.extend(paths.iter().map(|p| p.display().to_string()));
+    let o = bin().args(&args).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn generated_10k_scene_validates() {
+    let out = tmp("g10k.ron");
+    let o = run(&["generate", "--racks", "10000", "--halls", "10", "--seed", "3", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["validate", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("10000 racks"));
+}
+
+/// Each broken scene exits 1 with a position or object id, and never panics.
+#[test]
+fn broken_scenes_exit_1_with_where_and_what() {
+    let demo = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/demo-hall.ron")).unwrap();
+    let garbage: Vec<u8> = (0..3000u32).map(|i| (i.wrapping_mul(2654435761) >> 7) as u8).collect();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("misspelt.ron", demo.replacen("rack_type: \"gb300-nvl72\"", "rack_type: \"gb300-nvl27\"", 1).into_bytes(), "hall-1/row-A"),
+        ("truncated.ron", demo.as_bytes()[..demo.len() / 3].to_vec(), ".ron:"),
+        ("empty.ron", Vec::new(), "empty.ron:1:1"),
+        ("garbage.ron", garbage, "garbage.ron:"),
+        ("wrong-type.ron", demo.replace("ceiling_height_m: 5.0", "ceiling_height_m: \"tall\"").into_bytes(), "wrong-type.ron:"),
+        ("overlap.ron", demo.replacen("(id: \"rack-02\")", "(id: \"rack-02\", at: 0.2)", 1).into_bytes(), "overlaps hall-1/row-A/rack-0"),
+    ];
+    for (name, bytes, expect) in cases {
+        let path = tmp(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let o = run(&["validate", path.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{name}: {err}");
+        assert!(err.contains(expect), "{name}: expected {expect:?} in\n{err}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        // Every error line says where: file:line:col.
+        let first = err.lines().next().unwrap_or("");
+        let after = first.split_once(".ron:").map(|x| x.1).unwrap_or("");
+        assert!(after.split(':').next().is_some_and(|l| l.parse::<usize>().is_ok()), "{name}: no line in {first:?}");
+    }
+}
+
+#[test]
+fn simulate_reports_every_documented_key() {
+    let o = run(&["simulate", "scenes/demo-hall.ron", "--duration", "10m", "--fail", "cdu:hall-1/cdu-1@60", "--report", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for key in [
+        "sim_seconds", "wall_seconds", "speedup", "racks", "it_power_kw", "facility_power_kw", "pue", "heat_rejected_kw",
+        "energy_balance_error", "max_gpu_temp_c", "max_inlet_air_c", "output_fraction", "tokens_per_s", "throttle_onset_s", "alarms",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["sim_seconds"], 600.0);
+    assert!(v["throttle_onset_s"].as_f64().unwrap() > 60.0);
+    assert!(v["output_fraction"].as_f64().unwrap() < 0.5);
+    assert!(!v["alarms"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn simulate_refuses_bad_flags_with_a_message() {
+    for (args, expect) in [
+        (vec!["--fail", "pump@60"], "not a failure kind"),
+        (vec!["--fail", "cdu@soon"], "duration"),
+        (vec!["--duration", "2x"], "--duration"),
+        (vec!["--utilization", "1.5"], "--utilization"),
+        (vec!["--dt", "0"], "time step"),
+    ] {
+        let mut all = vec!["simulate", "scenes/demo-hall.ron"];
+        all.extend(args.iter().copied());
+        let o = run(&all);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&o).contains(expect), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn generate_refuses_impossible_requests() {
+    let out = tmp("never.ron");
+    let o = run(&["generate", "--racks", "10", "--rack-type", "hgx-h100-air", "--cooling", "liquid", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("air-cooled"));
+    assert!(!out.exists());
+}
