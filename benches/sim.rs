@@ -5,7 +5,14 @@ use factory_twin::generate::{Cooling, GenerateOptions, generate};
 use factory_twin::sim::{Scenario, Simulation};
 
 fn sim_for(racks: usize) -> Simulation {
-    let site = generate(&GenerateOptions { racks, rack_type: "gb300-nvl72".into(), cooling: Cooling::Liquid, halls: (racks / 1000).max(1), seed: 1 }).unwrap();
+    let site = generate(&GenerateOptions {
+        racks,
+        rack_type: "gb300-nvl72".into(),
+        cooling: Cooling::Liquid,
+        halls: (racks / 1000).max(1),
+        seed: 1,
+    })
+    .unwrap();
     Simulation::new(site, Scenario::default(), 1.0).unwrap()
 }
 

@@ -46,6 +46,10 @@ pub enum Command {
     },
     /// Run a scene headless as fast as possible and print a report.
     Simulate(SimulateArgs),
+    /// Read a recording: the state at a time, or its events.
+    Replay(ReplayArgs),
+    /// Write a recording's time series for analysts.
+    Export(ExportArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -74,6 +78,36 @@ pub struct SimulateArgs {
     pub dt: String,
     #[arg(long, value_enum, default_value_t = ReportFormat::Json)]
     pub report: ReportFormat,
+    /// Record the run to this MCAP file (never overwrites an existing file).
+    #[arg(long)]
+    pub record: Option<PathBuf>,
+    /// Samples per sim second in the recording.
+    #[arg(long, default_value_t = 1.0)]
+    pub record_rate: f64,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReplayArgs {
+    pub recording: PathBuf,
+    /// Print the state at this sim time (90s, 15m, 2h…).
+    #[arg(long, conflicts_with = "events")]
+    pub at: Option<String>,
+    /// List failures, restores and alarms with their times.
+    #[arg(long)]
+    pub events: bool,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Json)]
+    pub report: ReportFormat,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ExportArgs {
+    pub recording: PathBuf,
+    /// Write tidy per-object time series (time_s, object, kind, metric, value) as CSV.
+    #[arg(long)]
+    pub csv: PathBuf,
+    /// Keep one sample every this many sim seconds (default: every sample).
+    #[arg(long)]
+    pub every: Option<String>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,13 +135,28 @@ pub fn main() -> ExitCode {
             };
             generate_cmd(&GenerateOptions { racks, rack_type, cooling, halls, seed }, &out)
         }
-        Some(Command::Simulate(args)) => match crate::report::simulate(&args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("{e}");
-                ExitCode::FAILURE
-            }
-        },
+        Some(Command::Simulate(args)) => done(crate::report::simulate(&args)),
+        Some(Command::Replay(args)) => done(crate::report::replay(&args)),
+        Some(Command::Export(args)) => done(crate::report::export(&args)),
+    }
+}
+
+/// Prints to stdout; a closed pipe (`| head`) ends the program quietly instead of panicking.
+pub fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{text}").and_then(|_| out.flush()).is_err() {
+        std::process::exit(0);
+    }
+}
+
+fn done(r: Result<(), String>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -122,13 +171,13 @@ fn validate(files: &[PathBuf], quiet: bool) -> ExitCode {
                     eprintln!("{}", w.display(&name));
                 }
                 if !quiet {
-                    println!(
+                    emit(&format!(
                         "{name}: ok — {} racks in {} halls ({} warnings, {:.1} ms)",
                         loaded.site.rack_count(),
                         loaded.site.halls.len(),
                         loaded.warnings.len(),
                         t.elapsed().as_secs_f64() * 1e3
-                    );
+                    ));
                 }
             }
             Err(errors) => {

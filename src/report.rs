@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::cli::{ReportFormat, SimulateArgs};
+use crate::cli::{ExportArgs, ReplayArgs, ReportFormat, SimulateArgs, emit};
+use crate::recording::{Player, Recorder};
+use crate::sim::Snapshot;
 use crate::model::Site;
 use crate::scene;
 use crate::sim::scenario::{Action, Event, Scenario, parse_duration, parse_failure};
@@ -106,23 +108,41 @@ pub fn simulate(args: &SimulateArgs) -> Result<(), String> {
     let scenario = scenario_from_args(args)?;
     let duration = parse_duration(&args.duration).map_err(|e| format!("--duration: {e}"))?;
     let dt = parse_duration(&args.dt).map_err(|e| format!("--dt: {e}"))?;
-    let mut sim = Simulation::new(site, scenario, dt)?;
-    let report = run_report(&mut sim, args.scene.display().to_string(), duration, std::io::stderr().is_terminal());
+    let mut sim = Simulation::new(site, scenario.clone(), dt)?;
+    let mut recorder = match &args.record {
+        Some(path) => {
+            if !(args.record_rate.is_finite() && args.record_rate > 0.0) {
+                return Err(format!("--record-rate {}: use a positive number of samples per second", args.record_rate));
+            }
+            Some(Recorder::create(path, &sim, &scenario, 1.0 / args.record_rate)?)
+        }
+        None => None,
+    };
+    let report = run_report(&mut sim, args.scene.display().to_string(), duration, std::io::stderr().is_terminal(), recorder.as_mut())?;
+    if let Some(r) = recorder {
+        r.finish()?;
+    }
     match args.report {
-        ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?),
-        ReportFormat::Text => print!("{}", text(&report)),
+        ReportFormat::Json => emit(&serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?),
+        ReportFormat::Text => emit(text(&report).trim_end()),
     }
     Ok(())
 }
 
 /// Runs `sim` for `duration` seconds and reports; with `progress`, draws a bar on stderr.
-pub fn run_report(sim: &mut Simulation, scene: String, duration: f64, progress: bool) -> Report {
+pub fn run_report(sim: &mut Simulation, scene: String, duration: f64, progress: bool, mut recorder: Option<&mut Recorder>) -> Result<Report, String> {
     let t0 = Instant::now();
     let start = sim.time_s();
     let mut min_output = sim.kpis().output_fraction;
     let mut last_draw = Instant::now();
+    if let Some(r) = recorder.as_deref_mut() {
+        r.record(sim)?;
+    }
     while sim.time_s() + 1e-9 < start + duration {
         sim.step();
+        if let Some(r) = recorder.as_deref_mut() {
+            r.record(sim)?;
+        }
         min_output = min_output.min(sim.kpis().output_fraction);
         if progress && last_draw.elapsed().as_millis() >= 200 {
             last_draw = Instant::now();
@@ -139,7 +159,7 @@ pub fn run_report(sim: &mut Simulation, scene: String, duration: f64, progress: 
     let k = sim.kpis().clone();
     let log = sim.alarm_log();
     let sim_seconds = sim.time_s() - start;
-    Report {
+    Ok(Report {
         scene,
         sim_seconds,
         wall_seconds: wall,
@@ -167,7 +187,181 @@ pub fn run_report(sim: &mut Simulation, scene: String, duration: f64, progress: 
         alarm_count: log.len(),
         alarms_omitted: log.len().saturating_sub(MAX_REPORTED_ALARMS),
         alarms: log.iter().take(MAX_REPORTED_ALARMS).cloned().collect(),
+    })
+}
+
+/// The state of a recording at one time, with the same KPI keys as `simulate`.
+#[derive(Debug, Serialize)]
+pub struct ReplayReport {
+    pub recording: String,
+    pub time_s: f64,
+    pub seek_ms: f64,
+    pub start_s: f64,
+    pub end_s: f64,
+    pub racks: usize,
+    pub it_power_kw: f64,
+    pub facility_power_kw: f64,
+    pub pue: f64,
+    pub wue_l_per_kwh: f64,
+    pub heat_rejected_kw: f64,
+    pub cooling_power_kw: f64,
+    pub electrical_loss_kw: f64,
+    pub energy_balance_error: f64,
+    pub max_gpu_temp_c: f64,
+    pub mean_gpu_temp_c: f64,
+    pub max_inlet_air_c: f64,
+    pub max_coolant_c: f64,
+    pub output_fraction: f64,
+    pub tokens_per_s: f64,
+    pub possible_tokens_per_s: f64,
+    pub racks_throttled: u32,
+    pub racks_shutdown: u32,
+    /// First GPU slowdown at or before `time_s`, from the recorded events.
+    pub throttle_onset_s: Option<f64>,
+    /// Alarms active at `time_s`.
+    pub alarms: Vec<Alarm>,
+    pub problems: Vec<String>,
+}
+
+pub fn replay(args: &ReplayArgs) -> Result<(), String> {
+    let mut player = Player::open(&args.recording)?;
+    for p in &player.problems {
+        eprintln!("warning: {}: {p}", args.recording.display());
     }
+    if args.events {
+        let events = player.events()?;
+        match args.report {
+            ReportFormat::Json => emit(&serde_json::to_string_pretty(&events).map_err(|e| e.to_string())?),
+            ReportFormat::Text => {
+                for a in &events {
+                    emit(&format!("{:>10.1} s  {:<8} {:<7} {:<28} {}", a.time_s, format!("{:?}", a.severity), if a.raised { "raised" } else { "cleared" }, a.object, a.message));
+                }
+            }
+        }
+        return Ok(());
+    }
+    let range = player.time_range();
+    let at = match &args.at {
+        Some(s) => parse_duration(s).map_err(|e| format!("--at: {e}"))?,
+        None => range.end_s,
+    };
+    if at > range.end_s + 1e-9 || at < range.start_s - 1e-9 {
+        eprintln!("warning: --at {at} s is outside the recording ({:.0}–{:.0} s); showing the nearest sample", range.start_s, range.end_s);
+    }
+    let t0 = Instant::now();
+    let snap = player.seek(at)?;
+    let seek_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let onset = player.events()?.iter().find(|a| a.raised && a.kind == crate::sim::AlarmKind::GpuSlowdown && a.time_s <= snap.time_s).map(|a| a.time_s);
+    let r = replay_report(args.recording.display().to_string(), &snap, seek_ms, range, onset, player.problems.clone());
+    match args.report {
+        ReportFormat::Json => emit(&serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?),
+        ReportFormat::Text => {
+            emit(&format!("{} at {:.0} s (seek {:.2} ms): IT {:.1} kW, facility {:.1} kW, PUE {:.3}, output {:.1} %, max GPU {:.1} °C, {} active alarms",
+                r.recording, r.time_s, r.seek_ms, r.it_power_kw, r.facility_power_kw, r.pue, r.output_fraction * 100.0, r.max_gpu_temp_c, r.alarms.len()));
+        }
+    }
+    Ok(())
+}
+
+fn replay_report(recording: String, s: &Snapshot, seek_ms: f64, range: crate::recording::TimeRange, onset: Option<f64>, problems: Vec<String>) -> ReplayReport {
+    let k = &s.kpis;
+    ReplayReport {
+        recording,
+        time_s: s.time_s,
+        seek_ms,
+        start_s: range.start_s,
+        end_s: range.end_s,
+        racks: s.racks.gpu_c.len(),
+        it_power_kw: k.it_power_kw,
+        facility_power_kw: k.facility_power_kw,
+        pue: k.pue,
+        wue_l_per_kwh: k.wue_l_per_kwh,
+        heat_rejected_kw: k.heat_rejected_kw,
+        cooling_power_kw: k.cooling_power_kw,
+        electrical_loss_kw: k.electrical_loss_kw,
+        energy_balance_error: k.energy_balance_error,
+        max_gpu_temp_c: k.max_gpu_temp_c,
+        mean_gpu_temp_c: k.mean_gpu_temp_c,
+        max_inlet_air_c: k.max_inlet_air_c,
+        max_coolant_c: k.max_coolant_c,
+        output_fraction: k.output_fraction,
+        tokens_per_s: k.tokens_per_s,
+        possible_tokens_per_s: k.possible_tokens_per_s,
+        racks_throttled: k.racks_throttled,
+        racks_shutdown: k.racks_shutdown,
+        throttle_onset_s: onset,
+        alarms: s.active_alarms.to_vec(),
+        problems,
+    }
+}
+
+/// Tidy CSV: one row per (time, object, metric). Written to a temp file and renamed.
+pub fn export(args: &ExportArgs) -> Result<(), String> {
+    let mut player = Player::open(&args.recording)?;
+    for p in &player.problems {
+        eprintln!("warning: {}: {p}", args.recording.display());
+    }
+    let every = match &args.every {
+        Some(s) => parse_duration(s).map_err(|e| format!("--every: {e}"))?,
+        None => 0.0,
+    };
+    let net = crate::sim::network::Network::build(&player.site)?;
+    let ids = net.ids.clone();
+    let tmp = args.csv.with_extension("csv.tmp");
+    let file = std::fs::File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
+    let err = |e: csv::Error| e.to_string();
+    w.write_record(["time_s", "object", "kind", "metric", "value"]).map_err(err)?;
+    let mut next = f64::NEG_INFINITY;
+    let mut rows = 0u64;
+    player.for_each_sample(|s| {
+        if s.time_s + 1e-9 < next {
+            return Ok(());
+        }
+        next = s.time_s + every;
+        let t = format!("{}", s.time_s);
+        let mut row = |object: &str, kind: &str, metric: &str, v: f64| -> Result<(), String> {
+            rows += 1;
+            w.write_record([t.as_str(), object, kind, metric, &format!("{v}")]).map_err(err)
+        };
+        let k = &s.kpis;
+        for (m, v) in [("it_power_kw", k.it_power_kw), ("facility_power_kw", k.facility_power_kw), ("pue", k.pue), ("output_fraction", k.output_fraction), ("tokens_per_s", k.tokens_per_s), ("max_gpu_temp_c", k.max_gpu_temp_c), ("heat_rejected_kw", k.heat_rejected_kw)] {
+            row("site", "site", m, v)?;
+        }
+        let r = &s.racks;
+        for (i, id) in ids.racks.iter().enumerate() {
+            for (m, col) in [("gpu_c", &r.gpu_c), ("inlet_c", &r.inlet_c), ("coolant_c", &r.coolant_c), ("power_kw", &r.power_kw), ("utilization", &r.utilization), ("output", &r.output)] {
+                if let Some(v) = col.get(i) {
+                    row(id, "rack", m, *v as f64)?;
+                }
+            }
+        }
+        for (c, id) in s.cdus.iter().zip(&ids.cdus) {
+            for (m, v) in [("supply_c", c.supply_c), ("return_c", c.return_c), ("flow_fraction", c.flow_fraction), ("heat_kw", c.heat_kw), ("headroom", c.headroom)] {
+                row(id, "cdu", m, v as f64)?;
+            }
+        }
+        for (l, id) in s.loops.iter().zip(&ids.loops) {
+            for (m, v) in [("supply_c", l.supply_c), ("return_c", l.return_c), ("heat_kw", l.heat_kw)] {
+                row(id, "loop", m, v as f64)?;
+            }
+        }
+        for (h, id) in s.halls.iter().zip(&ids.halls) {
+            row(id, "hall", "room_c", h.room_c as f64)?;
+        }
+        for (list, names, kind) in [(&s.feeds, &ids.feeds, "feed"), (&s.ups, &ids.ups, "ups"), (&s.pdus, &ids.pdus, "pdu")] {
+            for (p, id) in list.iter().zip(names) {
+                row(id, kind, "load_kw", p.load_kw as f64)?;
+                row(id, kind, "headroom", p.headroom as f64)?;
+            }
+        }
+        Ok(())
+    })?;
+    let file = w.into_inner().map_err(|e| e.to_string())?;
+    file.into_inner().map_err(|e| e.to_string())?.sync_all().map_err(|e| e.to_string())?;
+    std::fs::rename(&tmp, &args.csv).map_err(|e| format!("cannot write {}: {e}", args.csv.display()))?;
+    eprintln!("wrote {} rows to {}", rows, args.csv.display());
+    Ok(())
 }
 
 fn text(r: &Report) -> String {

@@ -23,7 +23,11 @@ fn stderr(o: &Output) -> String {
 
 fn scenes() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "ron")).collect();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ron"))
+        .collect();
     v.sort();
     v
 }
@@ -54,12 +58,24 @@ fn broken_scenes_exit_1_with_where_and_what() {
     let demo = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/demo-hall.ron")).unwrap();
     let garbage: Vec<u8> = (0..3000u32).map(|i| (i.wrapping_mul(2654435761) >> 7) as u8).collect();
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("misspelt.ron", demo.replacen("rack_type: \"gb300-nvl72\"", "rack_type: \"gb300-nvl27\"", 1).into_bytes(), "hall-1/row-A"),
+        (
+            "misspelt.ron",
+            demo.replacen("rack_type: \"gb300-nvl72\"", "rack_type: \"gb300-nvl27\"", 1).into_bytes(),
+            "hall-1/row-A",
+        ),
         ("truncated.ron", demo.as_bytes()[..demo.len() / 3].to_vec(), ".ron:"),
         ("empty.ron", Vec::new(), "empty.ron:1:1"),
         ("garbage.ron", garbage, "garbage.ron:"),
-        ("wrong-type.ron", demo.replace("ceiling_height_m: 5.0", "ceiling_height_m: \"tall\"").into_bytes(), "wrong-type.ron:"),
-        ("overlap.ron", demo.replacen("(id: \"rack-02\")", "(id: \"rack-02\", at: 0.2)", 1).into_bytes(), "overlaps hall-1/row-A/rack-0"),
+        (
+            "wrong-type.ron",
+            demo.replace("ceiling_height_m: 5.0", "ceiling_height_m: \"tall\"").into_bytes(),
+            "wrong-type.ron:",
+        ),
+        (
+            "overlap.ron",
+            demo.replacen("(id: \"rack-02\")", "(id: \"rack-02\", at: 0.2)", 1).into_bytes(),
+            "overlaps hall-1/row-A/rack-0",
+        ),
     ];
     for (name, bytes, expect) in cases {
         let path = tmp(name);
@@ -78,12 +94,34 @@ fn broken_scenes_exit_1_with_where_and_what() {
 
 #[test]
 fn simulate_reports_every_documented_key() {
-    let o = run(&["simulate", "scenes/demo-hall.ron", "--duration", "10m", "--fail", "cdu:hall-1/cdu-1@60", "--report", "json"]);
+    let o = run(&[
+        "simulate",
+        "scenes/demo-hall.ron",
+        "--duration",
+        "10m",
+        "--fail",
+        "cdu:hall-1/cdu-1@60",
+        "--report",
+        "json",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     for key in [
-        "sim_seconds", "wall_seconds", "speedup", "racks", "it_power_kw", "facility_power_kw", "pue", "heat_rejected_kw",
-        "energy_balance_error", "max_gpu_temp_c", "max_inlet_air_c", "output_fraction", "tokens_per_s", "throttle_onset_s", "alarms",
+        "sim_seconds",
+        "wall_seconds",
+        "speedup",
+        "racks",
+        "it_power_kw",
+        "facility_power_kw",
+        "pue",
+        "heat_rejected_kw",
+        "energy_balance_error",
+        "max_gpu_temp_c",
+        "max_inlet_air_c",
+        "output_fraction",
+        "tokens_per_s",
+        "throttle_onset_s",
+        "alarms",
     ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
@@ -113,7 +151,17 @@ fn simulate_refuses_bad_flags_with_a_message() {
 #[test]
 fn generate_refuses_impossible_requests() {
     let out = tmp("never.ron");
-    let o = run(&["generate", "--racks", "10", "--rack-type", "hgx-h100-air", "--cooling", "liquid", "--out", out.to_str().unwrap()]);
+    let o = run(&[
+        "generate",
+        "--racks",
+        "10",
+        "--rack-type",
+        "hgx-h100-air",
+        "--cooling",
+        "liquid",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("air-cooled"));
     assert!(!out.exists());

@@ -1,0 +1,415 @@
+//! Recordings: every run to an MCAP file (chunked, zstd, indexed) that stands alone — the scene and
+//! scenario are embedded — and a `Player` that seeks to any time and yields the same `Snapshot`
+//! as the live simulation.
+//!
+//! Layout: channel `/scene` (RON), `/scenario` (RON), `/state` (codec.rs: a keyframe at the start
+//! of every chunk, XOR deltas between), `/events` (JSON alarms, failures and restores). A chunk is
+//! closed before each keyframe, so seeking is a binary search over chunk start times plus at most
+//! one chunk's deltas, and a killed recorder loses at most the chunk in progress.
+
+pub mod codec;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use mcap::records::{ChunkHeader, Record};
+
+use crate::model::Site;
+use crate::scene;
+use crate::sim::{Alarm, Scenario, Simulation, Snapshot};
+use codec::{Columns, Shape, decode, encode, flatten, unflatten};
+
+/// Sim seconds between keyframes (and chunk boundaries).
+pub const KEYFRAME_EVERY_S: f64 = 60.0;
+/// Largest uncompressed chunk accepted when reading (ours: ~15 MB for 10,000 racks).
+const MAX_CHUNK_BYTES: u64 = 512 << 20;
+const STATE_ENCODING: &str = "factory-twin-state-v1";
+
+fn ns(t: f64) -> u64 {
+    (t.max(0.0) * 1e9).round() as u64
+}
+
+/// Writes a recording while a simulation runs.
+pub struct Recorder {
+    writer: mcap::Writer<File>,
+    state: u16,
+    events: u16,
+    seq: u32,
+    period_s: f64,
+    next_sample_s: f64,
+    next_keyframe_s: f64,
+    prev: Option<Columns>,
+    prev_alarms: Option<Arc<Vec<Alarm>>>,
+    events_written: usize,
+}
+
+impl Recorder {
+    /// Creates `path` (never overwriting an existing file) and writes the scene and scenario.
+    /// `period_s` is the sample period in sim seconds (1 s = 1 Hz).
+    pub fn create(path: &Path, sim: &Simulation, scenario: &Scenario, period_s: f64) -> Result<Recorder, String> {
+        if !(period_s.is_finite() && period_s > 0.0) {
+            return Err(format!("record rate: a period of {period_s} s is not positive"));
+        }
+        let file = File::options().write(true).create_new(true).open(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                format!("{} already exists: choose another name or remove it first (recordings are never overwritten)", path.display())
+            } else {
+                format!("cannot create {}: {e}", path.display())
+            }
+        })?;
+        let mcap_err = |e: mcap::McapError| format!("{}: {e}", path.display());
+        let mut writer = mcap::WriteOptions::new()
+            .profile("factory-twin")
+            .compression(Some(mcap::Compression::Zstd))
+            .compression_level(3)
+            .compression_threads(0)
+            // Chunks end at keyframes (flush), not at a size.
+            .chunk_size(Some(u64::MAX))
+            .create(file)
+            .map_err(mcap_err)?;
+        let scene_ch = writer.add_channel(0, "/scene", "ron", &BTreeMap::new()).map_err(mcap_err)?;
+        let scenario_ch = writer.add_channel(0, "/scenario", "ron", &BTreeMap::new()).map_err(mcap_err)?;
+        let state = writer.add_channel(0, "/state", STATE_ENCODING, &BTreeMap::new()).map_err(mcap_err)?;
+        let events = writer.add_channel(0, "/events", "json", &BTreeMap::new()).map_err(mcap_err)?;
+        let scene_text = scene::to_ron(sim.site()).map_err(|e| e.to_string())?;
+        let scenario_text = ron::ser::to_string_pretty(scenario, ron::ser::PrettyConfig::default()).map_err(|e| e.to_string())?;
+        let t0 = ns(sim.time_s());
+        for (ch, data) in [(scene_ch, scene_text.as_bytes()), (scenario_ch, scenario_text.as_bytes())] {
+            let header = mcap::records::MessageHeader { channel_id: ch, sequence: 0, log_time: t0, publish_time: t0 };
+            writer.write_to_known_channel(&header, data).map_err(mcap_err)?;
+        }
+        Ok(Recorder {
+            writer,
+            state,
+            events,
+            seq: 0,
+            period_s,
+            next_sample_s: sim.time_s(),
+            next_keyframe_s: sim.time_s(),
+            prev: None,
+            prev_alarms: None,
+            events_written: 0,
+        })
+    }
+
+    /// Call after every step: writes a sample when one is due, and any new events.
+    pub fn record(&mut self, sim: &mut Simulation) -> Result<(), String> {
+        let t = sim.time_s();
+        if t + 1e-9 < self.next_sample_s {
+            return Ok(());
+        }
+        self.next_sample_s += self.period_s * ((t - self.next_sample_s) / self.period_s + 1e-9).floor().max(0.0) + self.period_s;
+        let snap = sim.snapshot();
+        let keyframe = t + 1e-9 >= self.next_keyframe_s || self.prev.is_none();
+        if keyframe {
+            // Close the chunk so the next one starts with this keyframe.
+            self.writer.flush().map_err(|e| e.to_string())?;
+            self.next_keyframe_s = t + KEYFRAME_EVERY_S;
+        }
+        let cols = flatten(&snap);
+        let alarms_changed = keyframe || !self.prev_alarms.as_ref().is_some_and(|a| Arc::ptr_eq(a, &snap.active_alarms));
+        let alarms_json = if alarms_changed { Some(serde_json::to_vec(&*snap.active_alarms).map_err(|e| e.to_string())?) } else { None };
+        let prev = if keyframe { None } else { self.prev.as_ref() };
+        let data = encode(Shape::of(&snap), &cols, prev, alarms_json.as_deref());
+        self.seq += 1;
+        let header = mcap::records::MessageHeader { channel_id: self.state, sequence: self.seq, log_time: ns(t), publish_time: ns(t) };
+        self.writer.write_to_known_channel(&header, &data).map_err(|e| e.to_string())?;
+        self.prev = Some(cols);
+        self.prev_alarms = Some(snap.active_alarms.clone());
+        let log = sim.alarm_log();
+        for a in &log[self.events_written.min(log.len())..] {
+            self.seq += 1;
+            let data = serde_json::to_vec(a).map_err(|e| e.to_string())?;
+            let at = ns(a.time_s);
+            let header = mcap::records::MessageHeader { channel_id: self.events, sequence: self.seq, log_time: at, publish_time: at };
+            self.writer.write_to_known_channel(&header, &data).map_err(|e| e.to_string())?;
+        }
+        self.events_written = log.len();
+        Ok(())
+    }
+
+    /// Writes the summary and index; a recording that is never finished is still readable.
+    pub fn finish(mut self) -> Result<(), String> {
+        self.writer.finish().map(|_| ()).map_err(|e| e.to_string())
+    }
+}
+
+/// A chunk of the file: its header and its compressed records.
+struct ChunkRef {
+    start_ns: u64,
+    end_ns: u64,
+    header: ChunkHeader,
+    body: Vec<u8>,
+}
+
+/// Reads a recording: seek anywhere, list events, yield `Snapshot`s.
+pub struct Player {
+    chunks: Vec<ChunkRef>,
+    channels: BTreeMap<u16, String>,
+    pub site: Site,
+    pub scenario: Scenario,
+    /// What was wrong with the file, if anything (truncated, damaged chunks).
+    pub problems: Vec<String>,
+    /// The last chunk decoded: its index and its state messages (time, bytes).
+    cache: Option<(usize, Vec<(u64, Vec<u8>)>)>,
+}
+
+/// Times of the first and last state sample, seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimeRange {
+    pub start_s: f64,
+    pub end_s: f64,
+}
+
+impl Player {
+    pub fn open(path: &Path) -> Result<Player, String> {
+        let data = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        Player::from_bytes(data).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Opens a recording held in memory. Uses the file's index when it has one; a file cut short
+    /// (a killed recorder) is scanned instead, and everything up to the damage is kept.
+    pub fn from_bytes(data: Vec<u8>) -> Result<Player, String> {
+        if data.len() < 8 || &data[..8] != mcap::MAGIC {
+            return Err("not a factory-twin recording (no MCAP magic at the start)".into());
+        }
+        let mut problems = Vec::new();
+        let mut chunks = Vec::new();
+        let summary = match mcap::Summary::read(&data) {
+            Ok(s) => s,
+            Err(e) => {
+                problems.push(format!("the index is damaged ({e}); scanned the file instead"));
+                None
+            }
+        };
+        match summary {
+            Some(s) if !s.chunk_indexes.is_empty() => {
+                for ci in &s.chunk_indexes {
+                    let off = ci.chunk_start_offset as usize;
+                    let end = off.checked_add(ci.chunk_length as usize).filter(|&e| e <= data.len() && off + 9 <= e);
+                    let Some(end) = end else {
+                        problems.push(format!("chunk at byte {off} lies outside the file"));
+                        continue;
+                    };
+                    match mcap::read::parse_record(data[off], &data[off + 9..end]) {
+                        Ok(Record::Chunk { header, data: body }) => {
+                            chunks.push(ChunkRef { start_ns: ci.message_start_time, end_ns: ci.message_end_time, header, body: body.into_owned() });
+                        }
+                        Ok(_) | Err(_) => problems.push(format!("chunk at byte {off} is damaged")),
+                    }
+                }
+            }
+            _ => {
+                if problems.is_empty() {
+                    problems.push("the recording has no index (it was not finished, e.g. the recorder was killed); recovered by scanning".into());
+                }
+                let reader = mcap::read::LinearReader::new_with_options(&data, mcap::read::Options::IgnoreEndMagic.into()).map_err(|e| e.to_string())?;
+                for rec in reader {
+                    match rec {
+                        Ok(Record::Chunk { header, data: body }) => {
+                            chunks.push(ChunkRef { start_ns: header.message_start_time, end_ns: header.message_end_time, header, body: body.into_owned() });
+                        }
+                        Ok(Record::DataEnd(_)) => break,
+                        Ok(_) => {}
+                        Err(e) => {
+                            problems.push(format!("the file is damaged or cut short after {} complete chunks ({e}); what follows is lost", chunks.len()));
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        chunks.sort_by_key(|c| c.start_ns);
+        drop(data);
+        let mut p = Player {
+            chunks,
+            channels: BTreeMap::new(),
+            site: Site {
+                version: 0,
+                name: String::new(),
+                location: String::new(),
+                ambient: crate::model::Ambient { dry_bulb_c: 0.0, wet_bulb_c: 0.0 },
+                rack_types: Vec::new(),
+                halls: Vec::new(),
+                plant: Default::default(),
+                power: Default::default(),
+            },
+            scenario: Scenario::default(),
+            problems,
+            cache: None,
+        };
+        if p.chunks.is_empty() {
+            return Err(format!("no complete chunk of data in the recording{}", p.problems.first().map(|s| format!(": {s}")).unwrap_or_default()));
+        }
+        // The first chunk carries the channels, the scene and the scenario.
+        let mut scene_text = None;
+        let mut scenario_text = None;
+        for rec in p.chunk_records(0)? {
+            match rec {
+                Rec::Channel(id, topic) => {
+                    p.channels.insert(id, topic);
+                }
+                Rec::Message(ch, _, body) => match p.channels.get(&ch).map(String::as_str) {
+                    Some("/scene") => scene_text = Some(body),
+                    Some("/scenario") => scenario_text = Some(body),
+                    _ => {}
+                },
+            }
+        }
+        let scene_text = scene_text.ok_or("the recording has no scene")?;
+        let text = String::from_utf8(scene_text).map_err(|_| "the embedded scene is not text")?;
+        p.site = scene::parse(&text).map_err(|e| format!("the embedded scene does not load: {}", e.0.first().map(|d| d.message.clone()).unwrap_or_default()))?.site;
+        if let Some(s) = scenario_text {
+            let text = String::from_utf8(s).map_err(|_| "the embedded scenario is not text")?;
+            p.scenario = Scenario::from_ron(&text).map_err(|d| format!("the embedded scenario does not load: {}", d.message))?;
+        }
+        Ok(p)
+    }
+
+    /// First and last sample time.
+    pub fn time_range(&self) -> TimeRange {
+        let start = self.chunks.first().map_or(0, |c| c.start_ns);
+        let end = self.chunks.last().map_or(0, |c| c.end_ns);
+        TimeRange { start_s: start as f64 / 1e9, end_s: end as f64 / 1e9 }
+    }
+
+    /// Decompresses chunk `i` and splits it into records, checking every length and the CRC
+    /// ourselves so a damaged file gives a message, never a huge allocation or a panic.
+    fn chunk_records(&self, i: usize) -> Result<Vec<Rec>, String> {
+        let c = &self.chunks[i];
+        let size = c.header.uncompressed_size;
+        if size > MAX_CHUNK_BYTES {
+            return Err(self.damaged(i, format!("chunk claims {size} bytes uncompressed")));
+        }
+        let bytes = match c.header.compression.as_str() {
+            "zstd" => zstd::bulk::decompress(&c.body, size as usize).map_err(|e| self.damaged(i, e))?,
+            "" => c.body.clone(),
+            other => return Err(self.damaged(i, format!("unknown compression {other:?}"))),
+        };
+        if bytes.len() as u64 != size {
+            return Err(self.damaged(i, "chunk size does not match its header"));
+        }
+        if c.header.uncompressed_crc != 0 && crc32fast::hash(&bytes) != c.header.uncompressed_crc {
+            return Err(self.damaged(i, "chunk checksum does not match"));
+        }
+        let mut out = Vec::new();
+        let mut pos = 0usize;
+        while pos < bytes.len() {
+            let head = bytes.get(pos..pos + 9).ok_or_else(|| self.damaged(i, "record header cut short"))?;
+            let op = head[0];
+            let len = u64::from_le_bytes([head[1], head[2], head[3], head[4], head[5], head[6], head[7], head[8]]);
+            let body_start = pos + 9;
+            let body_end = usize::try_from(len).ok().and_then(|l| body_start.checked_add(l)).filter(|&e| e <= bytes.len());
+            let body_end = body_end.ok_or_else(|| self.damaged(i, "record runs past the end of its chunk"))?;
+            match mcap::read::parse_record(op, &bytes[body_start..body_end]).map_err(|e| self.damaged(i, e))? {
+                Record::Channel(ch) => out.push(Rec::Channel(ch.id, ch.topic)),
+                Record::Message { header, data } => out.push(Rec::Message(header.channel_id, header.log_time, data.into_owned())),
+                _ => {}
+            }
+            pos = body_end;
+        }
+        Ok(out)
+    }
+
+    fn damaged(&self, i: usize, e: impl std::fmt::Display) -> String {
+        let c = &self.chunks[i];
+        format!("the recording is damaged between {:.0} s and {:.0} s ({e})", c.start_ns as f64 / 1e9, c.end_ns as f64 / 1e9)
+    }
+
+    fn state_channel(&self) -> Option<u16> {
+        self.channels.iter().find(|(_, t)| t.as_str() == "/state").map(|(id, _)| *id)
+    }
+
+    /// The state at `t` seconds: the last sample at or before it (the first sample if `t` is
+    /// earlier, the last if later). O(log chunks) to find the keyframe, then its deltas.
+    pub fn seek(&mut self, t: f64) -> Result<Snapshot, String> {
+        let t_ns = if t.is_finite() { ns(t) } else if t > 0.0 { u64::MAX } else { 0 };
+        let i = self.chunks.partition_point(|c| c.start_ns <= t_ns).saturating_sub(1);
+        if self.cache.as_ref().is_none_or(|(ci, _)| *ci != i) {
+            let state = self.state_channel().ok_or("the recording has no state channel")?;
+            let msgs: Vec<(u64, Vec<u8>)> = self
+                .chunk_records(i)?
+                .into_iter()
+                .filter_map(|r| match r {
+                    Rec::Message(ch, at, body) if ch == state => Some((at, body)),
+                    _ => None,
+                })
+                .collect();
+            if msgs.is_empty() {
+                return Err(self.damaged(i, "no state in this chunk"));
+            }
+            self.cache = Some((i, msgs));
+        }
+        let Some((_, msgs)) = &self.cache else { return Err("internal: no chunk".into()) };
+        let mut cols: Option<Columns> = None;
+        let mut shape = Shape::default();
+        let mut alarms: Option<Vec<u8>> = None;
+        for (k, (at, body)) in msgs.iter().enumerate() {
+            if k > 0 && *at > t_ns {
+                break;
+            }
+            let d = decode(body, cols.as_ref())?;
+            if k == 0 && !d.keyframe {
+                return Err("a chunk does not start with a keyframe".into());
+            }
+            shape = d.shape;
+            if d.alarms.is_some() {
+                alarms = d.alarms;
+            }
+            cols = Some(d.columns);
+        }
+        let cols = cols.ok_or("no state")?;
+        let list: Vec<Alarm> = match alarms {
+            Some(json) => serde_json::from_slice(&json).map_err(|e| format!("damaged alarm list: {e}"))?,
+            None => Vec::new(),
+        };
+        unflatten(shape, &cols, Arc::new(list))
+    }
+
+    /// Every failure, restore and alarm event in the recording, in time order.
+    pub fn events(&self) -> Result<Vec<Alarm>, String> {
+        let events = self.channels.iter().find(|(_, t)| t.as_str() == "/events").map(|(id, _)| *id);
+        let mut out = Vec::new();
+        for i in 0..self.chunks.len() {
+            for r in self.chunk_records(i)? {
+                if let Rec::Message(ch, _, body) = r {
+                    if Some(ch) == events {
+                        out.push(serde_json::from_slice::<Alarm>(&body).map_err(|e| format!("damaged event: {e}"))?);
+                    }
+                }
+            }
+        }
+        out.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
+        Ok(out)
+    }
+
+    /// Sample times of one chunk at a time, for export: calls `f` with every state sample.
+    pub fn for_each_sample(&mut self, mut f: impl FnMut(&Snapshot) -> Result<(), String>) -> Result<(), String> {
+        let state = self.state_channel().ok_or("the recording has no state channel")?;
+        let shape_alarms = Arc::new(Vec::new());
+        for i in 0..self.chunks.len() {
+            let mut prev: Option<Columns> = None;
+            for r in self.chunk_records(i)? {
+                if let Rec::Message(ch, _, body) = r {
+                    if ch == state {
+                        let d = decode(&body, prev.as_ref())?;
+                        let snap = unflatten(d.shape, &d.columns, shape_alarms.clone())?;
+                        f(&snap)?;
+                        prev = Some(d.columns);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+enum Rec {
+    Channel(u16, String),
+    Message(u16, u64, Vec<u8>),
+}
+
+#[cfg(test)]
+mod tests;
