@@ -16,7 +16,8 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 6] = [Metric::GpuTemp, Metric::InletAir, Metric::Coolant, Metric::Power, Metric::Utilization, Metric::Output];
+    pub const ALL: [Metric; 6] =
+        [Metric::GpuTemp, Metric::InletAir, Metric::Coolant, Metric::Power, Metric::Utilization, Metric::Output];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -117,7 +118,8 @@ impl Metric {
 
 /// Colour ramp from cool blue through teal, green and amber to red (linear RGB).
 pub fn ramp(t: f32) -> [f32; 3] {
-    const STOPS: [[f32; 3]; 5] = [[0.05, 0.25, 0.85], [0.05, 0.65, 0.75], [0.20, 0.75, 0.25], [0.95, 0.70, 0.08], [0.90, 0.10, 0.08]];
+    const STOPS: [[f32; 3]; 5] =
+        [[0.05, 0.25, 0.85], [0.05, 0.65, 0.75], [0.20, 0.75, 0.25], [0.95, 0.70, 0.08], [0.90, 0.10, 0.08]];
     let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 } * (STOPS.len() - 1) as f32;
     let i = (t.floor() as usize).min(STOPS.len() - 2);
     let f = t - i as f32;

@@ -7,10 +7,10 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::cli::{ExportArgs, ReplayArgs, ReportFormat, SimulateArgs, emit};
-use crate::recording::{Player, Recorder};
-use crate::sim::Snapshot;
 use crate::model::Site;
+use crate::recording::{Player, Recorder};
 use crate::scene;
+use crate::sim::Snapshot;
 use crate::sim::scenario::{Action, Event, Scenario, parse_duration, parse_failure};
 use crate::sim::{Alarm, Simulation};
 
@@ -118,7 +118,13 @@ pub fn simulate(args: &SimulateArgs) -> Result<(), String> {
         }
         None => None,
     };
-    let report = run_report(&mut sim, args.scene.display().to_string(), duration, std::io::stderr().is_terminal(), recorder.as_mut())?;
+    let report = run_report(
+        &mut sim,
+        args.scene.display().to_string(),
+        duration,
+        std::io::stderr().is_terminal(),
+        recorder.as_mut(),
+    )?;
     if let Some(r) = recorder {
         r.finish()?;
     }
@@ -130,7 +136,13 @@ pub fn simulate(args: &SimulateArgs) -> Result<(), String> {
 }
 
 /// Runs `sim` for `duration` seconds and reports; with `progress`, draws a bar on stderr.
-pub fn run_report(sim: &mut Simulation, scene: String, duration: f64, progress: bool, mut recorder: Option<&mut Recorder>) -> Result<Report, String> {
+pub fn run_report(
+    sim: &mut Simulation,
+    scene: String,
+    duration: f64,
+    progress: bool,
+    mut recorder: Option<&mut Recorder>,
+) -> Result<Report, String> {
     let t0 = Instant::now();
     let start = sim.time_s();
     let mut min_output = sim.kpis().output_fraction;
@@ -234,7 +246,14 @@ pub fn replay(args: &ReplayArgs) -> Result<(), String> {
             ReportFormat::Json => emit(&serde_json::to_string_pretty(&events).map_err(|e| e.to_string())?),
             ReportFormat::Text => {
                 for a in &events {
-                    emit(&format!("{:>10.1} s  {:<8} {:<7} {:<28} {}", a.time_s, format!("{:?}", a.severity), if a.raised { "raised" } else { "cleared" }, a.object, a.message));
+                    emit(&format!(
+                        "{:>10.1} s  {:<8} {:<7} {:<28} {}",
+                        a.time_s,
+                        format!("{:?}", a.severity),
+                        if a.raised { "raised" } else { "cleared" },
+                        a.object,
+                        a.message
+                    ));
                 }
             }
         }
@@ -246,24 +265,48 @@ pub fn replay(args: &ReplayArgs) -> Result<(), String> {
         None => range.end_s,
     };
     if at > range.end_s + 1e-9 || at < range.start_s - 1e-9 {
-        eprintln!("warning: --at {at} s is outside the recording ({:.0}–{:.0} s); showing the nearest sample", range.start_s, range.end_s);
+        eprintln!(
+            "warning: --at {at} s is outside the recording ({:.0}–{:.0} s); showing the nearest sample",
+            range.start_s, range.end_s
+        );
     }
     let t0 = Instant::now();
     let snap = player.seek(at)?;
     let seek_ms = t0.elapsed().as_secs_f64() * 1e3;
-    let onset = player.events()?.iter().find(|a| a.raised && a.kind == crate::sim::AlarmKind::GpuSlowdown && a.time_s <= snap.time_s).map(|a| a.time_s);
+    let onset = player
+        .events()?
+        .iter()
+        .find(|a| a.raised && a.kind == crate::sim::AlarmKind::GpuSlowdown && a.time_s <= snap.time_s)
+        .map(|a| a.time_s);
     let r = replay_report(args.recording.display().to_string(), &snap, seek_ms, range, onset, player.problems.clone());
     match args.report {
         ReportFormat::Json => emit(&serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?),
         ReportFormat::Text => {
-            emit(&format!("{} at {:.0} s (seek {:.2} ms): IT {:.1} kW, facility {:.1} kW, PUE {:.3}, output {:.1} %, max GPU {:.1} °C, {} active alarms",
-                r.recording, r.time_s, r.seek_ms, r.it_power_kw, r.facility_power_kw, r.pue, r.output_fraction * 100.0, r.max_gpu_temp_c, r.alarms.len()));
+            emit(&format!(
+                "{} at {:.0} s (seek {:.2} ms): IT {:.1} kW, facility {:.1} kW, PUE {:.3}, output {:.1} %, max GPU {:.1} °C, {} active alarms",
+                r.recording,
+                r.time_s,
+                r.seek_ms,
+                r.it_power_kw,
+                r.facility_power_kw,
+                r.pue,
+                r.output_fraction * 100.0,
+                r.max_gpu_temp_c,
+                r.alarms.len()
+            ));
         }
     }
     Ok(())
 }
 
-fn replay_report(recording: String, s: &Snapshot, seek_ms: f64, range: crate::recording::TimeRange, onset: Option<f64>, problems: Vec<String>) -> ReplayReport {
+fn replay_report(
+    recording: String,
+    s: &Snapshot,
+    seek_ms: f64,
+    range: crate::recording::TimeRange,
+    onset: Option<f64>,
+    problems: Vec<String>,
+) -> ReplayReport {
     let k = &s.kpis;
     ReplayReport {
         recording,
@@ -325,19 +368,40 @@ pub fn export(args: &ExportArgs) -> Result<(), String> {
             w.write_record([t.as_str(), object, kind, metric, &format!("{v}")]).map_err(err)
         };
         let k = &s.kpis;
-        for (m, v) in [("it_power_kw", k.it_power_kw), ("facility_power_kw", k.facility_power_kw), ("pue", k.pue), ("output_fraction", k.output_fraction), ("tokens_per_s", k.tokens_per_s), ("max_gpu_temp_c", k.max_gpu_temp_c), ("heat_rejected_kw", k.heat_rejected_kw)] {
+        for (m, v) in [
+            ("it_power_kw", k.it_power_kw),
+            ("facility_power_kw", k.facility_power_kw),
+            ("pue", k.pue),
+            ("output_fraction", k.output_fraction),
+            ("tokens_per_s", k.tokens_per_s),
+            ("max_gpu_temp_c", k.max_gpu_temp_c),
+            ("heat_rejected_kw", k.heat_rejected_kw),
+        ] {
             row("site", "site", m, v)?;
         }
         let r = &s.racks;
         for (i, id) in ids.racks.iter().enumerate() {
-            for (m, col) in [("gpu_c", &r.gpu_c), ("inlet_c", &r.inlet_c), ("coolant_c", &r.coolant_c), ("power_kw", &r.power_kw), ("utilization", &r.utilization), ("output", &r.output)] {
+            for (m, col) in [
+                ("gpu_c", &r.gpu_c),
+                ("inlet_c", &r.inlet_c),
+                ("coolant_c", &r.coolant_c),
+                ("power_kw", &r.power_kw),
+                ("utilization", &r.utilization),
+                ("output", &r.output),
+            ] {
                 if let Some(v) = col.get(i) {
                     row(id, "rack", m, *v as f64)?;
                 }
             }
         }
         for (c, id) in s.cdus.iter().zip(&ids.cdus) {
-            for (m, v) in [("supply_c", c.supply_c), ("return_c", c.return_c), ("flow_fraction", c.flow_fraction), ("heat_kw", c.heat_kw), ("headroom", c.headroom)] {
+            for (m, v) in [
+                ("supply_c", c.supply_c),
+                ("return_c", c.return_c),
+                ("flow_fraction", c.flow_fraction),
+                ("heat_kw", c.heat_kw),
+                ("headroom", c.headroom),
+            ] {
                 row(id, "cdu", m, v as f64)?;
             }
         }
@@ -349,7 +413,9 @@ pub fn export(args: &ExportArgs) -> Result<(), String> {
         for (h, id) in s.halls.iter().zip(&ids.halls) {
             row(id, "hall", "room_c", h.room_c as f64)?;
         }
-        for (list, names, kind) in [(&s.feeds, &ids.feeds, "feed"), (&s.ups, &ids.ups, "ups"), (&s.pdus, &ids.pdus, "pdu")] {
+        for (list, names, kind) in
+            [(&s.feeds, &ids.feeds, "feed"), (&s.ups, &ids.ups, "ups"), (&s.pdus, &ids.pdus, "pdu")]
+        {
             for (p, id) in list.iter().zip(names) {
                 row(id, kind, "load_kw", p.load_kw as f64)?;
                 row(id, kind, "headroom", p.headroom as f64)?;

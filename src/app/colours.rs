@@ -45,7 +45,12 @@ pub struct ColourSettings {
 
 impl Default for ColourSettings {
     fn default() -> Self {
-        ColourSettings { metric: Metric::GpuTemp, auto_range: false, range: Metric::GpuTemp.fixed_range(), pulse_alarms: true }
+        ColourSettings {
+            metric: Metric::GpuTemp,
+            auto_range: false,
+            range: Metric::GpuTemp.fixed_range(),
+            pulse_alarms: true,
+        }
     }
 }
 
@@ -62,7 +67,10 @@ pub struct CurrentColours(pub Vec<[f32; 4]>);
 
 pub(super) fn plugin(app: &mut App) {
     if let Some(mut shaders) = app.world_mut().get_resource_mut::<Assets<Shader>>() {
-        let _ = shaders.insert(SHADER.id(), Shader::from_wgsl(include_str!("../../shaders/facility_object.wgsl"), "shaders/facility_object.wgsl"));
+        let _ = shaders.insert(
+            SHADER.id(),
+            Shader::from_wgsl(include_str!("../../shaders/facility_object.wgsl"), "shaders/facility_object.wgsl"),
+        );
     }
     if app.is_plugin_added::<bevy::pbr::PbrPlugin>() {
         app.add_plugins(MaterialPlugin::<FacilityMaterial>::default());
@@ -73,7 +81,11 @@ pub(super) fn plugin(app: &mut App) {
         .add_systems(Update, recolour.in_set(AppSystems::Recolour));
 }
 
-fn create_palette(mut commands: Commands, buffers: Option<ResMut<Assets<ShaderBuffer>>>, materials: Option<ResMut<Assets<FacilityMaterial>>>) {
+fn create_palette(
+    mut commands: Commands,
+    buffers: Option<ResMut<Assets<ShaderBuffer>>>,
+    materials: Option<ResMut<Assets<FacilityMaterial>>>,
+) {
     let (Some(mut buffers), Some(mut materials)) = (buffers, materials) else {
         // Headless tests without a renderer still get colours in `CurrentColours`.
         return;
@@ -124,7 +136,12 @@ fn recolour(
         if status & (RackStatus::SHUTDOWN | RackStatus::NO_POWER) != 0 {
             c = [0.12 + 0.6 * pulse, 0.04, 0.05, 1.0];
         } else if status & RackStatus::THROTTLED != 0 {
-            c = [c[0] + (1.0 - c[0]) * 0.5 * pulse, c[1] + (1.0 - c[1]) * 0.5 * pulse, c[2] + (1.0 - c[2]) * 0.5 * pulse, 1.0];
+            c = [
+                c[0] + (1.0 - c[0]) * 0.5 * pulse,
+                c[1] + (1.0 - c[1]) * 0.5 * pulse,
+                c[2] + (1.0 - c[2]) * 0.5 * pulse,
+                1.0,
+            ];
         }
         out[i] = c;
     }
@@ -155,7 +172,17 @@ fn recolour(
     }
     for (k, e) in snap.chillers.iter().enumerate() {
         let down = snap.active_alarms.iter().any(|a| a.object == tags.chiller_ids[k]);
-        set(tags.chiller_start, k, if down { UNIT_DOWN } else if e.running { UNIT_OK } else { UNIT_IDLE });
+        set(
+            tags.chiller_start,
+            k,
+            if down {
+                UNIT_DOWN
+            } else if e.running {
+                UNIT_OK
+            } else {
+                UNIT_IDLE
+            },
+        );
     }
     if let (Some(palette), Some(mut buffers)) = (palette, buffers) {
         if let Some(mut buf) = buffers.get_mut(&palette.colors) {

@@ -70,7 +70,8 @@ pub fn layout(site: &crate::model::Site) -> Layout {
                 .enumerate()
                 .map(|(ki, rack)| PlacedRack { hall_index: hi, row_index: ri, rack_index: ki, hall, row, rack })
                 .collect();
-            let offsets: Vec<f64> = row_offsets(placed.iter().map(|p| (ty(p.rack_type()).map_or(0.6, |t| t.width_m), p.rack.at))).collect();
+            let offsets: Vec<f64> =
+                row_offsets(placed.iter().map(|p| (ty(p.rack_type()).map_or(0.6, |t| t.width_m), p.rack.at))).collect();
             for (p, off) in placed.iter().zip(offsets) {
                 let Some(t) = ty(p.rack_type()) else { continue };
                 let f = rack_footprint(p, t, off);
@@ -98,8 +99,20 @@ pub fn layout(site: &crate::model::Site) -> Layout {
         let p = pos.unwrap_or((k as f64 * (w + 2.0) + w / 2.0, min_y - lane));
         Footprint::square(p, w, d)
     };
-    let dry_coolers = site.plant.dry_coolers.iter().enumerate().map(|(k, d)| (d.id.clone(), outdoor(d.position, 12.0, 2.4, k, 10.0))).collect();
-    let chillers = site.plant.chillers.iter().enumerate().map(|(k, c)| (c.id.clone(), outdoor(c.position, 6.0, 2.4, k, 20.0))).collect();
+    let dry_coolers = site
+        .plant
+        .dry_coolers
+        .iter()
+        .enumerate()
+        .map(|(k, d)| (d.id.clone(), outdoor(d.position, 12.0, 2.4, k, 10.0)))
+        .collect();
+    let chillers = site
+        .plant
+        .chillers
+        .iter()
+        .enumerate()
+        .map(|(k, c)| (c.id.clone(), outdoor(c.position, 6.0, 2.4, k, 20.0)))
+        .collect();
     Layout { racks, cdus, crahs, dry_coolers, chillers }
 }
 
@@ -167,7 +180,11 @@ fn spawn_facility(
     // Floors, cut-away walls and the ground need the renderer's assets; tests run without them.
     if let (Some(meshes), Some(mats), Some(images)) = (meshes.as_mut(), std_materials.as_mut(), images.as_mut()) {
         let tile = images.add(tile_image());
-        let wall_mat = mats.add(StandardMaterial { base_color: Color::srgb(0.78, 0.80, 0.82), perceptual_roughness: 0.9, ..default() });
+        let wall_mat = mats.add(StandardMaterial {
+            base_color: Color::srgb(0.78, 0.80, 0.82),
+            perceptual_roughness: 0.9,
+            ..default()
+        });
         for h in &site.halls {
             let (w, d) = (h.size.0 as f32, h.size.1 as f32);
             let centre = plan_to_world(h.origin.0 + h.size.0 / 2.0, h.origin.1 + h.size.1 / 2.0, 0.0);
@@ -179,8 +196,16 @@ fn spawn_facility(
                     uv[1] *= ry;
                 }
             }
-            let floor_mat = mats.add(StandardMaterial { base_color_texture: Some(tile.clone()), perceptual_roughness: 0.8, ..default() });
-            commands.spawn((Mesh3d(meshes.add(floor)), MeshMaterial3d(floor_mat), Transform::from_translation(centre + Vec3::Y * 0.01)));
+            let floor_mat = mats.add(StandardMaterial {
+                base_color_texture: Some(tile.clone()),
+                perceptual_roughness: 0.8,
+                ..default()
+            });
+            commands.spawn((
+                Mesh3d(meshes.add(floor)),
+                MeshMaterial3d(floor_mat),
+                Transform::from_translation(centre + Vec3::Y * 0.01),
+            ));
             // Walls cut away to a third of the ceiling so the racks stay visible.
             let wh = (h.ceiling_height_m as f32 / 3.0).max(0.8);
             let t = 0.25;
@@ -190,13 +215,25 @@ fn spawn_facility(
                 (Vec3::new(t, wh, d + t), Vec3::new(-w / 2.0, wh / 2.0, 0.0)),
                 (Vec3::new(t, wh, d + t), Vec3::new(w / 2.0, wh / 2.0, 0.0)),
             ] {
-                commands.spawn((Mesh3d(meshes.add(Cuboid::from_size(size))), MeshMaterial3d(wall_mat.clone()), Transform::from_translation(centre + offset)));
+                commands.spawn((
+                    Mesh3d(meshes.add(Cuboid::from_size(size))),
+                    MeshMaterial3d(wall_mat.clone()),
+                    Transform::from_translation(centre + offset),
+                ));
             }
         }
         let span = (hi - lo).max(Vec3::splat(10.0));
         let ground = Plane3d::default().mesh().size(span.x * 4.0 + 200.0, span.z * 4.0 + 200.0).build();
-        let ground_mat = mats.add(StandardMaterial { base_color: Color::srgb(0.16, 0.17, 0.18), perceptual_roughness: 1.0, ..default() });
-        commands.spawn((Mesh3d(meshes.add(ground)), MeshMaterial3d(ground_mat), Transform::from_translation(Vec3::new((lo.x + hi.x) / 2.0, 0.0, (lo.z + hi.z) / 2.0))));
+        let ground_mat = mats.add(StandardMaterial {
+            base_color: Color::srgb(0.16, 0.17, 0.18),
+            perceptual_roughness: 1.0,
+            ..default()
+        });
+        commands.spawn((
+            Mesh3d(meshes.add(ground)),
+            MeshMaterial3d(ground_mat),
+            Transform::from_translation(Vec3::new((lo.x + hi.x) / 2.0, 0.0, (lo.z + hi.z) / 2.0)),
+        ));
         commands.spawn((
             DirectionalLight { illuminance: 9000.0, shadow_maps_enabled: false, ..default() },
             Transform::from_xyz(0.3, 1.0, 0.6).looking_at(Vec3::ZERO, Vec3::Y),
@@ -232,7 +269,17 @@ fn tile_image() -> Image {
             data.extend_from_slice(&[v, v, v.saturating_add(4), 255]);
         }
     }
-    let mut img = Image::new(Extent3d { width: N, height: N, depth_or_array_layers: 1 }, TextureDimension::D2, data, TextureFormat::Rgba8UnormSrgb, RenderAssetUsages::RENDER_WORLD);
-    img.sampler = ImageSampler::Descriptor(ImageSamplerDescriptor { address_mode_u: ImageAddressMode::Repeat, address_mode_v: ImageAddressMode::Repeat, ..ImageSamplerDescriptor::linear() });
+    let mut img = Image::new(
+        Extent3d { width: N, height: N, depth_or_array_layers: 1 },
+        TextureDimension::D2,
+        data,
+        TextureFormat::Rgba8UnormSrgb,
+        RenderAssetUsages::RENDER_WORLD,
+    );
+    img.sampler = ImageSampler::Descriptor(ImageSamplerDescriptor {
+        address_mode_u: ImageAddressMode::Repeat,
+        address_mode_v: ImageAddressMode::Repeat,
+        ..ImageSamplerDescriptor::linear()
+    });
     img
 }

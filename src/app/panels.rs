@@ -88,10 +88,22 @@ fn panels_ui(
             kpi(ui, "IT power", si(k.it_power_kw * 1e3, "W"), None);
             kpi(ui, "facility power", si(k.facility_power_kw * 1e3, "W"), None);
             kpi(ui, "PUE", format!("{:.3}", k.pue), None);
-            let out_colour = if k.output_fraction < 0.9 { Some(bad) } else if k.output_fraction < 0.999 { Some(warn) } else { None };
+            let out_colour = if k.output_fraction < 0.9 {
+                Some(bad)
+            } else if k.output_fraction < 0.999 {
+                Some(warn)
+            } else {
+                None
+            };
             kpi(ui, "factory output", format!("{:.1} %", k.output_fraction * 100.0), out_colour);
             kpi(ui, "tokens/s", si(k.tokens_per_s, ""), out_colour);
-            let gpu_colour = if k.max_gpu_temp_c >= 89.0 { Some(bad) } else if k.max_gpu_temp_c >= 85.0 { Some(warn) } else { None };
+            let gpu_colour = if k.max_gpu_temp_c >= 89.0 {
+                Some(bad)
+            } else if k.max_gpu_temp_c >= 85.0 {
+                Some(warn)
+            } else {
+                None
+            };
             kpi(ui, "max GPU", format!("{:.1} °C", k.max_gpu_temp_c), gpu_colour);
             kpi(ui, "max inlet", format!("{:.1} °C", k.max_inlet_air_c), None);
             let n = s.active_alarms.len();
@@ -116,7 +128,14 @@ fn panels_ui(
             });
             ui.horizontal_wrapped(|ui| {
                 ui.label("Speed");
-                for (label, speed) in [("1×", Speed::Times(1.0)), ("10×", Speed::Times(10.0)), ("100×", Speed::Times(100.0)), ("1000×", Speed::Times(1000.0)), ("10000×", Speed::Times(10_000.0)), ("max", Speed::Max)] {
+                for (label, speed) in [
+                    ("1×", Speed::Times(1.0)),
+                    ("10×", Speed::Times(10.0)),
+                    ("100×", Speed::Times(100.0)),
+                    ("1000×", Speed::Times(1000.0)),
+                    ("10000×", Speed::Times(10_000.0)),
+                    ("max", Speed::Max),
+                ] {
                     if ui.selectable_label(link.speed == speed, label).clicked() {
                         commands.write(UiCommand(SimCommand::SetSpeed(speed)));
                     }
@@ -206,7 +225,11 @@ fn legend_ui(ui: &mut egui::Ui, c: &ColourSettings) {
         let colour = egui::Rgba::from_rgb(rgb[0], rgb[1], rgb[2]);
         let x0 = rect.left() + rect.width() * i as f32 / steps as f32;
         let x1 = rect.left() + rect.width() * (i + 1) as f32 / steps as f32 + 0.5;
-        painter.rect_filled(egui::Rect::from_min_max(egui::pos2(x0, rect.top()), egui::pos2(x1, rect.bottom())), 0.0, colour);
+        painter.rect_filled(
+            egui::Rect::from_min_max(egui::pos2(x0, rect.top()), egui::pos2(x1, rect.bottom())),
+            0.0,
+            colour,
+        );
     }
     ui.horizontal(|ui| {
         ui.small(format!("{:.0} {}", c.range.0, c.metric.unit()));

@@ -39,7 +39,12 @@ fn start_sim(mut commands: Commands, scene: Res<OpenScene>) {
     match Simulation::new(scene.site.clone(), Scenario::default(), 1.0) {
         Ok(sim) => {
             let speed = Speed::Times(1.0);
-            commands.insert_resource(SimLink { handle: SimHandle::spawn(sim, speed, false), paused: false, speed, messages: Vec::new() });
+            commands.insert_resource(SimLink {
+                handle: SimHandle::spawn(sim, speed, false),
+                paused: false,
+                speed,
+                messages: Vec::new(),
+            });
         }
         Err(e) => error!("cannot simulate {}: {e}", scene.name),
     }

@@ -37,7 +37,18 @@ impl Shape {
         }
     }
     fn counts(&self) -> [u32; 10] {
-        [self.racks, self.cdus, self.halls, self.loops, self.crahs, self.dry_coolers, self.chillers, self.feeds, self.ups, self.pdus]
+        [
+            self.racks,
+            self.cdus,
+            self.halls,
+            self.loops,
+            self.crahs,
+            self.dry_coolers,
+            self.chillers,
+            self.feeds,
+            self.ups,
+            self.pdus,
+        ]
     }
     fn from_counts(c: [u32; 10]) -> Shape {
         Shape {
@@ -292,7 +303,11 @@ pub fn decode(data: &[u8], prev: Option<&Columns>) -> Result<Decoded, String> {
     let n64 = u32_at(&mut pos)? as usize;
     let n8 = u32_at(&mut pos)? as usize;
     let alarms_len = u32_at(&mut pos)?;
-    let need = n32.checked_mul(4).and_then(|a| a.checked_add(n64.checked_mul(8)?)).and_then(|a| a.checked_add(n8)).ok_or_else(bad)?;
+    let need = n32
+        .checked_mul(4)
+        .and_then(|a| a.checked_add(n64.checked_mul(8)?))
+        .and_then(|a| a.checked_add(n8))
+        .ok_or_else(bad)?;
     if data.len() < pos + need {
         return Err(bad());
     }

@@ -54,7 +54,10 @@ impl Recorder {
         }
         let file = File::options().write(true).create_new(true).open(path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
-                format!("{} already exists: choose another name or remove it first (recordings are never overwritten)", path.display())
+                format!(
+                    "{} already exists: choose another name or remove it first (recordings are never overwritten)",
+                    path.display()
+                )
             } else {
                 format!("cannot create {}: {e}", path.display())
             }
@@ -74,7 +77,8 @@ impl Recorder {
         let state = writer.add_channel(0, "/state", STATE_ENCODING, &BTreeMap::new()).map_err(mcap_err)?;
         let events = writer.add_channel(0, "/events", "json", &BTreeMap::new()).map_err(mcap_err)?;
         let scene_text = scene::to_ron(sim.site()).map_err(|e| e.to_string())?;
-        let scenario_text = ron::ser::to_string_pretty(scenario, ron::ser::PrettyConfig::default()).map_err(|e| e.to_string())?;
+        let scenario_text =
+            ron::ser::to_string_pretty(scenario, ron::ser::PrettyConfig::default()).map_err(|e| e.to_string())?;
         let t0 = ns(sim.time_s());
         for (ch, data) in [(scene_ch, scene_text.as_bytes()), (scenario_ch, scenario_text.as_bytes())] {
             let header = mcap::records::MessageHeader { channel_id: ch, sequence: 0, log_time: t0, publish_time: t0 };
@@ -100,7 +104,8 @@ impl Recorder {
         if t + 1e-9 < self.next_sample_s {
             return Ok(());
         }
-        self.next_sample_s += self.period_s * ((t - self.next_sample_s) / self.period_s + 1e-9).floor().max(0.0) + self.period_s;
+        self.next_sample_s +=
+            self.period_s * ((t - self.next_sample_s) / self.period_s + 1e-9).floor().max(0.0) + self.period_s;
         let snap = sim.snapshot();
         let keyframe = t + 1e-9 >= self.next_keyframe_s || self.prev.is_none();
         if keyframe {
@@ -109,12 +114,22 @@ impl Recorder {
             self.next_keyframe_s = t + KEYFRAME_EVERY_S;
         }
         let cols = flatten(&snap);
-        let alarms_changed = keyframe || !self.prev_alarms.as_ref().is_some_and(|a| Arc::ptr_eq(a, &snap.active_alarms));
-        let alarms_json = if alarms_changed { Some(serde_json::to_vec(&*snap.active_alarms).map_err(|e| e.to_string())?) } else { None };
+        let alarms_changed =
+            keyframe || !self.prev_alarms.as_ref().is_some_and(|a| Arc::ptr_eq(a, &snap.active_alarms));
+        let alarms_json = if alarms_changed {
+            Some(serde_json::to_vec(&*snap.active_alarms).map_err(|e| e.to_string())?)
+        } else {
+            None
+        };
         let prev = if keyframe { None } else { self.prev.as_ref() };
         let data = encode(Shape::of(&snap), &cols, prev, alarms_json.as_deref());
         self.seq += 1;
-        let header = mcap::records::MessageHeader { channel_id: self.state, sequence: self.seq, log_time: ns(t), publish_time: ns(t) };
+        let header = mcap::records::MessageHeader {
+            channel_id: self.state,
+            sequence: self.seq,
+            log_time: ns(t),
+            publish_time: ns(t),
+        };
         self.writer.write_to_known_channel(&header, &data).map_err(|e| e.to_string())?;
         self.prev = Some(cols);
         self.prev_alarms = Some(snap.active_alarms.clone());
@@ -123,7 +138,12 @@ impl Recorder {
             self.seq += 1;
             let data = serde_json::to_vec(a).map_err(|e| e.to_string())?;
             let at = ns(a.time_s);
-            let header = mcap::records::MessageHeader { channel_id: self.events, sequence: self.seq, log_time: at, publish_time: at };
+            let header = mcap::records::MessageHeader {
+                channel_id: self.events,
+                sequence: self.seq,
+                log_time: at,
+                publish_time: at,
+            };
             self.writer.write_to_known_channel(&header, &data).map_err(|e| e.to_string())?;
         }
         self.events_written = log.len();
@@ -195,7 +215,12 @@ impl Player {
                     };
                     match mcap::read::parse_record(data[off], &data[off + 9..end]) {
                         Ok(Record::Chunk { header, data: body }) => {
-                            chunks.push(ChunkRef { start_ns: ci.message_start_time, end_ns: ci.message_end_time, header, body: body.into_owned() });
+                            chunks.push(ChunkRef {
+                                start_ns: ci.message_start_time,
+                                end_ns: ci.message_end_time,
+                                header,
+                                body: body.into_owned(),
+                            });
                         }
                         Ok(_) | Err(_) => problems.push(format!("chunk at byte {off} is damaged")),
                     }
@@ -205,16 +230,26 @@ impl Player {
                 if problems.is_empty() {
                     problems.push("the recording has no index (it was not finished, e.g. the recorder was killed); recovered by scanning".into());
                 }
-                let reader = mcap::read::LinearReader::new_with_options(&data, mcap::read::Options::IgnoreEndMagic.into()).map_err(|e| e.to_string())?;
+                let reader =
+                    mcap::read::LinearReader::new_with_options(&data, mcap::read::Options::IgnoreEndMagic.into())
+                        .map_err(|e| e.to_string())?;
                 for rec in reader {
                     match rec {
                         Ok(Record::Chunk { header, data: body }) => {
-                            chunks.push(ChunkRef { start_ns: header.message_start_time, end_ns: header.message_end_time, header, body: body.into_owned() });
+                            chunks.push(ChunkRef {
+                                start_ns: header.message_start_time,
+                                end_ns: header.message_end_time,
+                                header,
+                                body: body.into_owned(),
+                            });
                         }
                         Ok(Record::DataEnd(_)) => break,
                         Ok(_) => {}
                         Err(e) => {
-                            problems.push(format!("the file is damaged or cut short after {} complete chunks ({e}); what follows is lost", chunks.len()));
+                            problems.push(format!(
+                                "the file is damaged or cut short after {} complete chunks ({e}); what follows is lost",
+                                chunks.len()
+                            ));
                             break;
                         }
                     }
@@ -241,7 +276,10 @@ impl Player {
             cache: None,
         };
         if p.chunks.is_empty() {
-            return Err(format!("no complete chunk of data in the recording{}", p.problems.first().map(|s| format!(": {s}")).unwrap_or_default()));
+            return Err(format!(
+                "no complete chunk of data in the recording{}",
+                p.problems.first().map(|s| format!(": {s}")).unwrap_or_default()
+            ));
         }
         // The first chunk carries the channels, the scene and the scenario.
         let mut scene_text = None;
@@ -260,10 +298,18 @@ impl Player {
         }
         let scene_text = scene_text.ok_or("the recording has no scene")?;
         let text = String::from_utf8(scene_text).map_err(|_| "the embedded scene is not text")?;
-        p.site = scene::parse(&text).map_err(|e| format!("the embedded scene does not load: {}", e.0.first().map(|d| d.message.clone()).unwrap_or_default()))?.site;
+        p.site = scene::parse(&text)
+            .map_err(|e| {
+                format!(
+                    "the embedded scene does not load: {}",
+                    e.0.first().map(|d| d.message.clone()).unwrap_or_default()
+                )
+            })?
+            .site;
         if let Some(s) = scenario_text {
             let text = String::from_utf8(s).map_err(|_| "the embedded scenario is not text")?;
-            p.scenario = Scenario::from_ron(&text).map_err(|d| format!("the embedded scenario does not load: {}", d.message))?;
+            p.scenario =
+                Scenario::from_ron(&text).map_err(|d| format!("the embedded scenario does not load: {}", d.message))?;
         }
         Ok(p)
     }
@@ -301,11 +347,14 @@ impl Player {
             let op = head[0];
             let len = u64::from_le_bytes([head[1], head[2], head[3], head[4], head[5], head[6], head[7], head[8]]);
             let body_start = pos + 9;
-            let body_end = usize::try_from(len).ok().and_then(|l| body_start.checked_add(l)).filter(|&e| e <= bytes.len());
+            let body_end =
+                usize::try_from(len).ok().and_then(|l| body_start.checked_add(l)).filter(|&e| e <= bytes.len());
             let body_end = body_end.ok_or_else(|| self.damaged(i, "record runs past the end of its chunk"))?;
             match mcap::read::parse_record(op, &bytes[body_start..body_end]).map_err(|e| self.damaged(i, e))? {
                 Record::Channel(ch) => out.push(Rec::Channel(ch.id, ch.topic)),
-                Record::Message { header, data } => out.push(Rec::Message(header.channel_id, header.log_time, data.into_owned())),
+                Record::Message { header, data } => {
+                    out.push(Rec::Message(header.channel_id, header.log_time, data.into_owned()))
+                }
                 _ => {}
             }
             pos = body_end;
@@ -315,7 +364,11 @@ impl Player {
 
     fn damaged(&self, i: usize, e: impl std::fmt::Display) -> String {
         let c = &self.chunks[i];
-        format!("the recording is damaged between {:.0} s and {:.0} s ({e})", c.start_ns as f64 / 1e9, c.end_ns as f64 / 1e9)
+        format!(
+            "the recording is damaged between {:.0} s and {:.0} s ({e})",
+            c.start_ns as f64 / 1e9,
+            c.end_ns as f64 / 1e9
+        )
     }
 
     fn state_channel(&self) -> Option<u16> {
@@ -325,7 +378,13 @@ impl Player {
     /// The state at `t` seconds: the last sample at or before it (the first sample if `t` is
     /// earlier, the last if later). O(log chunks) to find the keyframe, then its deltas.
     pub fn seek(&mut self, t: f64) -> Result<Snapshot, String> {
-        let t_ns = if t.is_finite() { ns(t) } else if t > 0.0 { u64::MAX } else { 0 };
+        let t_ns = if t.is_finite() {
+            ns(t)
+        } else if t > 0.0 {
+            u64::MAX
+        } else {
+            0
+        };
         let i = self.chunks.partition_point(|c| c.start_ns <= t_ns).saturating_sub(1);
         if self.cache.as_ref().is_none_or(|(ci, _)| *ci != i) {
             let state = self.state_channel().ok_or("the recording has no state channel")?;

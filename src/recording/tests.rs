@@ -18,10 +18,19 @@ fn scenario() -> Scenario {
     Scenario {
         seed: 4,
         events: vec![
-            Event { at_s: 200.0, action: Action::Fail(Failure { kind: FailureKind::Cdu, target: "hall-1/cdu-1".into() }) },
-            Event { at_s: 330.0, action: Action::Restore(Failure { kind: FailureKind::Cdu, target: "hall-1/cdu-1".into() }) },
+            Event {
+                at_s: 200.0,
+                action: Action::Fail(Failure { kind: FailureKind::Cdu, target: "hall-1/cdu-1".into() }),
+            },
+            Event {
+                at_s: 330.0,
+                action: Action::Restore(Failure { kind: FailureKind::Cdu, target: "hall-1/cdu-1".into() }),
+            },
         ],
-        workloads: vec![Workload { target: "hall-1/row-B".into(), profile: Profile::Bursts { period_s: 45.0, low: 0.4, high: 1.0 } }],
+        workloads: vec![Workload {
+            target: "hall-1/row-B".into(),
+            profile: Profile::Bursts { period_s: 45.0, low: 0.4, high: 1.0 },
+        }],
         ..Default::default()
     }
 }
@@ -133,7 +142,9 @@ fn truncated_files_open_with_what_is_valid_or_say_why_not() {
     let live = record(&path, 400);
     let bytes = std::fs::read(&path).unwrap();
     let mut recovered = 0;
-    for cut in [0, 4, 8, 20, 100, bytes.len() / 4, bytes.len() / 2, bytes.len() * 3 / 4, bytes.len() - 30, bytes.len() - 1] {
+    for cut in
+        [0, 4, 8, 20, 100, bytes.len() / 4, bytes.len() / 2, bytes.len() * 3 / 4, bytes.len() - 30, bytes.len() - 1]
+    {
         match Player::from_bytes(bytes[..cut].to_vec()) {
             Ok(mut p) => {
                 recovered += 1;
