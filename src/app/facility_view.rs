@@ -235,10 +235,10 @@ fn spawn_facility(
             Transform::from_translation(Vec3::new((lo.x + hi.x) / 2.0, 0.0, (lo.z + hi.z) / 2.0)),
         ));
         commands.spawn((
-            DirectionalLight { illuminance: 9000.0, shadow_maps_enabled: false, ..default() },
+            DirectionalLight { illuminance: 3500.0, shadow_maps_enabled: false, ..default() },
             Transform::from_xyz(0.3, 1.0, 0.6).looking_at(Vec3::ZERO, Vec3::Y),
         ));
-        commands.insert_resource(GlobalAmbientLight { brightness: 600.0, ..default() });
+        commands.insert_resource(GlobalAmbientLight { brightness: 250.0, ..default() });
     }
     for h in &site.halls {
         lo = lo.min(plan_to_world(h.origin.0, h.origin.1, 0.0));

@@ -61,8 +61,13 @@ fn panels_ui(
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let snap = latest.snapshot.as_ref();
+    let mut root = egui::Ui::new(
+        ctx.clone(),
+        "viewport".into(),
+        egui::UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(ctx.viewport_rect()),
+    );
 
-    egui::TopBottomPanel::top("kpis").show(ctx, |ui| {
+    egui::Panel::top("kpis").show(&mut root, |ui| {
         ui.horizontal_wrapped(|ui| {
             ui.strong(&scene.name);
             ui.separator();
@@ -111,7 +116,7 @@ fn panels_ui(
         });
     });
 
-    egui::SidePanel::left("controls").default_width(270.0).show(ctx, |ui| {
+    egui::Panel::left("controls").default_size(270.0).show(&mut root, |ui| {
         ui.heading("Simulation");
         if let Some(link) = &link {
             ui.horizontal(|ui| {

@@ -24,6 +24,12 @@ pub struct LatestSnapshot {
     pub frames_since_update: u32,
 }
 
+/// How the sim thread starts: running at 1× (the app) or paused (tests, replays).
+#[derive(Resource, Debug, Clone, Copy, Default)]
+pub struct SimStart {
+    pub paused: bool,
+}
+
 /// A command from the UI for the sim thread. Systems write these; one system sends them.
 #[derive(Message, Debug, Clone)]
 pub struct UiCommand(pub SimCommand);
