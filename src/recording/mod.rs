@@ -31,18 +31,90 @@ fn ns(t: f64) -> u64 {
     (t.max(0.0) * 1e9).round() as u64
 }
 
-/// Writes a recording while a simulation runs.
+/// Writes a recording while a simulation runs. The sim thread only copies the state out
+/// (`flatten`); encoding, compression and I/O run on a writer thread, so recording costs the
+/// simulation little.
 pub struct Recorder {
-    writer: mcap::Writer<File>,
+    tx: Option<crossbeam_channel::Sender<WriterMsg>>,
+    writer: Option<std::thread::JoinHandle<Result<(), String>>>,
+    period_s: f64,
+    next_sample_s: f64,
+    prev_alarms: Option<Arc<Vec<Alarm>>>,
+    events_written: usize,
+}
+
+enum WriterMsg {
+    State { t: f64, shape: Shape, cols: Columns, alarms: Option<Arc<Vec<Alarm>>> },
+    Event(Alarm),
+    Finish,
+}
+
+/// The writer thread's side: owns the file.
+struct Writer {
+    mcap: mcap::Writer<File>,
     state: u16,
     events: u16,
     seq: u32,
-    period_s: f64,
-    next_sample_s: f64,
     next_keyframe_s: f64,
     prev: Option<Columns>,
-    prev_alarms: Option<Arc<Vec<Alarm>>>,
-    events_written: usize,
+    /// The active alarms as last sent: every keyframe carries them in full.
+    alarms: Arc<Vec<Alarm>>,
+}
+
+impl Writer {
+    fn state(&mut self, t: f64, shape: Shape, cols: Columns, alarms: Option<Arc<Vec<Alarm>>>) -> Result<(), String> {
+        let keyframe = t + 1e-9 >= self.next_keyframe_s || self.prev.is_none();
+        if keyframe {
+            // Close the chunk so the next one starts with this keyframe.
+            self.mcap.flush().map_err(|e| e.to_string())?;
+            self.next_keyframe_s = t + KEYFRAME_EVERY_S;
+        }
+        if let Some(a) = &alarms {
+            self.alarms = a.clone();
+        }
+        let alarms = if keyframe { Some(self.alarms.clone()) } else { alarms };
+        let alarms_json = match alarms {
+            Some(a) => Some(serde_json::to_vec(&*a).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let prev = if keyframe { None } else { self.prev.as_ref() };
+        let data = encode(shape, &cols, prev, alarms_json.as_deref());
+        self.seq += 1;
+        let header = mcap::records::MessageHeader {
+            channel_id: self.state,
+            sequence: self.seq,
+            log_time: ns(t),
+            publish_time: ns(t),
+        };
+        self.mcap.write_to_known_channel(&header, &data).map_err(|e| e.to_string())?;
+        self.prev = Some(cols);
+        Ok(())
+    }
+
+    fn event(&mut self, a: &Alarm) -> Result<(), String> {
+        self.seq += 1;
+        let data = serde_json::to_vec(a).map_err(|e| e.to_string())?;
+        let at = ns(a.time_s);
+        let header = mcap::records::MessageHeader {
+            channel_id: self.events,
+            sequence: self.seq,
+            log_time: at,
+            publish_time: at,
+        };
+        self.mcap.write_to_known_channel(&header, &data).map_err(|e| e.to_string())
+    }
+
+    fn run(mut self, rx: crossbeam_channel::Receiver<WriterMsg>) -> Result<(), String> {
+        for msg in rx {
+            match msg {
+                WriterMsg::State { t, shape, cols, alarms } => self.state(t, shape, cols, alarms)?,
+                WriterMsg::Event(a) => self.event(&a)?,
+                WriterMsg::Finish => return self.mcap.finish().map(|_| ()).map_err(|e| e.to_string()),
+            }
+        }
+        // Dropped without Finish: leave the file as a crash would, readable up to its last chunk.
+        Ok(())
+    }
 }
 
 impl Recorder {
@@ -63,7 +135,7 @@ impl Recorder {
             }
         })?;
         let mcap_err = |e: mcap::McapError| format!("{}: {e}", path.display());
-        let mut writer = mcap::WriteOptions::new()
+        let mut mcap = mcap::WriteOptions::new()
             .profile("factory-twin")
             .compression(Some(mcap::Compression::Zstd))
             .compression_level(3)
@@ -72,33 +144,58 @@ impl Recorder {
             .chunk_size(Some(u64::MAX))
             .create(file)
             .map_err(mcap_err)?;
-        let scene_ch = writer.add_channel(0, "/scene", "ron", &BTreeMap::new()).map_err(mcap_err)?;
-        let scenario_ch = writer.add_channel(0, "/scenario", "ron", &BTreeMap::new()).map_err(mcap_err)?;
-        let state = writer.add_channel(0, "/state", STATE_ENCODING, &BTreeMap::new()).map_err(mcap_err)?;
-        let events = writer.add_channel(0, "/events", "json", &BTreeMap::new()).map_err(mcap_err)?;
+        let scene_ch = mcap.add_channel(0, "/scene", "ron", &BTreeMap::new()).map_err(mcap_err)?;
+        let scenario_ch = mcap.add_channel(0, "/scenario", "ron", &BTreeMap::new()).map_err(mcap_err)?;
+        let state = mcap.add_channel(0, "/state", STATE_ENCODING, &BTreeMap::new()).map_err(mcap_err)?;
+        let events = mcap.add_channel(0, "/events", "json", &BTreeMap::new()).map_err(mcap_err)?;
         let scene_text = scene::to_ron(sim.site()).map_err(|e| e.to_string())?;
         let scenario_text =
             ron::ser::to_string_pretty(scenario, ron::ser::PrettyConfig::default()).map_err(|e| e.to_string())?;
         let t0 = ns(sim.time_s());
         for (ch, data) in [(scene_ch, scene_text.as_bytes()), (scenario_ch, scenario_text.as_bytes())] {
             let header = mcap::records::MessageHeader { channel_id: ch, sequence: 0, log_time: t0, publish_time: t0 };
-            writer.write_to_known_channel(&header, data).map_err(mcap_err)?;
+            mcap.write_to_known_channel(&header, data).map_err(mcap_err)?;
         }
-        Ok(Recorder {
-            writer,
+        let writer = Writer {
+            mcap,
             state,
             events,
             seq: 0,
-            period_s,
-            next_sample_s: sim.time_s(),
             next_keyframe_s: sim.time_s(),
             prev: None,
+            alarms: Arc::new(Vec::new()),
+        };
+        // Bounded: a writer that falls far behind slows the sim rather than filling memory.
+        let (tx, rx) = crossbeam_channel::bounded(512);
+        let handle = std::thread::Builder::new()
+            .name("factory-recorder".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| format!("cannot start the recording thread: {e}"))?;
+        Ok(Recorder {
+            tx: Some(tx),
+            writer: Some(handle),
+            period_s,
+            next_sample_s: sim.time_s(),
             prev_alarms: None,
             events_written: 0,
         })
     }
 
-    /// Call after every step: writes a sample when one is due, and any new events.
+    fn send(&mut self, msg: WriterMsg) -> Result<(), String> {
+        let ok = self.tx.as_ref().is_some_and(|tx| tx.send(msg).is_ok());
+        if ok {
+            return Ok(());
+        }
+        // The writer stopped: its result says why.
+        self.tx = None;
+        match self.writer.take().map(|h| h.join()) {
+            Some(Ok(Err(e))) => Err(format!("recording stopped: {e}")),
+            Some(Err(_)) => Err("recording stopped: the writer thread panicked".into()),
+            _ => Err("recording stopped".into()),
+        }
+    }
+
+    /// Call after every step: hands a sample to the writer when one is due, and any new events.
     pub fn record(&mut self, sim: &mut Simulation) -> Result<(), String> {
         let t = sim.time_s();
         if t + 1e-9 < self.next_sample_s {
@@ -107,52 +204,39 @@ impl Recorder {
         self.next_sample_s +=
             self.period_s * ((t - self.next_sample_s) / self.period_s + 1e-9).floor().max(0.0) + self.period_s;
         let snap = sim.snapshot();
-        let keyframe = t + 1e-9 >= self.next_keyframe_s || self.prev.is_none();
-        if keyframe {
-            // Close the chunk so the next one starts with this keyframe.
-            self.writer.flush().map_err(|e| e.to_string())?;
-            self.next_keyframe_s = t + KEYFRAME_EVERY_S;
-        }
-        let cols = flatten(&snap);
-        let alarms_changed =
-            keyframe || !self.prev_alarms.as_ref().is_some_and(|a| Arc::ptr_eq(a, &snap.active_alarms));
-        let alarms_json = if alarms_changed {
-            Some(serde_json::to_vec(&*snap.active_alarms).map_err(|e| e.to_string())?)
-        } else {
-            None
-        };
-        let prev = if keyframe { None } else { self.prev.as_ref() };
-        let data = encode(Shape::of(&snap), &cols, prev, alarms_json.as_deref());
-        self.seq += 1;
-        let header = mcap::records::MessageHeader {
-            channel_id: self.state,
-            sequence: self.seq,
-            log_time: ns(t),
-            publish_time: ns(t),
-        };
-        self.writer.write_to_known_channel(&header, &data).map_err(|e| e.to_string())?;
-        self.prev = Some(cols);
+        // The alarm list travels only when it changed (the engine swaps the Arc when it does).
+        let changed = !self.prev_alarms.as_ref().is_some_and(|a| Arc::ptr_eq(a, &snap.active_alarms));
+        let alarms = changed.then(|| snap.active_alarms.clone());
         self.prev_alarms = Some(snap.active_alarms.clone());
+        self.send(WriterMsg::State { t, shape: Shape::of(&snap), cols: flatten(&snap), alarms })?;
         let log = sim.alarm_log();
-        for a in &log[self.events_written.min(log.len())..] {
-            self.seq += 1;
-            let data = serde_json::to_vec(a).map_err(|e| e.to_string())?;
-            let at = ns(a.time_s);
-            let header = mcap::records::MessageHeader {
-                channel_id: self.events,
-                sequence: self.seq,
-                log_time: at,
-                publish_time: at,
-            };
-            self.writer.write_to_known_channel(&header, &data).map_err(|e| e.to_string())?;
-        }
+        let new: Vec<Alarm> = log[self.events_written.min(log.len())..].to_vec();
         self.events_written = log.len();
+        for a in new {
+            self.send(WriterMsg::Event(a))?;
+        }
         Ok(())
     }
 
     /// Writes the summary and index; a recording that is never finished is still readable.
     pub fn finish(mut self) -> Result<(), String> {
-        self.writer.finish().map(|_| ()).map_err(|e| e.to_string())
+        self.send(WriterMsg::Finish)?;
+        self.tx = None;
+        match self.writer.take().map(|h| h.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err("recording: the writer thread panicked".into()),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        // Let the writer drain what it has; without Finish the file stays unfinished.
+        self.tx = None;
+        if let Some(h) = self.writer.take() {
+            let _ = h.join();
+        }
     }
 }
 

@@ -58,9 +58,16 @@ struct State {
     // Per-rack coefficients that change only with flow.
     flow: Vec<f64>,
     decay_cool: Vec<f64>,
+    /// 1 / (ṁ·c_p) of the rack's coolant, K/W (0 without flow).
+    inv_mcp: Vec<f64>,
+    /// Rack status as last seen by the alarm book.
+    alarm_status: Vec<u8>,
     decay_gpu: Vec<f64>,
     r_gpu: Vec<f64>,
     cdu_frac_cached: Vec<f64>,
+    loop_frac_cached: Vec<f64>,
+    /// CDU heat exchanger ε·C_min, W/K, for the current flows (changes only with flow).
+    cdu_eff_cmin: Vec<f64>,
 
     cdu_sup: Vec<f64>,
     cdu_ret: Vec<f64>,
@@ -193,9 +200,13 @@ impl Simulation {
         s.status = vec![0; nr];
         s.flow = vec![0.0; nr];
         s.decay_cool = vec![1.0; nr];
+        s.inv_mcp = vec![0.0; nr];
+        s.alarm_status = vec![0; nr];
         s.decay_gpu = vec![1.0; nr];
         s.r_gpu = vec![AIR_GPU_R; nr];
         s.cdu_frac_cached = vec![f64::NAN; n.cdus.len()];
+        s.loop_frac_cached = vec![f64::NAN; n.loops.len()];
+        s.cdu_eff_cmin = vec![0.0; n.cdus.len()];
         s.cdu_ret = s.cdu_sup.clone();
         s.cdu_heat = vec![0.0; n.cdus.len()];
         s.cdu_pump = vec![0.0; n.cdus.len()];
@@ -430,6 +441,9 @@ impl Simulation {
             };
             self.s.loop_frac[l] = running as f64 / node.duty as f64;
             self.s.loop_pump[l] = running as f64 * node.pump_kw;
+            if self.s.loop_frac_cached[l] != self.s.loop_frac[l] {
+                flows_changed = true;
+            }
         }
         if flows_changed || !live {
             self.update_flow_coefficients();
@@ -453,18 +467,29 @@ impl Simulation {
         let (mut inlet_max, mut cool_max) = (f64::MIN, 0.0f64);
         {
             let s = &mut self.s;
-            for (i, r) in self.net.racks.iter().enumerate() {
-                let pf = if self.rack_profile[i] == NONE { 1.0 } else { profile_factor[self.rack_profile[i] as usize] };
+            // Every per-rack array sliced to the rack count up front, so the loop indexes them
+            // without bounds checks.
+            let racks = &self.net.racks[..];
+            let n = racks.len();
+            let (t_cool, t_gpu, throttle, on) =
+                (&mut s.t_cool[..n], &mut s.t_gpu[..n], &mut s.throttle[..n], &mut s.on[..n]);
+            let (util, power, inlets, status) =
+                (&mut s.util[..n], &mut s.power[..n], &mut s.inlet[..n], &mut s.status[..n]);
+            let (flow, decay_cool, decay_gpu) = (&s.flow[..n], &s.decay_cool[..n], &s.decay_gpu[..n]);
+            let (r_gpu, inv_mcp, rack_profile) = (&s.r_gpu[..n], &s.inv_mcp[..n], &self.rack_profile[..n]);
+            let cdu_sup = &s.cdu_sup;
+            for (i, r) in racks.iter().enumerate() {
+                let pf = if rack_profile[i] == NONE { 1.0 } else { profile_factor[rack_profile[i] as usize] };
                 let u = r.base_util * pf;
-                s.util[i] = u;
+                util[i] = u;
                 let h = r.hall as usize;
                 let (sup_air, room) = hall_inlet[h];
                 let rec = self.net.halls[h].recirculation;
                 let inlet = sup_air * (1.0 - rec) + room * rec;
-                s.inlet[i] = inlet;
+                inlets[i] = inlet;
                 let powered = pdu_up[r.pdu as usize];
-                let running = powered && s.on[i];
-                let mut theta = s.throttle[i];
+                let running = powered && on[i];
+                let mut theta = throttle[i];
                 let p = if running { r.idle_kw + r.dyn_kw * u * theta } else { 0.0 };
                 let q_liq = p * r.liquid_fraction;
                 hall_air_in[h] += p - q_liq;
@@ -473,14 +498,14 @@ impl Simulation {
                 // Coolant node: relax toward T_sup + q/(ṁ c_p); with no flow it only warms.
                 let t_local = if r.cdu != NONE {
                     let c = r.cdu as usize;
-                    let m = s.flow[i];
+                    let m = flow[i];
                     let tc = if m > 1e-9 {
-                        let target = s.cdu_sup[c] + q_liq * 1e3 / (m * CP_PG25);
-                        relax(s.t_cool[i], target, s.decay_cool[i])
+                        let target = cdu_sup[c] + q_liq * 1e3 * inv_mcp[i];
+                        relax(t_cool[i], target, decay_cool[i])
                     } else {
-                        s.t_cool[i] + q_liq * 1e3 * dt / r.c_coolant
+                        t_cool[i] + q_liq * 1e3 * dt / r.c_coolant
                     };
-                    s.t_cool[i] = tc;
+                    t_cool[i] = tc;
                     cdu_mt[c] += m * tc;
                     cdu_m[c] += m;
                     tc
@@ -490,36 +515,36 @@ impl Simulation {
 
                 // GPU node and throttling (slowdown 89 °C, shutdown 92 °C).
                 if r.gpus > 0.0 {
-                    let q_gpu = p * r.gpu_share / r.gpus * 1e3;
-                    let target = t_local + s.r_gpu[i] * q_gpu;
-                    let tg = relax(s.t_gpu[i], target, s.decay_gpu[i]);
-                    s.t_gpu[i] = tg;
-                    if s.on[i] && tg >= GPU_SHUTDOWN_C {
-                        s.on[i] = false;
+                    let q_gpu = p * r.gpu_w_per_kw;
+                    let target = t_local + r_gpu[i] * q_gpu;
+                    let tg = relax(t_gpu[i], target, decay_gpu[i]);
+                    t_gpu[i] = tg;
+                    if on[i] && tg >= GPU_SHUTDOWN_C {
+                        on[i] = false;
                         theta = 0.0;
-                    } else if !s.on[i] && tg <= GPU_RESTART_C {
-                        s.on[i] = true;
+                    } else if !on[i] && tg <= GPU_RESTART_C {
+                        on[i] = true;
                         theta = 0.3;
-                    } else if s.on[i] && tg >= GPU_SLOWDOWN_C && u > 0.0 {
+                    } else if on[i] && tg >= GPU_SLOWDOWN_C && u > 0.0 {
                         // The throttle whose steady GPU temperature sits just under slowdown.
-                        let q_ok = (GPU_SLOWDOWN_C - 0.5 - t_local).max(0.0) / s.r_gpu[i];
-                        let p_ok = q_ok * r.gpus / r.gpu_share / 1e3;
+                        let q_ok = (GPU_SLOWDOWN_C - 0.5 - t_local).max(0.0) / r_gpu[i];
+                        let p_ok = q_ok / r.gpu_w_per_kw;
                         let theta_ok = ((p_ok - r.idle_kw) / (r.dyn_kw * u).max(1e-9)).clamp(0.0, 1.0);
                         theta = theta.min(theta_ok);
-                    } else if s.on[i] {
+                    } else if on[i] {
                         theta = (theta + THROTTLE_RECOVERY_PER_S * dt).min(1.0);
                     }
                 } else {
-                    s.t_gpu[i] = t_local;
+                    t_gpu[i] = t_local;
                 }
-                s.throttle[i] = theta;
-                s.power[i] = p;
+                throttle[i] = theta;
+                power[i] = p;
                 let mut st = if r.cdu == NONE { RackStatus::AIR_COOLED } else { 0 };
                 if running && theta < 0.999 {
                     st |= RackStatus::THROTTLED;
                     any_throttled = true;
                 }
-                if !s.on[i] {
+                if !on[i] {
                     st |= RackStatus::SHUTDOWN;
                 }
                 if !powered {
@@ -531,11 +556,11 @@ impl Simulation {
                 if inlet > ASHRAE_A1_MAX_C {
                     st |= RackStatus::INLET_CRIT;
                 }
-                s.status[i] = st;
+                status[i] = st;
 
                 if r.gpus > 0.0 {
-                    gmax = gmax.max(s.t_gpu[i]);
-                    gsum += s.t_gpu[i];
+                    gmax = gmax.max(t_gpu[i]);
+                    gsum += t_gpu[i];
                     gn += 1;
                 }
                 let asked = r.tokens_per_s * u;
@@ -573,17 +598,7 @@ impl Simulation {
             let m_fw = node.fw_flow_kg_s * s.loop_frac[l];
             let c_fw = m_fw * CP_WATER;
             let t_fws = s.loop_sup[l];
-            let q_max = if c_fw > 1e-9 {
-                let rt = (m / node.design_flow_kg_s.max(1e-9)).max(1e-6).powf(0.8);
-                let rf = s.loop_frac[l].max(1e-6).powf(0.8);
-                // hA ∝ ṁ^0.8 on each side, equal at the rating (physics.md §2).
-                let ua = 1.0 / (1.0 / (2.0 * node.ua_design * rt) + 1.0 / (2.0 * node.ua_design * rf));
-                let (cmin, cmax) = (c_tcs.min(c_fw), c_tcs.max(c_fw));
-                let eff = effectiveness_counterflow(ua / cmin, cmin / cmax);
-                (eff * cmin * (t_ret - t_fws)).max(0.0)
-            } else {
-                0.0
-            };
+            let q_max = if c_fw > 1e-9 { (s.cdu_eff_cmin[c] * (t_ret - t_fws)).max(0.0) } else { 0.0 };
             let q_needed = (c_tcs * (t_ret - node.setpoint_c)).max(0.0);
             let q = q_max.min(q_needed);
             s.cdu_heat[c] = q / 1e3;
@@ -781,30 +796,20 @@ impl Simulation {
             s.pdu_load[p] = input;
             s.ups_load[node.ups as usize] += input;
         }
-        let mut mech_loads: Vec<(Supply, f64)> = Vec::new();
-        for (c, node) in self.net.cdus.iter().enumerate() {
-            mech_loads.push((node.supply, s.cdu_pump[c]));
-        }
-        for (l, node) in self.net.loops.iter().enumerate() {
-            mech_loads.push((node.supply, s.loop_pump[l]));
-        }
-        for (c, node) in self.net.crahs.iter().enumerate() {
-            mech_loads.push((node.supply, s.crah[c].power_kw as f64));
-        }
-        for (d, node) in self.net.dry_coolers.iter().enumerate() {
-            mech_loads.push((node.supply, s.dc[d].power_kw as f64));
-        }
-        for (c, node) in self.net.chillers.iter().enumerate() {
-            mech_loads.push((node.supply, s.ch[c].power_kw as f64));
-        }
         let mut mech = 0.0;
-        for (sup, kw) in mech_loads {
+        let mut add = |sup: Supply, kw: f64| {
             mech += kw;
             match sup {
                 Supply::Ups(u) => s.ups_load[u as usize] += kw,
                 Supply::Feed(f) => s.feed_load[f as usize] += kw,
             }
-        }
+        };
+        let n = &self.net;
+        n.cdus.iter().zip(&s.cdu_pump).for_each(|(node, kw)| add(node.supply, *kw));
+        n.loops.iter().zip(&s.loop_pump).for_each(|(node, kw)| add(node.supply, *kw));
+        n.crahs.iter().zip(&s.crah).for_each(|(node, e)| add(node.supply, e.power_kw as f64));
+        n.dry_coolers.iter().zip(&s.dc).for_each(|(node, e)| add(node.supply, e.power_kw as f64));
+        n.chillers.iter().zip(&s.ch).for_each(|(node, e)| add(node.supply, e.power_kw as f64));
         for (u, node) in self.net.ups.iter().enumerate() {
             let load = s.ups_load[u];
             let input = load / node.efficiency;
@@ -865,19 +870,43 @@ impl Simulation {
                 let frac = s.cdu_frac[r.cdu as usize];
                 let m = r.flow_kg_s * frac;
                 s.flow[i] = m;
+                s.inv_mcp[i] = if m > 1e-9 { 1.0 / (m * CP_PG25) } else { 0.0 };
                 s.decay_cool[i] = (-m * CP_PG25 * dt / r.c_coolant).exp();
                 s.r_gpu[i] = cold_plate_r(r.plate_lpm * frac);
             }
             s.decay_gpu[i] = (-dt / (s.r_gpu[i] * GPU_HEAT_CAPACITY)).exp();
         }
         s.cdu_frac_cached.clone_from(&s.cdu_frac);
+        s.loop_frac_cached.clone_from(&s.loop_frac);
+        // CDU exchangers: ε·C_min at these flows; hA ∝ ṁ^0.8 on each side, equal at the rating
+        // (physics.md §2).
+        for (c, node) in self.net.cdus.iter().enumerate() {
+            let m = node.design_flow_kg_s * s.cdu_frac[c];
+            let lf = s.loop_frac[node.loop_ as usize];
+            let c_tcs = m * CP_PG25;
+            let c_fw = node.fw_flow_kg_s * lf * CP_WATER;
+            s.cdu_eff_cmin[c] = if c_tcs > 1e-9 && c_fw > 1e-9 {
+                let rt = (m / node.design_flow_kg_s.max(1e-9)).max(1e-6).powf(0.8);
+                let rf = lf.max(1e-6).powf(0.8);
+                let ua = 1.0 / (1.0 / (2.0 * node.ua_design * rt) + 1.0 / (2.0 * node.ua_design * rf));
+                let (cmin, cmax) = (c_tcs.min(c_fw), c_tcs.max(c_fw));
+                effectiveness_counterflow(ua / cmin, cmin / cmax) * cmin
+            } else {
+                0.0
+            };
+        }
     }
 
     fn update_alarms(&mut self) {
         let t = self.time_s;
-        // Racks: from their status bits.
+        // Racks: their alarms follow from their status bits, so only racks whose status changed
+        // need a look.
         for i in 0..self.net.racks.len() {
             let st = self.s.status[i];
+            if st == self.s.alarm_status[i] {
+                continue;
+            }
+            self.s.alarm_status[i] = st;
             let mut f = 0u16;
             if st & RackStatus::THROTTLED != 0 {
                 f |= bit(AlarmKind::GpuSlowdown);

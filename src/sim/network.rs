@@ -27,6 +27,8 @@ pub struct RackNode {
     pub liquid_fraction: f64,
     pub gpus: f64,
     pub gpu_share: f64,
+    /// W of heat per GPU for each kW of rack power (gpu_share / gpus × 1000).
+    pub gpu_w_per_kw: f64,
     pub tokens_per_s: f64,
     /// Design coolant flow, kg/s (0 for air-cooled).
     pub flow_kg_s: f64,
@@ -250,6 +252,7 @@ impl Network {
                 liquid_fraction: ty.liquid_fraction.clamp(0.0, 1.0),
                 gpus: ty.gpus as f64,
                 gpu_share: ty.gpu_power_share(),
+                gpu_w_per_kw: if ty.gpus > 0 { ty.gpu_power_share() / ty.gpus as f64 * 1e3 } else { 0.0 },
                 tokens_per_s: ty.tokens_per_s,
                 flow_kg_s,
                 // Coolant passes GPU plates two at a time in series within a tray (*estimate*),
