@@ -284,7 +284,7 @@ impl Player {
         let summary = match mcap::Summary::read(&data) {
             Ok(s) => s,
             Err(e) => {
-                problems.push(format!("the index is damaged ({e}); scanned the file instead"));
+                problems.push(format!("the recording has no index ({e}: it was not finished, e.g. the recorder was killed); recovered by scanning"));
                 None
             }
         };
