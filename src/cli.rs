@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Open a scene in the 3D viewer (the embedded demo hall when no file is given).
-    Open { file: Option<PathBuf> },
+    Open(OpenArgs),
     /// Check scene files; prints every problem with file:line:col and exits 1 if any is an error.
     Validate {
         #[arg(required = true)]
@@ -50,6 +50,23 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Write a recording's time series for analysts.
     Export(ExportArgs),
+}
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct OpenArgs {
+    pub file: Option<PathBuf>,
+    /// Scenario file (RON) to play while viewing.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// KIND[:TARGET]@TIME failures to play, as for `simulate`; may repeat.
+    #[arg(long = "fail", value_name = "KIND[:TARGET]@TIME")]
+    pub fail: Vec<String>,
+    /// KIND[:TARGET]@TIME restores; may repeat.
+    #[arg(long = "restore", value_name = "KIND[:TARGET]@TIME")]
+    pub restore: Vec<String>,
+    /// Sim seconds per wall second to start at (1 = real time).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -125,8 +142,8 @@ pub enum CoolingArg {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        None => open(None),
-        Some(Command::Open { file }) => open(file),
+        None => open(OpenArgs { speed: 1.0, ..Default::default() }),
+        Some(Command::Open(args)) => open(args),
         Some(Command::Validate { files, quiet }) => validate(&files, quiet),
         Some(Command::Generate { racks, rack_type, cooling, halls, seed, out }) => {
             let cooling = match cooling {
@@ -232,10 +249,12 @@ pub fn load_scene_or_demo(file: Option<&Path>) -> Result<(String, crate::model::
 }
 
 #[cfg(feature = "app")]
-fn open(file: Option<PathBuf>) -> ExitCode {
-    match load_scene_or_demo(file.as_deref()) {
-        Ok((name, site)) => crate::app::run(name, site),
-        Err(msg) => {
+fn open(args: OpenArgs) -> ExitCode {
+    let scenario = crate::report::scenario_from_parts(args.scenario.as_deref(), &args.fail, &args.restore);
+    let loaded = load_scene_or_demo(args.file.as_deref());
+    match (loaded, scenario) {
+        (Ok((name, site)), Ok(scenario)) => crate::app::run(name, site, scenario, args.speed),
+        (Err(msg), _) | (_, Err(msg)) => {
             eprintln!("{msg}");
             ExitCode::FAILURE
         }
@@ -243,7 +262,7 @@ fn open(file: Option<PathBuf>) -> ExitCode {
 }
 
 #[cfg(not(feature = "app"))]
-fn open(_file: Option<PathBuf>) -> ExitCode {
+fn open(_args: OpenArgs) -> ExitCode {
     eprintln!("this build has no viewer (built without the `app` feature); use validate, generate or simulate");
     ExitCode::from(2)
 }

@@ -74,11 +74,16 @@ pub fn generate(opts: &GenerateOptions) -> Result<Site, String> {
     };
     let per_hall_base = opts.racks / opts.halls;
     let extra = opts.racks % opts.halls;
-    let mut hall_x = 0.0;
+    // Halls on a square-ish grid, each with its outdoor plant on its south side.
+    let cols = (opts.halls as f64).sqrt().ceil() as usize;
+    let mut pitch = (0.0, 0.0);
     for h in 0..opts.halls {
         let n = per_hall_base + usize::from(h < extra);
-        let hall_w = add_hall(&mut site, &ty, opts.cooling, h, n, hall_x, &mut rng);
-        hall_x += hall_w + 20.0;
+        let origin = ((h % cols) as f64 * pitch.0, (h / cols) as f64 * pitch.1);
+        let (w, d) = add_hall(&mut site, &ty, opts.cooling, h, n, origin, &mut rng);
+        if h == 0 {
+            pitch = (w + 20.0, d + 50.0);
+        }
     }
     Ok(site)
 }
@@ -87,16 +92,17 @@ fn round_up(x: f64, step: f64) -> f64 {
     (x / step).ceil() * step
 }
 
-/// Adds one hall with its plant and power; returns the hall's width.
+/// Adds one hall with its plant and power at `origin`; returns the hall's width and depth.
 fn add_hall(
     site: &mut Site,
     ty: &RackType,
     cooling: Cooling,
     h: usize,
     racks: usize,
-    x0: f64,
+    origin: (f64, f64),
     rng: &mut ChaCha8Rng,
-) -> f64 {
+) -> (f64, f64) {
+    let (x0, y0) = origin;
     let hall_id = format!("hall-{}", h + 1);
     let liquid_kw = ty.max_kw * ty.liquid_fraction;
     let liquid = cooling == Cooling::Liquid;
@@ -127,7 +133,7 @@ fn add_hall(
 
     let mut hall = Hall {
         id: hall_id.clone(),
-        origin: (x0, 0.0),
+        origin: (x0, y0),
         size: (width, depth),
         ceiling_height_m: 6.0,
         tile_m: 0.6,
@@ -248,7 +254,7 @@ fn add_hall(
                 fans: 12,
                 fan_kw: DRY_COOLER_FAN_KW,
                 supply: feed_id.clone(),
-                position: Some((x0 + k as f64 * 8.0, -12.0)),
+                position: Some((x0 + 6.0 + (k % 6) as f64 * 13.0, y0 - 8.0 - (k / 6) as f64 * 4.0)),
             });
             mech_feed_kw += DRY_COOLER_FAN_KW;
         }
@@ -265,7 +271,7 @@ fn add_hall(
             economiser: true,
             restart_s: 300.0,
             supply: feed_id.clone(),
-            position: Some((x0 + k as f64 * 8.0, -24.0)),
+            position: Some((x0 + 3.0 + (k % 12) as f64 * 6.5, y0 - 30.0 - (k / 12) as f64 * 3.5)),
         });
         mech_feed_kw += CHILLER_KW / CHILLER_COP;
     }
@@ -299,8 +305,9 @@ fn add_hall(
         feed_kw += load / 0.96;
     }
     site.power.feeds.push(UtilityFeed { id: feed_id, capacity_kw: round_up(feed_kw * 1.2, 100.0) });
+    let depth = hall.size.1;
     site.halls.push(hall);
-    width
+    (width, depth)
 }
 
 /// A, B, …, Z, AA, AB, …

@@ -50,7 +50,15 @@ pub struct Report {
 
 /// Builds the scenario from a file and the CLI's flags (flags add to the file's events).
 pub fn scenario_from_args(args: &SimulateArgs) -> Result<Scenario, String> {
-    let mut scenario = match &args.scenario {
+    scenario_from_parts(args.scenario.as_deref(), &args.fail, &args.restore)
+}
+
+pub fn scenario_from_parts(
+    file: Option<&std::path::Path>,
+    fails: &[String],
+    restores: &[String],
+) -> Result<Scenario, String> {
+    let mut scenario = match file {
         Some(p) => {
             let name = p.display().to_string();
             let src = std::fs::read_to_string(p).map_err(|e| format!("{name}: cannot read the scenario: {e}"))?;
@@ -58,7 +66,7 @@ pub fn scenario_from_args(args: &SimulateArgs) -> Result<Scenario, String> {
         }
         None => Scenario::default(),
     };
-    for (flags, fail) in [(&args.fail, true), (&args.restore, false)] {
+    for (flags, fail) in [(fails, true), (restores, false)] {
         for f in flags {
             let (failure, at_s) =
                 parse_failure(f).map_err(|e| format!("--{}: {e}", if fail { "fail" } else { "restore" }))?;

@@ -15,7 +15,7 @@ fn app() -> App {
     let mut app = App::new();
     app.add_plugins(MinimalPlugins)
         .insert_resource(OpenScene { name: "demo".into(), site })
-        .insert_resource(SimStart { paused: true })
+        .insert_resource(SimStart { paused: true, ..Default::default() })
         .add_plugins(plugin);
     app.update();
     app

@@ -35,7 +35,7 @@ pub fn plugin(app: &mut App) {
 }
 
 /// Opens the window on `site` and runs until it is closed.
-pub fn run(name: String, site: Site) -> ExitCode {
+pub fn run(name: String, site: Site, scenario: crate::sim::Scenario, speed: f64) -> ExitCode {
     let title = format!("factory-twin — {name}");
     let mut app = App::new();
     app.add_plugins(DefaultPlugins.set(WindowPlugin {
@@ -44,6 +44,7 @@ pub fn run(name: String, site: Site) -> ExitCode {
     }))
     .insert_resource(ClearColor(Color::srgb(0.055, 0.06, 0.07)))
     .insert_resource(OpenScene { name, site })
+    .insert_resource(sim_link::SimStart { paused: false, scenario, speed })
     .add_plugins(bevy_egui::EguiPlugin::default())
     .add_plugins((plugin, camera::plugin, panels::plugin));
     match app.run() {

@@ -25,9 +25,18 @@ pub struct LatestSnapshot {
 }
 
 /// How the sim thread starts: running at 1× (the app) or paused (tests, replays).
-#[derive(Resource, Debug, Clone, Copy, Default)]
+#[derive(Resource, Debug, Clone)]
 pub struct SimStart {
     pub paused: bool,
+    pub scenario: Scenario,
+    /// Sim seconds per wall second.
+    pub speed: f64,
+}
+
+impl Default for SimStart {
+    fn default() -> Self {
+        SimStart { paused: false, scenario: Scenario::default(), speed: 1.0 }
+    }
 }
 
 /// A command from the UI for the sim thread. Systems write these; one system sends them.
@@ -41,13 +50,14 @@ pub(super) fn plugin(app: &mut App) {
         .add_systems(Update, (send_commands, pull_snapshot).chain().in_set(AppSystems::PullSnapshot));
 }
 
-fn start_sim(mut commands: Commands, scene: Res<OpenScene>) {
-    match Simulation::new(scene.site.clone(), Scenario::default(), 1.0) {
+fn start_sim(mut commands: Commands, scene: Res<OpenScene>, start: Option<Res<SimStart>>) {
+    let start = start.map(|s| s.clone()).unwrap_or_default();
+    match Simulation::new(scene.site.clone(), start.scenario, 1.0) {
         Ok(sim) => {
-            let speed = Speed::Times(1.0);
+            let speed = Speed::Times(start.speed.max(0.0));
             commands.insert_resource(SimLink {
-                handle: SimHandle::spawn(sim, speed, false),
-                paused: false,
+                handle: SimHandle::spawn(sim, speed, start.paused),
+                paused: start.paused,
                 speed,
                 messages: Vec::new(),
             });
