@@ -17,13 +17,9 @@ use crate::sim::{Alarm, Simulation};
 /// Alarms listed in a report at most; the rest are counted in `alarms_omitted`.
 pub const MAX_REPORTED_ALARMS: usize = 1000;
 
+/// The KPI keys `simulate` and `replay` share: one struct so their names cannot drift apart.
 #[derive(Debug, Serialize)]
-pub struct Report {
-    pub scene: String,
-    pub sim_seconds: f64,
-    pub wall_seconds: f64,
-    pub speedup: f64,
-    pub racks: usize,
+pub struct KpiKeys {
     pub it_power_kw: f64,
     pub facility_power_kw: f64,
     pub pue: f64,
@@ -37,11 +33,46 @@ pub struct Report {
     pub max_inlet_air_c: f64,
     pub max_coolant_c: f64,
     pub output_fraction: f64,
-    pub min_output_fraction: f64,
     pub tokens_per_s: f64,
     pub possible_tokens_per_s: f64,
     pub racks_throttled: u32,
     pub racks_shutdown: u32,
+}
+
+impl From<&crate::sim::Kpis> for KpiKeys {
+    fn from(k: &crate::sim::Kpis) -> Self {
+        KpiKeys {
+            it_power_kw: k.it_power_kw,
+            facility_power_kw: k.facility_power_kw,
+            pue: k.pue,
+            wue_l_per_kwh: k.wue_l_per_kwh,
+            heat_rejected_kw: k.heat_rejected_kw,
+            cooling_power_kw: k.cooling_power_kw,
+            electrical_loss_kw: k.electrical_loss_kw,
+            energy_balance_error: k.energy_balance_error,
+            max_gpu_temp_c: k.max_gpu_temp_c,
+            mean_gpu_temp_c: k.mean_gpu_temp_c,
+            max_inlet_air_c: k.max_inlet_air_c,
+            max_coolant_c: k.max_coolant_c,
+            output_fraction: k.output_fraction,
+            tokens_per_s: k.tokens_per_s,
+            possible_tokens_per_s: k.possible_tokens_per_s,
+            racks_throttled: k.racks_throttled,
+            racks_shutdown: k.racks_shutdown,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub scene: String,
+    pub sim_seconds: f64,
+    pub wall_seconds: f64,
+    pub speedup: f64,
+    pub racks: usize,
+    #[serde(flatten)]
+    pub kpis: KpiKeys,
+    pub min_output_fraction: f64,
     pub throttle_onset_s: Option<f64>,
     pub alarm_count: usize,
     pub alarms_omitted: usize,
@@ -185,24 +216,8 @@ pub fn run_report(
         wall_seconds: wall,
         speedup: if wall > 0.0 { sim_seconds / wall } else { f64::INFINITY },
         racks: sim.rack_count(),
-        it_power_kw: k.it_power_kw,
-        facility_power_kw: k.facility_power_kw,
-        pue: k.pue,
-        wue_l_per_kwh: k.wue_l_per_kwh,
-        heat_rejected_kw: k.heat_rejected_kw,
-        cooling_power_kw: k.cooling_power_kw,
-        electrical_loss_kw: k.electrical_loss_kw,
-        energy_balance_error: k.energy_balance_error,
-        max_gpu_temp_c: k.max_gpu_temp_c,
-        mean_gpu_temp_c: k.mean_gpu_temp_c,
-        max_inlet_air_c: k.max_inlet_air_c,
-        max_coolant_c: k.max_coolant_c,
-        output_fraction: k.output_fraction,
+        kpis: KpiKeys::from(&k),
         min_output_fraction: min_output,
-        tokens_per_s: k.tokens_per_s,
-        possible_tokens_per_s: k.possible_tokens_per_s,
-        racks_throttled: k.racks_throttled,
-        racks_shutdown: k.racks_shutdown,
         throttle_onset_s: sim.throttle_onset_s(),
         alarm_count: log.len(),
         alarms_omitted: log.len().saturating_sub(MAX_REPORTED_ALARMS),
@@ -219,23 +234,8 @@ pub struct ReplayReport {
     pub start_s: f64,
     pub end_s: f64,
     pub racks: usize,
-    pub it_power_kw: f64,
-    pub facility_power_kw: f64,
-    pub pue: f64,
-    pub wue_l_per_kwh: f64,
-    pub heat_rejected_kw: f64,
-    pub cooling_power_kw: f64,
-    pub electrical_loss_kw: f64,
-    pub energy_balance_error: f64,
-    pub max_gpu_temp_c: f64,
-    pub mean_gpu_temp_c: f64,
-    pub max_inlet_air_c: f64,
-    pub max_coolant_c: f64,
-    pub output_fraction: f64,
-    pub tokens_per_s: f64,
-    pub possible_tokens_per_s: f64,
-    pub racks_throttled: u32,
-    pub racks_shutdown: u32,
+    #[serde(flatten)]
+    pub kpis: KpiKeys,
     /// First GPU slowdown at or before `time_s`, from the recorded events.
     pub throttle_onset_s: Option<f64>,
     /// Alarms active at `time_s`.
@@ -295,11 +295,11 @@ pub fn replay(args: &ReplayArgs) -> Result<(), String> {
                 r.recording,
                 r.time_s,
                 r.seek_ms,
-                r.it_power_kw,
-                r.facility_power_kw,
-                r.pue,
-                r.output_fraction * 100.0,
-                r.max_gpu_temp_c,
+                r.kpis.it_power_kw,
+                r.kpis.facility_power_kw,
+                r.kpis.pue,
+                r.kpis.output_fraction * 100.0,
+                r.kpis.max_gpu_temp_c,
                 r.alarms.len()
             ));
         }
@@ -315,7 +315,6 @@ fn replay_report(
     onset: Option<f64>,
     problems: Vec<String>,
 ) -> ReplayReport {
-    let k = &s.kpis;
     ReplayReport {
         recording,
         time_s: s.time_s,
@@ -323,23 +322,7 @@ fn replay_report(
         start_s: range.start_s,
         end_s: range.end_s,
         racks: s.racks.gpu_c.len(),
-        it_power_kw: k.it_power_kw,
-        facility_power_kw: k.facility_power_kw,
-        pue: k.pue,
-        wue_l_per_kwh: k.wue_l_per_kwh,
-        heat_rejected_kw: k.heat_rejected_kw,
-        cooling_power_kw: k.cooling_power_kw,
-        electrical_loss_kw: k.electrical_loss_kw,
-        energy_balance_error: k.energy_balance_error,
-        max_gpu_temp_c: k.max_gpu_temp_c,
-        mean_gpu_temp_c: k.mean_gpu_temp_c,
-        max_inlet_air_c: k.max_inlet_air_c,
-        max_coolant_c: k.max_coolant_c,
-        output_fraction: k.output_fraction,
-        tokens_per_s: k.tokens_per_s,
-        possible_tokens_per_s: k.possible_tokens_per_s,
-        racks_throttled: k.racks_throttled,
-        racks_shutdown: k.racks_shutdown,
+        kpis: KpiKeys::from(&s.kpis),
         throttle_onset_s: onset,
         alarms: s.active_alarms.to_vec(),
         problems,
@@ -446,25 +429,29 @@ fn text(r: &Report) -> String {
         "{}: {} racks, {:.0} s simulated in {:.2} s ({:.0}× real time)",
         r.scene, r.racks, r.sim_seconds, r.wall_seconds, r.speedup
     );
-    let _ = writeln!(s, "  IT {:.1} kW, facility {:.1} kW, PUE {:.3}", r.it_power_kw, r.facility_power_kw, r.pue);
+    let _ = writeln!(
+        s,
+        "  IT {:.1} kW, facility {:.1} kW, PUE {:.3}",
+        r.kpis.it_power_kw, r.kpis.facility_power_kw, r.kpis.pue
+    );
     let _ = writeln!(
         s,
         "  output {:.1} % ({:.0} of {:.0} tokens/s), lowest {:.1} %",
-        r.output_fraction * 100.0,
-        r.tokens_per_s,
-        r.possible_tokens_per_s,
+        r.kpis.output_fraction * 100.0,
+        r.kpis.tokens_per_s,
+        r.kpis.possible_tokens_per_s,
         r.min_output_fraction * 100.0
     );
     let _ = writeln!(
         s,
         "  max GPU {:.1} °C, max inlet {:.1} °C, max coolant {:.1} °C",
-        r.max_gpu_temp_c, r.max_inlet_air_c, r.max_coolant_c
+        r.kpis.max_gpu_temp_c, r.kpis.max_inlet_air_c, r.kpis.max_coolant_c
     );
     let _ = writeln!(
         s,
         "  heat rejected {:.1} kW, energy balance error {:.4} %",
-        r.heat_rejected_kw,
-        r.energy_balance_error * 100.0
+        r.kpis.heat_rejected_kw,
+        r.kpis.energy_balance_error * 100.0
     );
     match r.throttle_onset_s {
         Some(t) => {

@@ -1,4 +1,5 @@
-//! Orbit camera: drag to orbit, right- or middle-drag to pan, wheel to zoom; Home frames the site.
+//! Orbit camera: drag to orbit, right- or middle-drag to pan, wheel to zoom; Home frames the site,
+//! 1/2/3 switch to the overview, aisle and plan presets.
 //! (No maintained orbit-camera crate is on Bevy 0.19 yet, so this is our own small controller.)
 
 use bevy::core_pipeline::tonemapping::Tonemapping;
@@ -23,14 +24,48 @@ impl OrbitCamera {
         OrbitCamera { focus: (lo + hi) / 2.0, yaw: -0.55, pitch: 0.62, distance: size.x.max(size.z) * 1.05 + 6.0 }
     }
 
+    /// Eye level in the middle of the site, looking along the rows.
+    pub fn aisle(bounds: (Vec3, Vec3)) -> Self {
+        let (lo, hi) = bounds;
+        let focus = Vec3::new((lo.x + hi.x) / 2.0, 1.4, (lo.z + hi.z) / 2.0);
+        OrbitCamera { focus, yaw: -1.35, pitch: 0.12, distance: 14.0 }
+    }
+
+    /// Straight down on the floor plan.
+    pub fn plan(bounds: (Vec3, Vec3)) -> Self {
+        let (lo, hi) = bounds;
+        let size = (hi - lo).max(Vec3::splat(1.0));
+        OrbitCamera { focus: (lo + hi) / 2.0, yaw: 0.0, pitch: 1.55, distance: size.x.max(size.z) * 1.1 + 6.0 }
+    }
+
+    pub fn preset(view: View, bounds: (Vec3, Vec3)) -> Self {
+        match view {
+            View::Overview => Self::overview(bounds),
+            View::Aisle => Self::aisle(bounds),
+            View::Plan => Self::plan(bounds),
+        }
+    }
+
     pub fn transform(&self) -> Transform {
         let dir = Vec3::new(self.pitch.cos() * self.yaw.sin(), self.pitch.sin(), self.pitch.cos() * self.yaw.cos());
         Transform::from_translation(self.focus + dir * self.distance).looking_at(self.focus, Vec3::Y)
     }
 }
 
+/// Preset views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Overview,
+    Aisle,
+    Plan,
+}
+
+/// A preset the panels asked for; the camera takes it on its next update.
+#[derive(Resource, Default)]
+pub struct RequestedView(pub Option<View>);
+
 pub(super) fn plugin(app: &mut App) {
-    app.add_systems(PostStartup, spawn_camera).add_systems(Update, control);
+    app.init_resource::<RequestedView>().add_systems(PostStartup, spawn_camera).add_systems(Update, control);
 }
 
 fn spawn_camera(mut commands: Commands, tags: Option<Res<FacilityTags>>) {
@@ -47,15 +82,24 @@ fn control(
     scroll: Res<AccumulatedMouseScroll>,
     egui_input: Option<Res<bevy_egui::input::EguiWantsInput>>,
     tags: Option<Res<FacilityTags>>,
+    mut requested: ResMut<RequestedView>,
     mut cameras: Query<(&mut OrbitCamera, &mut Transform)>,
 ) {
+    let keyed = [
+        (KeyCode::Home, View::Overview),
+        (KeyCode::Digit1, View::Overview),
+        (KeyCode::Digit2, View::Aisle),
+        (KeyCode::Digit3, View::Plan),
+    ]
+    .into_iter()
+    .find(|(k, _)| keys.just_pressed(*k))
+    .map(|(_, v)| v);
+    let view = requested.0.take().or(keyed);
     let over_ui = egui_input.is_some_and(|e| e.wants_any_pointer_input());
     for (mut orbit, mut transform) in &mut cameras {
         let before = *orbit;
-        if keys.just_pressed(KeyCode::Home) {
-            if let Some(t) = &tags {
-                *orbit = OrbitCamera::overview(t.bounds);
-            }
+        if let (Some(v), Some(t)) = (view, &tags) {
+            *orbit = OrbitCamera::preset(v, t.bounds);
         }
         if !over_ui {
             let d = motion.delta;

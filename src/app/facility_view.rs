@@ -40,10 +40,10 @@ pub(super) fn plugin(app: &mut App) {
     app.add_systems(Startup, spawn_facility);
 }
 
-/// Site plan (x east, y north, metres) → world (x, up, z = −y... kept as +y so plans read
-/// naturally from the default camera in the south).
+/// Site plan (x east, y north, metres) → world (x east, y up, z south), so the plan view has
+/// north at the top and the default camera stands in the south-west.
 pub fn plan_to_world(x: f64, y: f64, height: f32) -> Vec3 {
-    Vec3::new(x as f32, height, y as f32)
+    Vec3::new(x as f32, height, -y as f32)
 }
 
 /// Everything placed, in plan coordinates: computed once, used for meshes and tags.
@@ -241,8 +241,10 @@ fn spawn_facility(
         commands.insert_resource(GlobalAmbientLight { brightness: 250.0, ..default() });
     }
     for h in &site.halls {
-        lo = lo.min(plan_to_world(h.origin.0, h.origin.1, 0.0));
-        hi = hi.max(plan_to_world(h.origin.0 + h.size.0, h.origin.1 + h.size.1, h.ceiling_height_m as f32));
+        let a = plan_to_world(h.origin.0, h.origin.1, 0.0);
+        let b = plan_to_world(h.origin.0 + h.size.0, h.origin.1 + h.size.1, h.ceiling_height_m as f32);
+        lo = lo.min(a.min(b));
+        hi = hi.max(a.max(b));
     }
     commands.insert_resource(FacilityTags {
         racks: lay.racks.len(),

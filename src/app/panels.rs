@@ -5,6 +5,7 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
 use super::OpenScene;
+use super::camera::{RequestedView, View};
 use super::colours::ColourSettings;
 use super::facility_view::FacilityTags;
 use super::sim_link::{LatestSnapshot, SimLink, UiCommand};
@@ -57,6 +58,7 @@ fn panels_ui(
     tags: Option<Res<FacilityTags>>,
     mut colours: ResMut<ColourSettings>,
     mut failure: ResMut<FailurePanel>,
+    mut view: ResMut<RequestedView>,
     mut commands: MessageWriter<UiCommand>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
@@ -150,6 +152,15 @@ fn panels_ui(
                 ui.colored_label(egui::Color32::from_rgb(230, 60, 50), m);
             }
         }
+        ui.separator();
+        ui.horizontal(|ui| {
+            ui.label("View");
+            for (label, v) in [("Overview", View::Overview), ("Aisle", View::Aisle), ("Plan", View::Plan)] {
+                if ui.button(label).clicked() {
+                    view.0 = Some(v);
+                }
+            }
+        });
         ui.separator();
         ui.heading("Colour by");
         let before = colours.metric;
