@@ -19,11 +19,13 @@ use crate::sim::{Action, AlarmSeverity, SimCommand};
 pub struct FailurePanel {
     pub kind: FailureKind,
     pub target: String,
+    /// Where the next recording goes.
+    pub record_path: String,
 }
 
 impl Default for FailurePanel {
     fn default() -> Self {
-        FailurePanel { kind: FailureKind::Cdu, target: "all".into() }
+        FailurePanel { kind: FailureKind::Cdu, target: "all".into(), record_path: "factory-twin-recording.mcap".into() }
     }
 }
 
@@ -146,6 +148,18 @@ fn panels_ui(
                     if ui.selectable_label(link.speed == speed, label).clicked() {
                         commands.write(UiCommand(SimCommand::SetSpeed(speed)));
                     }
+                }
+            });
+            ui.horizontal(|ui| {
+                if link.recording {
+                    if ui.button("⏹ Stop recording").clicked() {
+                        commands.write(UiCommand(SimCommand::StopRecording));
+                    }
+                } else {
+                    if ui.button("⏺ Record").clicked() {
+                        commands.write(UiCommand(SimCommand::StartRecording(failure.record_path.trim().into())));
+                    }
+                    ui.text_edit_singleline(&mut failure.record_path);
                 }
             });
             for m in link.messages.iter().rev().take(3) {

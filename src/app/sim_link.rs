@@ -13,8 +13,10 @@ pub struct SimLink {
     pub handle: SimHandle,
     pub paused: bool,
     pub speed: Speed,
-    /// Errors and refused edits from the sim thread, newest last.
+    /// Errors, refused edits and recording news from the sim thread, newest last.
     pub messages: Vec<String>,
+    /// Whether a recording is in progress.
+    pub recording: bool,
 }
 
 /// The snapshot the view shows now; `changed` is set when a new one arrived this frame.
@@ -60,6 +62,7 @@ fn start_sim(mut commands: Commands, scene: Res<OpenScene>, start: Option<Res<Si
                 paused: start.paused,
                 speed,
                 messages: Vec::new(),
+                recording: false,
             });
         }
         Err(e) => error!("cannot simulate {}: {e}", scene.name),
@@ -88,6 +91,11 @@ fn pull_snapshot(link: Option<ResMut<SimLink>>, mut latest: ResMut<LatestSnapsho
         match e {
             SimEvent::Error(m) | SimEvent::EditRejected(m) => {
                 warn!("{m}");
+                link.messages.push(m);
+            }
+            SimEvent::Recording(m) => {
+                info!("{m}");
+                link.recording = m.starts_with("recording to");
                 link.messages.push(m);
             }
             SimEvent::EditApplied => {}

@@ -8,6 +8,7 @@
 //! one chunk's deltas, and a killed recorder loses at most the chunk in progress.
 
 pub mod codec;
+pub mod playback;
 
 use std::collections::BTreeMap;
 use std::fs::File;

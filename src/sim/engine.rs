@@ -271,6 +271,9 @@ impl Simulation {
     pub fn site(&self) -> &Site {
         &self.site
     }
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
     pub fn network(&self) -> &Network {
         &self.net
     }

@@ -33,6 +33,10 @@ pub enum SimCommand {
     EditSite(Box<Site>),
     /// Go back to the last good state after an error and carry on.
     Restart,
+    /// Record from now on to this file (never overwriting an existing one), at 1 Hz of sim time.
+    StartRecording(std::path::PathBuf),
+    /// Finish the recording in progress.
+    StopRecording,
     /// Test hook: make the next step panic, to prove the thread survives it.
     #[doc(hidden)]
     InjectPanic,
@@ -47,6 +51,8 @@ pub enum SimEvent {
     /// A live edit was refused, with the reasons.
     EditRejected(String),
     EditApplied,
+    /// A recording started, or finished (with its path), or failed.
+    Recording(String),
 }
 
 pub struct SimHandle {
@@ -119,6 +125,7 @@ fn publish(tx: &Sender<Snapshot>, drain: &Receiver<Snapshot>, snap: Snapshot) {
 /// The sim thread's state.
 struct Runner {
     sim: Simulation,
+    recorder: Option<(std::path::PathBuf, crate::recording::Recorder)>,
     good: Simulation,
     speed: Speed,
     paused: bool,
@@ -173,10 +180,40 @@ impl Runner {
                 self.paused = false;
                 self.re_anchor();
             }
+            SimCommand::StartRecording(path) => {
+                self.stop_recording();
+                let scenario = self.sim.scenario().clone();
+                let msg = match crate::recording::Recorder::create(&path, &self.sim, &scenario, 1.0) {
+                    Ok(mut r) => match r.record(&mut self.sim) {
+                        Ok(()) => {
+                            let m = format!("recording to {}", path.display());
+                            self.recorder = Some((path, r));
+                            m
+                        }
+                        Err(e) => e,
+                    },
+                    Err(e) => e,
+                };
+                let _ = self.events.send(SimEvent::Recording(msg));
+            }
+            SimCommand::StopRecording => self.stop_recording(),
             SimCommand::InjectPanic => self.panic_next = true,
-            SimCommand::Shutdown => return false,
+            SimCommand::Shutdown => {
+                self.stop_recording();
+                return false;
+            }
         }
         true
+    }
+
+    fn stop_recording(&mut self) {
+        if let Some((path, r)) = self.recorder.take() {
+            let msg = match r.finish() {
+                Ok(()) => format!("recording saved to {}", path.display()),
+                Err(e) => format!("recording {} failed: {e}", path.display()),
+            };
+            let _ = self.events.send(SimEvent::Recording(msg));
+        }
     }
 
     fn steps_due(&self) -> usize {
@@ -197,14 +234,25 @@ impl Runner {
     fn run_steps(&mut self, steps: usize) -> bool {
         let inject = std::mem::take(&mut self.panic_next);
         let sim = &mut self.sim;
+        let recorder = &mut self.recorder;
+        let mut record_error = None;
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
             if inject {
                 panic!("injected panic");
             }
             for _ in 0..steps {
                 sim.step();
+                if let Some((_, r)) = recorder.as_mut() {
+                    if let Err(e) = r.record(sim) {
+                        record_error = Some(e);
+                        *recorder = None;
+                    }
+                }
             }
         }));
+        if let Some(e) = record_error {
+            let _ = self.events.send(SimEvent::Recording(format!("recording stopped: {e}")));
+        }
         if let Err(p) = result {
             let msg = p
                 .downcast_ref::<&str>()
@@ -235,6 +283,7 @@ fn run(
     events: Sender<SimEvent>,
 ) {
     let mut r = Runner {
+        recorder: None,
         good: sim.clone(),
         sim,
         speed,

@@ -445,3 +445,37 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn sim_thread_records_a_live_run_on_request() {
+    let path = std::env::temp_dir().join(format!("ft-live-rec-{}.mcap", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let sim = Simulation::new(demo(), Scenario::default(), 1.0).unwrap();
+    let h = SimHandle::spawn(sim, Speed::Times(1.0), true);
+    let t = Duration::from_secs(10);
+    h.send(SimCommand::StartRecording(path.clone()));
+    for _ in 0..90 {
+        h.send(SimCommand::Step);
+    }
+    h.send(SimCommand::StopRecording);
+    let mut saved = false;
+    while let Some(e) = h.wait_event(t) {
+        if let SimEvent::Recording(m) = e {
+            if m.contains("saved") {
+                saved = true;
+                break;
+            }
+        }
+    }
+    assert!(saved);
+    let mut p = crate::recording::Player::open(&path).unwrap();
+    assert_eq!(p.time_range().end_s, 90.0);
+    assert_eq!(p.seek(90.0).unwrap().step, 90);
+    // A second start on the same path is refused, with the reason.
+    h.send(SimCommand::StartRecording(path.clone()));
+    match h.wait_event(t) {
+        Some(SimEvent::Recording(m)) => assert!(m.contains("already exists"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    std::fs::remove_file(&path).unwrap();
+}
