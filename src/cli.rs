@@ -52,26 +52,9 @@ pub enum Command {
     Export(ExportArgs),
 }
 
+/// What happens during a run: shared by `open` and `simulate`.
 #[derive(clap::Args, Debug, Clone, Default)]
-pub struct OpenArgs {
-    pub file: Option<PathBuf>,
-    /// Scenario file (RON) to play while viewing.
-    #[arg(long)]
-    pub scenario: Option<PathBuf>,
-    /// KIND[:TARGET]@TIME failures to play, as for `simulate`; may repeat.
-    #[arg(long = "fail", value_name = "KIND[:TARGET]@TIME")]
-    pub fail: Vec<String>,
-    /// KIND[:TARGET]@TIME restores; may repeat.
-    #[arg(long = "restore", value_name = "KIND[:TARGET]@TIME")]
-    pub restore: Vec<String>,
-    /// Sim seconds per wall second to start at (1 = real time).
-    #[arg(long, default_value_t = 1.0)]
-    pub speed: f64,
-}
-
-#[derive(clap::Args, Debug, Clone)]
-pub struct SimulateArgs {
-    pub scene: PathBuf,
+pub struct ScenarioArgs {
     /// Scenario file (RON) with timed events and workload profiles.
     #[arg(long)]
     pub scenario: Option<PathBuf>,
@@ -81,6 +64,23 @@ pub struct SimulateArgs {
     /// KIND[:TARGET]@TIME: undo a failure; may repeat.
     #[arg(long = "restore", value_name = "KIND[:TARGET]@TIME")]
     pub restore: Vec<String>,
+}
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct OpenArgs {
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub run: ScenarioArgs,
+    /// Sim seconds per wall second to start at (1 = real time).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct SimulateArgs {
+    pub scene: PathBuf,
+    #[command(flatten)]
+    pub run: ScenarioArgs,
     /// Outdoor dry bulb, °C, instead of the scene's (wet bulb moves with it).
     #[arg(long)]
     pub ambient: Option<f64>,
@@ -250,7 +250,7 @@ pub fn load_scene_or_demo(file: Option<&Path>) -> Result<(String, crate::model::
 
 #[cfg(feature = "app")]
 fn open(args: OpenArgs) -> ExitCode {
-    let scenario = crate::report::scenario_from_parts(args.scenario.as_deref(), &args.fail, &args.restore);
+    let scenario = crate::report::scenario_from_args(&args.run);
     let loaded = load_scene_or_demo(args.file.as_deref());
     match (loaded, scenario) {
         (Ok((name, site)), Ok(scenario)) => crate::app::run(name, site, scenario, args.speed),

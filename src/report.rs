@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::cli::{ExportArgs, ReplayArgs, ReportFormat, SimulateArgs, emit};
+use crate::cli::{ExportArgs, ReplayArgs, ReportFormat, ScenarioArgs, SimulateArgs, emit};
 use crate::model::Site;
 use crate::recording::{Player, Recorder};
 use crate::scene;
@@ -80,16 +80,8 @@ pub struct Report {
 }
 
 /// Builds the scenario from a file and the CLI's flags (flags add to the file's events).
-pub fn scenario_from_args(args: &SimulateArgs) -> Result<Scenario, String> {
-    scenario_from_parts(args.scenario.as_deref(), &args.fail, &args.restore)
-}
-
-pub fn scenario_from_parts(
-    file: Option<&std::path::Path>,
-    fails: &[String],
-    restores: &[String],
-) -> Result<Scenario, String> {
-    let mut scenario = match file {
+pub fn scenario_from_args(args: &ScenarioArgs) -> Result<Scenario, String> {
+    let mut scenario = match &args.scenario {
         Some(p) => {
             let name = p.display().to_string();
             let src = std::fs::read_to_string(p).map_err(|e| format!("{name}: cannot read the scenario: {e}"))?;
@@ -97,7 +89,7 @@ pub fn scenario_from_parts(
         }
         None => Scenario::default(),
     };
-    for (flags, fail) in [(fails, true), (restores, false)] {
+    for (flags, fail) in [(&args.fail, true), (&args.restore, false)] {
         for f in flags {
             let (failure, at_s) =
                 parse_failure(f).map_err(|e| format!("--{}: {e}", if fail { "fail" } else { "restore" }))?;
@@ -144,7 +136,7 @@ pub fn load_site(path: &std::path::Path) -> Result<Site, String> {
 pub fn simulate(args: &SimulateArgs) -> Result<(), String> {
     let mut site = load_site(&args.scene)?;
     apply_overrides(&mut site, args.ambient, args.utilization)?;
-    let scenario = scenario_from_args(args)?;
+    let scenario = scenario_from_args(&args.run)?;
     let duration = parse_duration(&args.duration).map_err(|e| format!("--duration: {e}"))?;
     let dt = parse_duration(&args.dt).map_err(|e| format!("--dt: {e}"))?;
     let mut sim = Simulation::new(site, scenario.clone(), dt)?;
