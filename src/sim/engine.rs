@@ -987,7 +987,10 @@ impl Simulation {
             pending.push((Class::Crah, c as u32, f));
         }
         for (class, i, f) in pending {
-            self.set_flags(class, i, f, t);
+            // Most objects keep their flags from one step to the next: only changes need work.
+            if self.flags[class as usize].get(i as usize).copied().unwrap_or(0) != f {
+                self.set_flags(class, i, f, t);
+            }
         }
     }
 
