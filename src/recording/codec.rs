@@ -1,6 +1,7 @@
 //! State messages: a `Snapshot` flattened into columns of f32, f64 and u8, stored as a keyframe
-//! or as the XOR of each value's bits with the previous sample's. Steady values XOR to zero and
-//! the chunk compressor squeezes them out; decoding is exact, so a replay equals the live run.
+//! or as the difference of each value's bits from the previous sample's (wrapping, zigzag), so a
+//! steady value is zero and a slowly moving one is a small integer; the chunk compressor squeezes
+//! both. Decoding is exact, so a replay equals the live run.
 
 use std::sync::Arc;
 
@@ -233,8 +234,24 @@ pub fn unflatten(shape: Shape, c: &Columns, alarms: Arc<Vec<Alarm>>) -> Result<S
     Ok(s)
 }
 
+/// Small negative differences become small numbers: 0, −1, 1, −2 … → 0, 1, 2, 3 …
+fn zigzag32(d: u32) -> u32 {
+    let d = d as i32;
+    ((d << 1) ^ (d >> 31)) as u32
+}
+fn unzigzag32(z: u32) -> u32 {
+    ((z >> 1) as i32 ^ -((z & 1) as i32)) as u32
+}
+fn zigzag64(d: u64) -> u64 {
+    let d = d as i64;
+    ((d << 1) ^ (d >> 63)) as u64
+}
+fn unzigzag64(z: u64) -> u64 {
+    ((z >> 1) as i64 ^ -((z & 1) as i64)) as u64
+}
+
 const KEYFRAME: u8 = 0;
-const DELTA: u8 = 1;
+const DELTA: u8 = 2;
 /// Marks "active alarms unchanged since the previous message".
 const ALARMS_UNCHANGED: u32 = u32::MAX;
 
@@ -251,11 +268,15 @@ pub fn encode(shape: Shape, cur: &Columns, prev: Option<&Columns>, alarms: Optio
     }
     out.extend_from_slice(&alarms.map_or(ALARMS_UNCHANGED, |a| a.len() as u32).to_le_bytes());
     let xor32: Vec<u32> = match prev {
-        Some(p) if p.f32s.len() == cur.f32s.len() => cur.f32s.iter().zip(&p.f32s).map(|(a, b)| a ^ b).collect(),
+        Some(p) if p.f32s.len() == cur.f32s.len() => {
+            cur.f32s.iter().zip(&p.f32s).map(|(a, b)| zigzag32(a.wrapping_sub(*b))).collect()
+        }
         _ => cur.f32s.clone(),
     };
     let xor64: Vec<u64> = match prev {
-        Some(p) if p.f64s.len() == cur.f64s.len() => cur.f64s.iter().zip(&p.f64s).map(|(a, b)| a ^ b).collect(),
+        Some(p) if p.f64s.len() == cur.f64s.len() => {
+            cur.f64s.iter().zip(&p.f64s).map(|(a, b)| zigzag64(a.wrapping_sub(*b))).collect()
+        }
         _ => cur.f64s.clone(),
     };
     // Byte planes: all lowest bytes, then the next, … so runs of zeros line up for the compressor.
@@ -337,8 +358,8 @@ pub fn decode(data: &[u8], prev: Option<&Columns>) -> Result<Decoded, String> {
         if p.f32s.len() != n32 || p.f64s.len() != n64 || p.u8s.len() != n8 {
             return Err("a delta state message does not match the state before it".into());
         }
-        f32s.iter_mut().zip(&p.f32s).for_each(|(a, b)| *a ^= b);
-        f64s.iter_mut().zip(&p.f64s).for_each(|(a, b)| *a ^= b);
+        f32s.iter_mut().zip(&p.f32s).for_each(|(a, b)| *a = unzigzag32(*a).wrapping_add(*b));
+        f64s.iter_mut().zip(&p.f64s).for_each(|(a, b)| *a = unzigzag64(*a).wrapping_add(*b));
         u8s.iter_mut().zip(&p.u8s).for_each(|(a, b)| *a ^= b);
     }
     let alarms = if alarms_len == ALARMS_UNCHANGED {
@@ -348,4 +369,43 @@ pub fn decode(data: &[u8], prev: Option<&Columns>) -> Result<Decoded, String> {
         Some(data.get(pos..end).ok_or_else(bad)?.to_vec())
     };
     Ok(Decoded { keyframe, shape: Shape::from_counts(counts), columns: Columns { f32s, f64s, u8s }, alarms })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zigzag_round_trips_at_the_edges() {
+        for d in [0u32, 1, u32::MAX, i32::MAX as u32, i32::MIN as u32, 12345] {
+            assert_eq!(unzigzag32(zigzag32(d)), d);
+        }
+        for d in [0u64, 1, u64::MAX, i64::MAX as u64, i64::MIN as u64] {
+            assert_eq!(unzigzag64(zigzag64(d)), d);
+        }
+        assert_eq!(zigzag32(u32::MAX), 1, "−1 is small");
+    }
+
+    #[test]
+    fn deltas_decode_to_the_same_bits() {
+        let a = Columns {
+            f32s: vec![1.0f32.to_bits(), f32::NAN.to_bits(), 0x3F7F_FFFF],
+            f64s: vec![2.5f64.to_bits(), u64::MAX],
+            u8s: vec![3, 9],
+        };
+        let b = Columns {
+            f32s: vec![1.000_001f32.to_bits(), 0, 0x3F80_0000],
+            f64s: vec![(-2.5f64).to_bits(), 0],
+            u8s: vec![4, 9],
+        };
+        let shape = Shape::default();
+        let msg = encode(shape, &b, Some(&a), None);
+        let d = decode(&msg, Some(&a)).unwrap();
+        assert!(!d.keyframe);
+        assert_eq!(d.columns, b);
+        let key = decode(&encode(shape, &b, None, Some(b"[]")), None).unwrap();
+        assert!(key.keyframe);
+        assert_eq!(key.columns, b);
+        assert_eq!(key.alarms.as_deref(), Some(&b"[]"[..]));
+    }
 }

@@ -3,7 +3,7 @@
 //! as the live simulation.
 //!
 //! Layout: channel `/scene` (RON), `/scenario` (RON), `/state` (codec.rs: a keyframe at the start
-//! of every chunk, XOR deltas between), `/events` (JSON alarms, failures and restores). A chunk is
+//! of every chunk, bit differences between), `/events` (JSON alarms, failures and restores). A chunk is
 //! closed before each keyframe, so seeking is a binary search over chunk start times plus at most
 //! one chunk's deltas, and a killed recorder loses at most the chunk in progress.
 
@@ -26,7 +26,7 @@ use codec::{Columns, Shape, decode, encode, flatten, unflatten};
 pub const KEYFRAME_EVERY_S: f64 = 60.0;
 /// Largest uncompressed chunk accepted when reading (ours: ~15 MB for 10,000 racks).
 const MAX_CHUNK_BYTES: u64 = 512 << 20;
-const STATE_ENCODING: &str = "factory-twin-state-v1";
+const STATE_ENCODING: &str = "factory-twin-state-v2";
 
 fn ns(t: f64) -> u64 {
     (t.max(0.0) * 1e9).round() as u64
