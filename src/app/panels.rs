@@ -163,7 +163,11 @@ fn panels_ui(
                 }
             });
             for m in link.messages.iter().rev().take(3) {
-                ui.colored_label(egui::Color32::from_rgb(230, 60, 50), m);
+                // Recording news is information; everything else the sim thread says is a problem.
+                let news = m.starts_with("recording to") || m.starts_with("recording saved");
+                let colour =
+                    if news { egui::Color32::from_rgb(150, 200, 150) } else { egui::Color32::from_rgb(230, 60, 50) };
+                ui.colored_label(colour, m);
             }
         }
         ui.separator();
