@@ -23,7 +23,6 @@ pub struct FacilityTags {
     pub chiller_start: u32,
     pub count: u32,
     pub has_gpus: Vec<bool>,
-    pub rack_ids: Vec<String>,
     pub chiller_ids: Vec<String>,
     /// World-space bounds of the whole site (min, max), for the camera.
     pub bounds: (Vec3, Vec3),
@@ -131,7 +130,6 @@ fn spawn_facility(
 
     let mut tag = 0u32;
     let mut has_gpus = Vec::new();
-    let mut rack_ids = Vec::new();
     let mut lo = Vec3::splat(f32::INFINITY);
     let mut hi = Vec3::splat(f32::NEG_INFINITY);
     let mut spawn_box = |commands: &mut Commands, id: &str, f: &Footprint, height: f32, tag: u32| {
@@ -153,7 +151,6 @@ fn spawn_facility(
     for (id, f, h, gpus) in &lay.racks {
         spawn_box(&mut commands, id, f, *h, tag);
         has_gpus.push(*gpus);
-        rack_ids.push(id.clone());
         tag += 1;
     }
     let cdu_start = tag;
@@ -254,7 +251,6 @@ fn spawn_facility(
         chiller_start,
         count: tag,
         has_gpus,
-        rack_ids,
         chiller_ids: lay.chillers.iter().map(|(id, _)| id.clone()).collect(),
         bounds: (lo, hi),
     });

@@ -66,6 +66,8 @@ struct State {
     r_gpu: Vec<f64>,
     cdu_frac_cached: Vec<f64>,
     loop_frac_cached: Vec<f64>,
+    /// Step length the per-rack coefficients were computed for.
+    coeff_dt: f64,
     /// CDU heat exchanger ε·C_min, W/K, for the current flows (changes only with flow).
     cdu_eff_cmin: Vec<f64>,
 
@@ -448,7 +450,8 @@ impl Simulation {
                 flows_changed = true;
             }
         }
-        if flows_changed || !live {
+        // The coefficients depend on flow and on the step length (settling uses long steps).
+        if flows_changed || self.s.coeff_dt != dt {
             self.update_flow_coefficients();
         }
 
@@ -676,8 +679,6 @@ impl Simulation {
 
         // ---- Facility loops: return → dry coolers → chillers → supply node.
         let mut rejected = dx_heat + dx_power + envelope;
-        let mut chiller_power = 0.0;
-        let mut dc_fans = 0.0;
         for (l, node) in self.net.loops.iter().enumerate() {
             let s = &mut self.s;
             let m = node.flow_kg_s * s.loop_frac[l];
@@ -773,13 +774,11 @@ impl Simulation {
         }
         for d in &self.s.dc {
             rejected += d.heat_kw as f64 + d.power_kw as f64;
-            dc_fans += d.power_kw as f64;
         }
         let mut condenser = 0.0;
         for (c, st) in self.s.ch.iter().enumerate() {
             let q = st.heat_kw as f64 + st.power_kw as f64;
             rejected += q;
-            chiller_power += st.power_kw as f64;
             if !self.net.chillers[c].air_cooled {
                 condenser += q;
             }
@@ -843,7 +842,6 @@ impl Simulation {
         k.cooling_power_kw = cooling;
         k.electrical_loss_kw = losses;
         k.energy_balance_error = if it > 0.0 { (rejected - facility).abs() / it } else { 0.0 };
-        let _ = (chiller_power, dc_fans);
         k.max_gpu_temp_c = if gn > 0 { gmax } else { 0.0 };
         k.mean_gpu_temp_c = if gn > 0 { gsum / gn as f64 } else { 0.0 };
         k.max_inlet_air_c = if inlet_max.is_finite() { inlet_max } else { 0.0 };
@@ -881,6 +879,7 @@ impl Simulation {
         }
         s.cdu_frac_cached.clone_from(&s.cdu_frac);
         s.loop_frac_cached.clone_from(&s.loop_frac);
+        s.coeff_dt = dt;
         // CDU exchangers: ε·C_min at these flows; hA ∝ ṁ^0.8 on each side, equal at the rating
         // (physics.md §2).
         for (c, node) in self.net.cdus.iter().enumerate() {

@@ -26,7 +26,6 @@ pub struct RackNode {
     pub dyn_kw: f64,
     pub liquid_fraction: f64,
     pub gpus: f64,
-    pub gpu_share: f64,
     /// W of heat per GPU for each kW of rack power (gpu_share / gpus × 1000).
     pub gpu_w_per_kw: f64,
     pub tokens_per_s: f64,
@@ -251,7 +250,6 @@ impl Network {
                 dyn_kw: (ty.max_kw - ty.idle_kw).max(0.0),
                 liquid_fraction: ty.liquid_fraction.clamp(0.0, 1.0),
                 gpus: ty.gpus as f64,
-                gpu_share: ty.gpu_power_share(),
                 gpu_w_per_kw: if ty.gpus > 0 { ty.gpu_power_share() / ty.gpus as f64 * 1e3 } else { 0.0 },
                 tokens_per_s: ty.tokens_per_s,
                 flow_kg_s,
@@ -413,17 +411,5 @@ impl Network {
             }
         }
         Ok(Network { ids, racks, halls, cdus, crahs, loops, dry_coolers, chillers, feeds, ups, pdus })
-    }
-
-    /// CRAHs and CDUs of each loop, as consumers sharing its flow.
-    pub fn loop_crah_flow_kg_s(&self, crah: u32) -> f64 {
-        let c = &self.crahs[crah as usize];
-        if c.loop_ == NONE {
-            return 0.0;
-        }
-        let l = c.loop_ as usize;
-        let total: f64 = self.cdus.iter().filter(|d| d.loop_ as usize == l).map(|d| d.capacity_kw).sum::<f64>()
-            + self.crahs.iter().filter(|x| x.loop_ as usize == l).map(|x| x.capacity_kw).sum::<f64>();
-        self.loops[l].flow_kg_s * c.capacity_kw / total.max(1e-9)
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-/// Per-rack state as parallel arrays (index = rack index in the network, `Snapshot::rack_ids`).
+/// Per-rack state as parallel arrays (index = rack index in the network: `Network::ids.racks`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RackStates {
     pub gpu_c: Vec<f32>,
