@@ -77,7 +77,7 @@ pub struct Columns {
 
 const KPI_COUNT: usize = 20;
 
-fn kpis_to(k: &Kpis) -> [f64; KPI_COUNT] {
+pub(crate) fn kpis_to(k: &Kpis) -> [f64; KPI_COUNT] {
     [
         k.it_power_kw,
         k.facility_power_kw,
@@ -258,7 +258,15 @@ const ALARMS_UNCHANGED: u32 = u32::MAX;
 /// Encodes `cur` as a keyframe (no `prev`) or as a delta from `prev`. `alarms` is the JSON of the
 /// active alarm list when it changed.
 pub fn encode(shape: Shape, cur: &Columns, prev: Option<&Columns>, alarms: Option<&[u8]>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + cur.f32s.len() * 4 + cur.f64s.len() * 8 + cur.u8s.len());
+    let mut out = Vec::new();
+    encode_into(&mut out, shape, cur, prev, alarms);
+    out
+}
+
+/// `encode` into a reused buffer (cleared first): the writer thread's hot path.
+pub fn encode_into(out: &mut Vec<u8>, shape: Shape, cur: &Columns, prev: Option<&Columns>, alarms: Option<&[u8]>) {
+    out.clear();
+    out.reserve(64 + cur.f32s.len() * 4 + cur.f64s.len() * 8 + cur.u8s.len() + alarms.map_or(0, <[u8]>::len));
     out.push(if prev.is_some() { DELTA } else { KEYFRAME });
     for n in shape.counts() {
         out.extend_from_slice(&n.to_le_bytes());
@@ -267,24 +275,43 @@ pub fn encode(shape: Shape, cur: &Columns, prev: Option<&Columns>, alarms: Optio
         out.extend_from_slice(&(n as u32).to_le_bytes());
     }
     out.extend_from_slice(&alarms.map_or(ALARMS_UNCHANGED, |a| a.len() as u32).to_le_bytes());
-    let xor32: Vec<u32> = match prev {
-        Some(p) if p.f32s.len() == cur.f32s.len() => {
-            cur.f32s.iter().zip(&p.f32s).map(|(a, b)| zigzag32(a.wrapping_sub(*b))).collect()
+    // Byte planes: all lowest bytes, then the next, … so runs of zeros line up for the compressor.
+    // Written in one pass over the values.
+    let n = cur.f32s.len();
+    let base = out.len();
+    out.resize(base + 4 * n, 0);
+    {
+        let (p0, rest) = out[base..].split_at_mut(n);
+        let (p1, rest) = rest.split_at_mut(n);
+        let (p2, p3) = rest.split_at_mut(n);
+        let mut put = |i: usize, z: u32| {
+            let b = z.to_le_bytes();
+            p0[i] = b[0];
+            p1[i] = b[1];
+            p2[i] = b[2];
+            p3[i] = b[3];
+        };
+        match prev {
+            Some(p) if p.f32s.len() == n => {
+                for (i, (a, b)) in cur.f32s.iter().zip(&p.f32s).enumerate() {
+                    put(i, zigzag32(a.wrapping_sub(*b)));
+                }
+            }
+            _ => {
+                for (i, a) in cur.f32s.iter().enumerate() {
+                    put(i, *a);
+                }
+            }
         }
-        _ => cur.f32s.clone(),
-    };
-    let xor64: Vec<u64> = match prev {
+    }
+    let d64: Vec<u64> = match prev {
         Some(p) if p.f64s.len() == cur.f64s.len() => {
             cur.f64s.iter().zip(&p.f64s).map(|(a, b)| zigzag64(a.wrapping_sub(*b))).collect()
         }
         _ => cur.f64s.clone(),
     };
-    // Byte planes: all lowest bytes, then the next, … so runs of zeros line up for the compressor.
-    for plane in 0..4 {
-        out.extend(xor32.iter().map(|v| (v >> (plane * 8)) as u8));
-    }
     for plane in 0..8 {
-        out.extend(xor64.iter().map(|v| (v >> (plane * 8)) as u8));
+        out.extend(d64.iter().map(|v| (v >> (plane * 8)) as u8));
     }
     match prev {
         Some(p) if p.u8s.len() == cur.u8s.len() => out.extend(cur.u8s.iter().zip(&p.u8s).map(|(a, b)| a ^ b)),
@@ -293,7 +320,6 @@ pub fn encode(shape: Shape, cur: &Columns, prev: Option<&Columns>, alarms: Optio
     if let Some(a) = alarms {
         out.extend_from_slice(a);
     }
-    out
 }
 
 /// One decoded state message.

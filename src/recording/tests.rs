@@ -191,3 +191,25 @@ fn bit_flip_source() -> Vec<u8> {
         })
         .clone()
 }
+
+#[test]
+fn flattening_from_the_engine_equals_flattening_its_snapshot() {
+    // The recorder's fast path must write exactly what `flatten(snapshot)` would, through a
+    // cooling failure, a utility loss on batteries and the UPS running out.
+    let mut sc = scenario();
+    for (at_s, kind, target) in [(100.0, FailureKind::Utility, "feed-1"), (150.0, FailureKind::Crah, "*")] {
+        sc.events.push(Event { at_s, action: Action::Fail(Failure { kind, target: target.into() }) });
+    }
+    let mut sim = Simulation::new(scene::parse(scene::DEMO_SCENE).unwrap().site, sc, 1.0).unwrap();
+    let mut cols = Columns::default();
+    let mut statuses_seen = 0u8;
+    for _ in 0..700 {
+        sim.step();
+        sim.flatten_into(&mut cols);
+        let snap = sim.snapshot();
+        assert_eq!(cols, codec::flatten(&snap), "t = {}", snap.time_s);
+        assert_eq!(sim.shape(), Shape::of(&snap));
+        statuses_seen |= snap.racks.status.iter().fold(0, |a, s| a | s);
+    }
+    assert_ne!(statuses_seen & crate::sim::snapshot::RackStatus::NO_POWER, 0, "the UPS never ran out");
+}

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::model::Site;
+use crate::recording::codec::{self, Columns, Shape};
 
 use super::network::{NONE, Network, Supply};
 use super::physics::*;
@@ -1100,11 +1101,102 @@ impl Simulation {
     }
 
     /// The current state as a `Snapshot`.
-    pub fn snapshot(&mut self) -> Snapshot {
+    /// The active alarms (a new `Arc` only when the list changed, so callers can compare pointers).
+    pub fn active_alarms(&mut self) -> Arc<Vec<Alarm>> {
         if self.active_dirty {
             self.active_arc = Arc::new(self.active.values().cloned().collect());
             self.active_dirty = false;
         }
+        self.active_arc.clone()
+    }
+
+    /// Counts of each kind of object, as a recording stores them.
+    pub fn shape(&self) -> Shape {
+        let n = &self.net;
+        Shape {
+            racks: n.racks.len() as u32,
+            cdus: n.cdus.len() as u32,
+            halls: n.halls.len() as u32,
+            loops: n.loops.len() as u32,
+            crahs: self.s.crah.len() as u32,
+            dry_coolers: self.s.dc.len() as u32,
+            chillers: self.s.ch.len() as u32,
+            feeds: n.feeds.len() as u32,
+            ups: n.ups.len() as u32,
+            pdus: n.pdus.len() as u32,
+        }
+    }
+
+    /// Writes the state straight from the engine's arrays into `c` (cleared first, allocation
+    /// reused), in the order of `codec::flatten(&self.snapshot())` — the recorder's hot path, one
+    /// pass and no `Snapshot` in between. A test holds the two equal.
+    pub fn flatten_into(&self, c: &mut Columns) {
+        let s = &self.s;
+        let n = s.t_gpu.len();
+        c.f32s.clear();
+        c.f64s.clear();
+        c.u8s.clear();
+        let f = &mut c.f32s;
+        let bits = |x: f64| (x as f32).to_bits();
+        // Rack columns written into pre-sized slices of equal length, so the loops vectorise.
+        f.resize(6 * n, 0);
+        let (gpu, rest) = f.split_at_mut(n);
+        let (inlet, rest) = rest.split_at_mut(n);
+        let (coolant, rest) = rest.split_at_mut(n);
+        let (power, rest) = rest.split_at_mut(n);
+        let (util, output) = rest.split_at_mut(n);
+        let (t_gpu, t_in, t_cool, st) = (&s.t_gpu[..n], &s.inlet[..n], &s.t_cool[..n], &s.status[..n]);
+        let (p, u, th) = (&s.power[..n], &s.util[..n], &s.throttle[..n]);
+        for i in 0..n {
+            gpu[i] = bits(t_gpu[i]);
+            inlet[i] = bits(t_in[i]);
+            power[i] = bits(p[i]);
+            util[i] = bits(u[i]);
+        }
+        for i in 0..n {
+            // Status bits, not the network's 150-byte rack records: a dense byte array.
+            coolant[i] = bits(if st[i] & RackStatus::AIR_COOLED != 0 { t_in[i] } else { t_cool[i] });
+            let off = st[i] & (RackStatus::SHUTDOWN | RackStatus::NO_POWER) != 0;
+            output[i] = bits(if off { 0.0 } else { th[i] });
+        }
+        c.u8s.extend_from_slice(&s.status);
+        for (i, cdu) in self.net.cdus.iter().enumerate() {
+            let headroom = 1.0 - s.cdu_heat[i] / cdu.capacity_kw;
+            f.extend([s.cdu_sup[i], s.cdu_ret[i], s.cdu_frac[i], s.cdu_heat[i], s.cdu_pump[i], headroom].map(bits));
+            c.u8s.push(s.cdu_running[i]);
+        }
+        for h in 0..self.net.halls.len() {
+            f.extend([s.room[h], s.hall_sup_air[h], s.hall_air_heat[h]].map(bits));
+        }
+        for l in 0..self.net.loops.len() {
+            f.extend([s.loop_sup[l], s.loop_ret[l], s.loop_frac[l], s.loop_heat[l], s.loop_pump[l]].map(bits));
+        }
+        for list in [&s.crah, &s.dc, &s.ch] {
+            for x in list.iter() {
+                f.extend([x.heat_kw.to_bits(), x.power_kw.to_bits()]);
+                c.u8s.push(u8::from(x.running));
+            }
+        }
+        for (i, feed) in self.net.feeds.iter().enumerate() {
+            f.extend([s.feed_load[i], 1.0 - s.feed_load[i] / feed.capacity_kw, 0.0].map(bits));
+            c.u8s.extend([u8::from(!self.fail.feed[i]), 0]);
+        }
+        for (i, ups) in self.net.ups.iter().enumerate() {
+            let battery = s.ups_batt_kj[i] / ups.battery_kj.max(1e-9);
+            f.extend([s.ups_load[i], 1.0 - s.ups_load[i] / ups.capacity_kw, battery].map(bits));
+            c.u8s.extend([u8::from(s.ups_out[i]), u8::from(s.ups_on_batt[i])]);
+        }
+        for (i, pdu) in self.net.pdus.iter().enumerate() {
+            f.extend([s.pdu_load[i], 1.0 - s.pdu_load[i] / pdu.capacity_kw, 0.0].map(bits));
+            c.u8s.extend([u8::from(s.ups_out[pdu.ups as usize]), 0]);
+        }
+        c.f64s.push(self.time_s.to_bits());
+        c.f64s.push(self.step);
+        c.f64s.extend(codec::kpis_to(&s.kpis).map(f64::to_bits));
+    }
+
+    pub fn snapshot(&mut self) -> Snapshot {
+        self.active_alarms();
         let s = &self.s;
         let f32s = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
         let output: Vec<f32> = (0..s.status.len())
