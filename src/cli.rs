@@ -234,6 +234,13 @@ fn generate_cmd(opts: &GenerateOptions, out: &Path) -> ExitCode {
 }
 
 /// Loads the scene to open: a file, or the embedded demo hall.
+/// A recording starts with the MCAP magic; anything else is read as a scene.
+pub fn is_recording(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && head == *mcap::MAGIC
+}
+
 pub fn load_scene_or_demo(file: Option<&Path>) -> Result<(String, crate::model::Site), String> {
     match file {
         None => scene::parse(scene::DEMO_SCENE)
@@ -250,10 +257,28 @@ pub fn load_scene_or_demo(file: Option<&Path>) -> Result<(String, crate::model::
 
 #[cfg(feature = "app")]
 fn open(args: OpenArgs) -> ExitCode {
+    if let Some(path) = args.file.as_deref().filter(|p| is_recording(p)) {
+        return match crate::recording::Player::open(path) {
+            Ok(player) => {
+                for p in &player.problems {
+                    eprintln!("warning: {}: {p}", path.display());
+                }
+                let name = format!("{} (recording)", path.display());
+                let site = player.site.clone();
+                crate::app::run(name, site, crate::app::Source::Replay(Box::new(player)))
+            }
+            Err(msg) => {
+                eprintln!("{msg}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let scenario = crate::report::scenario_from_args(&args.run);
     let loaded = load_scene_or_demo(args.file.as_deref());
     match (loaded, scenario) {
-        (Ok((name, site)), Ok(scenario)) => crate::app::run(name, site, scenario, args.speed),
+        (Ok((name, site)), Ok(scenario)) => {
+            crate::app::run(name, site, crate::app::Source::Live { scenario, speed: args.speed })
+        }
         (Err(msg), _) | (_, Err(msg)) => {
             eprintln!("{msg}");
             ExitCode::FAILURE

@@ -64,8 +64,15 @@ pub enum View {
 #[derive(Resource, Default)]
 pub struct RequestedView(pub Option<View>);
 
+/// A point to orbit around and the distance to stand at (focus on an object).
+#[derive(Resource, Default)]
+pub struct RequestedFocus(pub Option<(Vec3, f32)>);
+
 pub(super) fn plugin(app: &mut App) {
-    app.init_resource::<RequestedView>().add_systems(PostStartup, spawn_camera).add_systems(Update, control);
+    app.init_resource::<RequestedView>()
+        .init_resource::<RequestedFocus>()
+        .add_systems(PostStartup, spawn_camera)
+        .add_systems(Update, control);
 }
 
 fn spawn_camera(mut commands: Commands, tags: Option<Res<FacilityTags>>) {
@@ -83,6 +90,7 @@ fn control(
     egui_input: Option<Res<bevy_egui::input::EguiWantsInput>>,
     tags: Option<Res<FacilityTags>>,
     mut requested: ResMut<RequestedView>,
+    mut focus: ResMut<RequestedFocus>,
     mut cameras: Query<(&mut OrbitCamera, &mut Transform)>,
 ) {
     let keyed = [
@@ -95,11 +103,17 @@ fn control(
     .find(|(k, _)| keys.just_pressed(*k))
     .map(|(_, v)| v);
     let view = requested.0.take().or(keyed);
+    let focus = focus.0.take();
     let over_ui = egui_input.is_some_and(|e| e.wants_any_pointer_input());
     for (mut orbit, mut transform) in &mut cameras {
         let before = *orbit;
         if let (Some(v), Some(t)) = (view, &tags) {
             *orbit = OrbitCamera::preset(v, t.bounds);
+        }
+        if let Some((at, distance)) = focus {
+            orbit.focus = at;
+            orbit.distance = distance;
+            orbit.pitch = orbit.pitch.max(0.35);
         }
         if !over_ui {
             let d = motion.delta;

@@ -10,6 +10,7 @@ use bevy::shader::ShaderRef;
 
 use super::AppSystems;
 use super::facility_view::FacilityTags;
+use super::selection::Selection;
 use super::sim_link::LatestSnapshot;
 use crate::metric::{Metric, colour_for};
 use crate::sim::snapshot::RackStatus;
@@ -110,6 +111,7 @@ fn recolour(
     mut current: ResMut<CurrentColours>,
     palette: Option<Res<FacilityPalette>>,
     buffers: Option<ResMut<Assets<ShaderBuffer>>>,
+    selection: Option<Res<Selection>>,
 ) {
     let (Some(tags), Some(snap)) = (tags, latest.snapshot.as_ref()) else { return };
     let metric = settings.metric;
@@ -183,6 +185,12 @@ fn recolour(
                 UNIT_IDLE
             },
         );
+    }
+    // The object under the cursor lights up.
+    if let Some(slot) = selection.and_then(|s| s.hovered).and_then(|h| out.get_mut(h as usize)) {
+        for c in slot.iter_mut().take(3) {
+            *c += (1.0 - *c) * 0.45;
+        }
     }
     if let (Some(palette), Some(mut buffers)) = (palette, buffers) {
         if let Some(mut buf) = buffers.get_mut(&palette.colors) {

@@ -26,6 +26,43 @@ pub struct FacilityTags {
     pub chiller_ids: Vec<String>,
     /// World-space bounds of the whole site (min, max), for the camera.
     pub bounds: (Vec3, Vec3),
+    /// Per tag: the object's id and its world-space box (min, max), for picking and focus.
+    pub ids: Vec<String>,
+    pub boxes: Vec<(Vec3, Vec3)>,
+    /// id → tag, for alarms and the outliner.
+    pub index: std::collections::HashMap<String, u32>,
+    /// Per rack: its type id.
+    pub rack_types: Vec<String>,
+}
+
+/// What kind of object a tag is, with its index among its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    Rack(usize),
+    Cdu(usize),
+    Crah(usize),
+    DryCooler(usize),
+    Chiller(usize),
+}
+
+impl FacilityTags {
+    pub fn kind(&self, tag: u32) -> Option<ObjectKind> {
+        let t = tag as usize;
+        let (c, r) = (self.cdu_start as usize, self.crah_start as usize);
+        let (d, h) = (self.dry_cooler_start as usize, self.chiller_start as usize);
+        Some(match t {
+            _ if t < self.racks => ObjectKind::Rack(t),
+            _ if t < r => ObjectKind::Cdu(t - c),
+            _ if t < d => ObjectKind::Crah(t - r),
+            _ if t < h => ObjectKind::DryCooler(t - d),
+            _ if t < self.count as usize => ObjectKind::Chiller(t - h),
+            _ => return None,
+        })
+    }
+
+    pub fn tag_of(&self, id: &str) -> Option<u32> {
+        self.index.get(id).copied()
+    }
 }
 
 /// A facility object in the world: its id and its tag in the colour buffer.
@@ -47,7 +84,8 @@ pub fn plan_to_world(x: f64, y: f64, height: f32) -> Vec3 {
 
 /// Everything placed, in plan coordinates: computed once, used for meshes and tags.
 pub struct Layout {
-    pub racks: Vec<(String, Footprint, f32, bool)>,
+    /// id, footprint, height, has GPUs, rack type
+    pub racks: Vec<(String, Footprint, f32, bool, String)>,
     pub cdus: Vec<(String, Footprint)>,
     pub crahs: Vec<(String, Footprint)>,
     pub dry_coolers: Vec<(String, Footprint)>,
@@ -75,7 +113,7 @@ pub fn layout(site: &crate::model::Site) -> Layout {
                 let Some(t) = ty(p.rack_type()) else { continue };
                 let f = rack_footprint(p, t, off);
                 let f = Footprint { min: (f.min.0 + o.0, f.min.1 + o.1), max: (f.max.0 + o.0, f.max.1 + o.1) };
-                racks.push((p.id(), f, t.height_m as f32, t.gpus > 0));
+                racks.push((p.id(), f, t.height_m as f32, t.gpus > 0, t.id.clone()));
             }
         }
     }
@@ -132,12 +170,17 @@ fn spawn_facility(
     let mut has_gpus = Vec::new();
     let mut lo = Vec3::splat(f32::INFINITY);
     let mut hi = Vec3::splat(f32::NEG_INFINITY);
+    let mut ids = Vec::new();
+    let mut boxes = Vec::new();
     let mut spawn_box = |commands: &mut Commands, id: &str, f: &Footprint, height: f32, tag: u32| {
         let (cx, cy) = f.centre();
         let (w, d) = f.size();
         let pos = plan_to_world(cx, cy, height / 2.0);
-        lo = lo.min(pos - Vec3::new(w as f32, height, d as f32) / 2.0);
-        hi = hi.max(pos + Vec3::new(w as f32, height, d as f32) / 2.0);
+        let half = Vec3::new(w as f32, height, d as f32) / 2.0;
+        lo = lo.min(pos - half);
+        hi = hi.max(pos + half);
+        ids.push(id.to_string());
+        boxes.push((pos - half, pos + half));
         let mut e = commands.spawn((
             FacilityObject { id: id.to_string(), tag },
             MeshTag(tag),
@@ -148,7 +191,7 @@ fn spawn_facility(
             e.insert((Mesh3d(mesh.clone()), MeshMaterial3d(p.material.clone())));
         }
     };
-    for (id, f, h, gpus) in &lay.racks {
+    for (id, f, h, gpus, _) in &lay.racks {
         spawn_box(&mut commands, id, f, *h, tag);
         has_gpus.push(*gpus);
         tag += 1;
@@ -253,6 +296,10 @@ fn spawn_facility(
         has_gpus,
         chiller_ids: lay.chillers.iter().map(|(id, _)| id.clone()).collect(),
         bounds: (lo, hi),
+        index: ids.iter().enumerate().map(|(i, id)| (id.clone(), i as u32)).collect(),
+        rack_types: lay.racks.iter().map(|r| r.4.clone()).collect(),
+        ids,
+        boxes,
     });
 }
 

@@ -4,7 +4,11 @@
 pub mod camera;
 pub mod colours;
 pub mod facility_view;
+pub mod inspector;
+pub mod outliner;
 pub mod panels;
+pub mod replay_link;
+pub mod selection;
 pub mod sim_link;
 
 use std::process::ExitCode;
@@ -21,6 +25,10 @@ pub struct OpenScene {
     pub site: Site,
 }
 
+/// The site's network (ids, which CDU and PDU feed each rack, ratings) for the inspector.
+#[derive(Resource)]
+pub struct SiteNetwork(pub crate::sim::network::Network);
+
 /// Order of the per-frame work: pull the newest snapshot, then recolour, then UI.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AppSystems {
@@ -28,14 +36,50 @@ pub enum AppSystems {
     Recolour,
 }
 
+/// Where the viewer's snapshots come from: a live simulation or a recording.
+pub enum Source {
+    Live { scenario: crate::sim::Scenario, speed: f64 },
+    Replay(Box<crate::recording::Player>),
+}
+
 /// Every plugin of the viewer except windowing and rendering, so headless tests can use it.
 pub fn plugin(app: &mut App) {
     app.configure_sets(Update, (AppSystems::PullSnapshot, AppSystems::Recolour).chain());
-    app.add_plugins((sim_link::plugin, facility_view::plugin, colours::plugin));
+    app.add_plugins((
+        sim_link::plugin,
+        replay_link::plugin,
+        facility_view::plugin,
+        colours::plugin,
+        selection::plugin,
+        inspector::plugin,
+    ))
+    .add_systems(Startup, build_network);
+}
+
+fn build_network(mut commands: Commands, scene: Res<OpenScene>) {
+    match crate::sim::network::Network::build(&scene.site) {
+        Ok(n) => commands.insert_resource(SiteNetwork(n)),
+        Err(e) => error!("{}: {e}", scene.name),
+    }
+}
+
+/// Puts the scene and its snapshot source into `app`: a live sim starts at `Startup`; a
+/// recording starts paused at its first sample.
+pub fn insert_source(app: &mut App, name: String, site: Site, source: Source) {
+    app.insert_resource(OpenScene { name, site });
+    match source {
+        Source::Live { scenario, speed } => {
+            app.insert_resource(sim_link::SimStart { paused: false, scenario, speed });
+        }
+        Source::Replay(player) => {
+            app.insert_resource(sim_link::NoLiveSim);
+            app.insert_resource(replay_link::ReplayLink::new(*player));
+        }
+    }
 }
 
 /// Opens the window on `site` and runs until it is closed.
-pub fn run(name: String, site: Site, scenario: crate::sim::Scenario, speed: f64) -> ExitCode {
+pub fn run(name: String, site: Site, source: Source) -> ExitCode {
     let title = format!("factory-twin — {name}");
     let mut app = App::new();
     app.add_plugins(DefaultPlugins.set(WindowPlugin {
@@ -43,10 +87,9 @@ pub fn run(name: String, site: Site, scenario: crate::sim::Scenario, speed: f64)
         ..default()
     }))
     .insert_resource(ClearColor(Color::srgb(0.055, 0.06, 0.07)))
-    .insert_resource(OpenScene { name, site })
-    .insert_resource(sim_link::SimStart { paused: false, scenario, speed })
     .add_plugins(bevy_egui::EguiPlugin::default())
     .add_plugins((plugin, camera::plugin, panels::plugin));
+    insert_source(&mut app, name, site, source);
     match app.run() {
         AppExit::Success => ExitCode::SUCCESS,
         AppExit::Error(_) => ExitCode::FAILURE,

@@ -1,5 +1,6 @@
-//! egui panels: KPI bar, sim controls, colouring and legend, failure injection, alarms. Panels
-//! only send `UiCommand`s; the sim thread decides what happens.
+//! egui panels: KPI bar (top), transport bar (bottom: sim controls, or the time slider of a
+//! recording), and the left panel (view, colouring and legend, failure injection, outliner).
+//! Panels only send commands; the sim thread (or the replay) decides what happens.
 
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
@@ -8,11 +9,15 @@ use super::OpenScene;
 use super::camera::{RequestedView, View};
 use super::colours::ColourSettings;
 use super::facility_view::FacilityTags;
+use super::outliner::{OutlinerSearch, OutlinerTree, outliner_ui};
+use super::replay_link::{ReplayCommand, ReplayLink};
+use super::selection::{Select, Selection};
 use super::sim_link::{LatestSnapshot, SimLink, UiCommand};
 use crate::metric::{Metric, ramp};
+use crate::recording::playback::PlaybackCommand;
 use crate::sim::handle::Speed;
 use crate::sim::scenario::{Failure, FailureKind};
-use crate::sim::{Action, AlarmSeverity, SimCommand};
+use crate::sim::{Action, SimCommand};
 
 /// What the failure panel has selected.
 #[derive(Resource, Debug, Clone)]
@@ -30,7 +35,9 @@ impl Default for FailurePanel {
 }
 
 pub(super) fn plugin(app: &mut App) {
-    app.init_resource::<FailurePanel>().add_systems(EguiPrimaryContextPass, panels_ui);
+    app.init_resource::<FailurePanel>()
+        .add_plugins(super::outliner::plugin)
+        .add_systems(EguiPrimaryContextPass, panels_ui);
 }
 
 fn si(v: f64, unit: &str) -> String {
@@ -46,13 +53,24 @@ fn si(v: f64, unit: &str) -> String {
     }
 }
 
-fn clock(t: f64) -> String {
+pub fn clock(t: f64) -> String {
     let t = t.max(0.0) as u64;
     format!("{:02}:{:02}:{:02}", t / 3600, (t / 60) % 60, t % 60)
 }
 
+/// What the panels read and write besides the egui context.
+#[derive(bevy::ecs::system::SystemParam)]
+pub struct PanelState<'w> {
+    selection: Res<'w, Selection>,
+    tree: Option<Res<'w, OutlinerTree>>,
+    search: ResMut<'w, OutlinerSearch>,
+    select: MessageWriter<'w, Select>,
+    replay: Option<Res<'w, ReplayLink>>,
+    replay_commands: MessageWriter<'w, ReplayCommand>,
+}
+
 #[allow(clippy::too_many_arguments)]
-fn panels_ui(
+pub(super) fn panels_ui(
     mut contexts: EguiContexts,
     scene: Res<OpenScene>,
     latest: Res<LatestSnapshot>,
@@ -62,6 +80,8 @@ fn panels_ui(
     mut failure: ResMut<FailurePanel>,
     mut view: ResMut<RequestedView>,
     mut commands: MessageWriter<UiCommand>,
+    mut state: PanelState,
+    mut inspector: super::inspector::InspectorParams,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let snap = latest.snapshot.as_ref();
@@ -120,132 +140,177 @@ fn panels_ui(
         });
     });
 
+    egui::Panel::bottom("transport").show(&mut root, |ui| {
+        ui.add_space(2.0);
+        if let Some(replay) = &state.replay {
+            replay_bar(ui, replay, &mut state.replay_commands);
+        } else if let Some(link) = &link {
+            live_bar(ui, link, &mut failure, &mut commands);
+        }
+        ui.add_space(2.0);
+    });
+
     egui::Panel::left("controls").default_size(270.0).show(&mut root, |ui| {
-        ui.heading("Simulation");
-        if let Some(link) = &link {
+        egui::ScrollArea::vertical().id_salt("left").show(ui, |ui| {
             ui.horizontal(|ui| {
-                if link.paused {
-                    if ui.button("▶ Play").clicked() {
-                        commands.write(UiCommand(SimCommand::Resume));
-                    }
-                } else if ui.button("⏸ Pause").clicked() {
-                    commands.write(UiCommand(SimCommand::Pause));
-                }
-                if ui.add_enabled(link.paused, egui::Button::new("Step")).clicked() {
-                    commands.write(UiCommand(SimCommand::Step));
-                }
-            });
-            ui.horizontal_wrapped(|ui| {
-                ui.label("Speed");
-                for (label, speed) in [
-                    ("1×", Speed::Times(1.0)),
-                    ("10×", Speed::Times(10.0)),
-                    ("100×", Speed::Times(100.0)),
-                    ("1000×", Speed::Times(1000.0)),
-                    ("10000×", Speed::Times(10_000.0)),
-                    ("max", Speed::Max),
-                ] {
-                    if ui.selectable_label(link.speed == speed, label).clicked() {
-                        commands.write(UiCommand(SimCommand::SetSpeed(speed)));
+                ui.label("View");
+                for (label, v) in [("Overview", View::Overview), ("Aisle", View::Aisle), ("Plan", View::Plan)] {
+                    if ui.button(label).clicked() {
+                        view.0 = Some(v);
                     }
                 }
             });
-            ui.horizontal(|ui| {
-                if link.recording {
-                    if ui.button("⏹ Stop recording").clicked() {
-                        commands.write(UiCommand(SimCommand::StopRecording));
-                    }
-                } else {
-                    if ui.button("⏺ Record").clicked() {
-                        commands.write(UiCommand(SimCommand::StartRecording(failure.record_path.trim().into())));
-                    }
-                    ui.text_edit_singleline(&mut failure.record_path);
+            ui.separator();
+            ui.heading("Colour by");
+            let before = colours.metric;
+            egui::ComboBox::from_id_salt("metric").selected_text(colours.metric.label()).show_ui(ui, |ui| {
+                for m in Metric::ALL {
+                    ui.selectable_value(&mut colours.metric, m, m.label());
                 }
             });
-            for m in link.messages.iter().rev().take(3) {
-                // Recording news is information; everything else the sim thread says is a problem.
-                let news = m.starts_with("recording to") || m.starts_with("recording saved");
-                let colour =
-                    if news { egui::Color32::from_rgb(150, 200, 150) } else { egui::Color32::from_rgb(230, 60, 50) };
-                ui.colored_label(colour, m);
-            }
-        }
-        ui.separator();
-        ui.horizontal(|ui| {
-            ui.label("View");
-            for (label, v) in [("Overview", View::Overview), ("Aisle", View::Aisle), ("Plan", View::Plan)] {
-                if ui.button(label).clicked() {
-                    view.0 = Some(v);
-                }
-            }
-        });
-        ui.separator();
-        ui.heading("Colour by");
-        let before = colours.metric;
-        egui::ComboBox::from_id_salt("metric").selected_text(colours.metric.label()).show_ui(ui, |ui| {
-            for m in Metric::ALL {
-                ui.selectable_value(&mut colours.metric, m, m.label());
-            }
-        });
-        if colours.metric != before && !colours.auto_range {
-            colours.range = colours.metric.fixed_range();
-        }
-        let mut auto = colours.auto_range;
-        if ui.checkbox(&mut auto, "automatic range").changed() {
-            colours.auto_range = auto;
-            if !auto {
+            if colours.metric != before && !colours.auto_range {
                 colours.range = colours.metric.fixed_range();
             }
-        }
-        legend_ui(ui, &colours);
-        ui.separator();
-
-        ui.heading("Failures");
-        egui::ComboBox::from_id_salt("fail-kind").selected_text(failure.kind.name()).show_ui(ui, |ui| {
-            for (k, name) in FailureKind::ALL {
-                ui.selectable_value(&mut failure.kind, k, name);
-            }
-        });
-        ui.horizontal(|ui| {
-            ui.label("target");
-            ui.text_edit_singleline(&mut failure.target);
-        });
-        ui.small("an object id, a prefix such as hall-1, or all");
-        ui.horizontal(|ui| {
-            let f = Failure { kind: failure.kind, target: failure.target.trim().to_string() };
-            if ui.button("Fail").clicked() {
-                commands.write(UiCommand(SimCommand::Apply(Action::Fail(f.clone()))));
-            }
-            if ui.button("Restore").clicked() {
-                commands.write(UiCommand(SimCommand::Apply(Action::Restore(f))));
-            }
-        });
-        ui.separator();
-
-        ui.heading("Alarms");
-        if let Some(s) = snap {
-            if s.active_alarms.is_empty() {
-                ui.label("none");
-            }
-            egui::ScrollArea::vertical().max_height(ui.available_height() - 8.0).show(ui, |ui| {
-                for a in s.active_alarms.iter().take(300) {
-                    let c = match a.severity {
-                        AlarmSeverity::Critical => egui::Color32::from_rgb(230, 60, 50),
-                        AlarmSeverity::Warning => egui::Color32::from_rgb(240, 160, 30),
-                    };
-                    ui.colored_label(c, format!("{} {}", clock(a.time_s), a.object));
-                    ui.small(&a.message);
+            let mut auto = colours.auto_range;
+            if ui.checkbox(&mut auto, "automatic range").changed() {
+                colours.auto_range = auto;
+                if !auto {
+                    colours.range = colours.metric.fixed_range();
                 }
-                if s.active_alarms.len() > 300 {
-                    ui.small(format!("… and {} more", s.active_alarms.len() - 300));
-                }
-            });
+            }
+            legend_ui(ui, &colours);
+            ui.separator();
+
+            if link.is_some() {
+                ui.heading("Failures");
+                egui::ComboBox::from_id_salt("fail-kind").selected_text(failure.kind.name()).show_ui(ui, |ui| {
+                    for (k, name) in FailureKind::ALL {
+                        ui.selectable_value(&mut failure.kind, k, name);
+                    }
+                });
+                ui.horizontal(|ui| {
+                    ui.label("target");
+                    ui.text_edit_singleline(&mut failure.target);
+                });
+                ui.small("an object id, a prefix such as hall-1, or all");
+                ui.horizontal(|ui| {
+                    let f = Failure { kind: failure.kind, target: failure.target.trim().to_string() };
+                    if ui.button("Fail").clicked() {
+                        commands.write(UiCommand(SimCommand::Apply(Action::Fail(f.clone()))));
+                    }
+                    if ui.button("Restore").clicked() {
+                        commands.write(UiCommand(SimCommand::Apply(Action::Restore(f))));
+                    }
+                });
+                ui.separator();
+            }
+            ui.heading("Outliner");
+            if let (Some(tree), Some(tags)) = (&state.tree, &tags) {
+                outliner_ui(ui, tree, tags, &state.selection, &mut state.search, &mut state.select);
+            }
+            ui.separator();
+            if let Some(t) = &tags {
+                ui.small(format!("{} racks", t.racks));
+            }
+        });
+    });
+    if let Some(s) = snap {
+        super::inspector::show(&mut root, &mut inspector, s, link.is_some(), &mut commands, &mut state.select);
+    }
+    Ok(())
+}
+
+/// Live simulation: play/pause, step, speed, reset, record.
+fn live_bar(ui: &mut egui::Ui, link: &SimLink, failure: &mut FailurePanel, commands: &mut MessageWriter<UiCommand>) {
+    ui.horizontal_wrapped(|ui| {
+        if link.paused {
+            if ui.button("▶ Play").clicked() {
+                commands.write(UiCommand(SimCommand::Resume));
+            }
+        } else if ui.button("⏸ Pause").clicked() {
+            commands.write(UiCommand(SimCommand::Pause));
         }
-        if let Some(t) = &tags {
-            ui.small(format!("{} racks", t.racks));
+        if ui.add_enabled(link.paused, egui::Button::new("Step")).clicked() {
+            commands.write(UiCommand(SimCommand::Step));
+        }
+        if ui.button("⟲ Reset").on_hover_text("start over from time zero").clicked() {
+            commands.write(UiCommand(SimCommand::Reset));
+        }
+        ui.separator();
+        ui.label("Speed");
+        for (label, speed) in [
+            ("1×", Speed::Times(1.0)),
+            ("10×", Speed::Times(10.0)),
+            ("100×", Speed::Times(100.0)),
+            ("1000×", Speed::Times(1000.0)),
+            ("10000×", Speed::Times(10_000.0)),
+            ("max", Speed::Max),
+        ] {
+            if ui.selectable_label(link.speed == speed, label).clicked() {
+                commands.write(UiCommand(SimCommand::SetSpeed(speed)));
+            }
+        }
+        ui.separator();
+        if link.recording {
+            if ui.button("⏹ Stop recording").clicked() {
+                commands.write(UiCommand(SimCommand::StopRecording));
+            }
+        } else {
+            if ui.button("⏺ Record").clicked() {
+                commands.write(UiCommand(SimCommand::StartRecording(failure.record_path.trim().into())));
+            }
+            ui.add(egui::TextEdit::singleline(&mut failure.record_path).desired_width(220.0));
+        }
+        if let Some(m) = link.messages.last() {
+            // Recording news is information; everything else the sim thread says is a problem.
+            let news = m.starts_with("recording to") || m.starts_with("recording saved");
+            let colour =
+                if news { egui::Color32::from_rgb(150, 200, 150) } else { egui::Color32::from_rgb(230, 60, 50) };
+            ui.colored_label(colour, m);
         }
     });
-    Ok(())
+}
+
+/// A recording: play/pause, reverse, speed, step and a time slider.
+fn replay_bar(ui: &mut egui::Ui, replay: &ReplayLink, out: &mut MessageWriter<ReplayCommand>) {
+    let pb = &replay.playback;
+    let mut send = |c| {
+        out.write(ReplayCommand(c));
+    };
+    ui.horizontal(|ui| {
+        if ui.button("⏮").on_hover_text("step back one sample").clicked() {
+            send(PlaybackCommand::StepBack);
+        }
+        let label = if pb.playing { "⏸ Pause" } else { "▶ Play" };
+        if ui.button(label).clicked() {
+            send(PlaybackCommand::TogglePlay);
+        }
+        if ui.button("⏭").on_hover_text("step forward one sample").clicked() {
+            send(PlaybackCommand::StepForward);
+        }
+        ui.separator();
+        for (label, speed) in
+            [("◀◀ 100×", -100.0), ("◀ 10×", -10.0), ("1×", 1.0), ("10×", 10.0), ("100×", 100.0), ("1000×", 1000.0)]
+        {
+            if ui.selectable_label(pb.speed == speed, label).clicked() {
+                send(PlaybackCommand::SetSpeed(speed));
+                send(PlaybackCommand::Play);
+            }
+        }
+        ui.separator();
+        ui.monospace(clock(pb.time_s));
+        let mut t = pb.time_s;
+        let w = (ui.available_width() - 90.0).max(120.0);
+        ui.spacing_mut().slider_width = w;
+        let slider = egui::Slider::new(&mut t, pb.range.start_s..=pb.range.end_s).show_value(false);
+        if ui.add(slider).changed() {
+            send(PlaybackCommand::SetTime(t));
+        }
+        ui.monospace(clock(pb.range.end_s));
+    });
+    for m in replay.messages.iter().rev().take(2) {
+        ui.colored_label(egui::Color32::from_rgb(240, 160, 30), m);
+    }
 }
 
 /// Colour bar with the metric's unit and range.

@@ -41,6 +41,10 @@ impl Default for SimStart {
     }
 }
 
+/// Present when the viewer shows a recording: no live simulation is started.
+#[derive(Resource)]
+pub struct NoLiveSim;
+
 /// A command from the UI for the sim thread. Systems write these; one system sends them.
 #[derive(Message, Debug, Clone)]
 pub struct UiCommand(pub SimCommand);
@@ -52,7 +56,15 @@ pub(super) fn plugin(app: &mut App) {
         .add_systems(Update, (send_commands, pull_snapshot).chain().in_set(AppSystems::PullSnapshot));
 }
 
-fn start_sim(mut commands: Commands, scene: Res<OpenScene>, start: Option<Res<SimStart>>) {
+fn start_sim(
+    mut commands: Commands,
+    scene: Res<OpenScene>,
+    start: Option<Res<SimStart>>,
+    replay: Option<Res<NoLiveSim>>,
+) {
+    if replay.is_some() {
+        return;
+    }
     let start = start.map(|s| s.clone()).unwrap_or_default();
     match Simulation::new(scene.site.clone(), start.scenario, 1.0) {
         Ok(sim) => {

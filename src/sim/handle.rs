@@ -33,6 +33,8 @@ pub enum SimCommand {
     EditSite(Box<Site>),
     /// Go back to the last good state after an error and carry on.
     Restart,
+    /// Start over from time zero (finishes a recording in progress first).
+    Reset,
     /// Record from now on to this file (never overwriting an existing one), at 1 Hz of sim time.
     StartRecording(std::path::PathBuf),
     /// Finish the recording in progress.
@@ -127,6 +129,8 @@ struct Runner {
     sim: Simulation,
     recorder: Option<(std::path::PathBuf, crate::recording::Recorder)>,
     good: Simulation,
+    /// The simulation as it started, for Reset.
+    initial: Simulation,
     speed: Speed,
     paused: bool,
     panic_next: bool,
@@ -179,6 +183,13 @@ impl Runner {
                 self.sim = self.good.clone();
                 self.paused = false;
                 self.re_anchor();
+            }
+            SimCommand::Reset => {
+                self.stop_recording();
+                self.sim = self.initial.clone();
+                self.good = self.initial.clone();
+                self.re_anchor();
+                publish(&self.snaps, &self.drain, self.sim.snapshot());
             }
             SimCommand::StartRecording(path) => {
                 self.stop_recording();
@@ -285,6 +296,7 @@ fn run(
     let mut r = Runner {
         recorder: None,
         good: sim.clone(),
+        initial: sim.clone(),
         sim,
         speed,
         paused,

@@ -479,3 +479,24 @@ fn sim_thread_records_a_live_run_on_request() {
     }
     std::fs::remove_file(&path).unwrap();
 }
+
+#[test]
+fn reset_starts_over_from_time_zero_without_the_failures() {
+    let sim = Simulation::new(demo(), Scenario::default(), 1.0).unwrap();
+    let h = SimHandle::spawn(sim, Speed::Times(1.0), true);
+    let t = Duration::from_secs(10);
+    let _ = h.wait_snapshot(t);
+    h.send(SimCommand::Apply(Action::Fail(Failure { kind: FailureKind::Cdu, target: "all".into() })));
+    for _ in 0..5 {
+        h.send(SimCommand::Step);
+    }
+    let mut s = h.wait_snapshot(t).unwrap();
+    while s.time_s < 5.0 {
+        s = h.wait_snapshot(t).unwrap();
+    }
+    assert_eq!(s.cdus[0].flow_fraction, 0.0);
+    h.send(SimCommand::Reset);
+    let s = h.wait_snapshot(t).unwrap();
+    assert_eq!(s.time_s, 0.0);
+    assert_eq!(s.cdus[0].flow_fraction, 1.0, "the failure went with the reset");
+}

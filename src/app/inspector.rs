@@ -1,0 +1,344 @@
+//! Inspector (right panel): the selected object's properties, live values and charts of its
+//! temperatures, power and flow over the last minutes; the alarm list (click → select and
+//! focus); and the hover tooltip.
+
+use std::collections::VecDeque;
+
+use bevy::prelude::*;
+use bevy_egui::egui;
+use egui_plot::{Legend, Line, Plot, PlotPoints};
+
+use super::AppSystems;
+use super::SiteNetwork;
+use super::facility_view::{FacilityTags, ObjectKind};
+use super::panels::clock;
+use super::selection::{Select, Selection};
+use super::sim_link::{LatestSnapshot, UiCommand};
+use crate::sim::network::NONE;
+use crate::sim::scenario::{Failure, FailureKind};
+use crate::sim::snapshot::RackStatus;
+use crate::sim::{Action, AlarmSeverity, SimCommand, Snapshot};
+
+/// Samples kept for the charts: 10 minutes at 1 Hz of sim time.
+pub const HISTORY_LEN: usize = 600;
+
+/// The selected object's recent values, one row per new snapshot.
+#[derive(Resource, Debug, Default)]
+pub struct History {
+    pub tag: Option<u32>,
+    pub samples: VecDeque<Sample>,
+}
+
+/// One row of the charts; a value that does not apply to the object is NaN.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    pub time_s: f64,
+    /// Three temperatures, °C: GPU / coolant / inlet air for a rack; supply / return / – for a CDU.
+    pub temps: [f32; 3],
+    pub power_kw: f32,
+    /// Coolant flow as a fraction of design (the rack's CDU for a rack).
+    pub flow: f32,
+}
+
+pub(super) fn plugin(app: &mut App) {
+    app.init_resource::<History>().add_systems(Update, record_history.after(AppSystems::PullSnapshot));
+}
+
+/// The values of object `tag` in `s`.
+pub fn sample(s: &Snapshot, tags: &FacilityTags, net: Option<&SiteNetwork>, tag: u32) -> Option<Sample> {
+    let nan = f32::NAN;
+    let (temps, power_kw, flow) = match tags.kind(tag)? {
+        ObjectKind::Rack(i) => {
+            let r = &s.racks;
+            let cdu = net.and_then(|n| n.0.racks.get(i)).map_or(NONE, |r| r.cdu);
+            let flow = s.cdus.get(cdu as usize).map_or(nan, |c| c.flow_fraction);
+            ([*r.gpu_c.get(i)?, *r.coolant_c.get(i)?, *r.inlet_c.get(i)?], *r.power_kw.get(i)?, flow)
+        }
+        ObjectKind::Cdu(k) => {
+            let c = s.cdus.get(k)?;
+            ([c.supply_c, c.return_c, nan], c.heat_kw, c.flow_fraction)
+        }
+        ObjectKind::Crah(k) => (s.crahs.get(k).map(|_| [nan, nan, nan])?, s.crahs[k].power_kw, nan),
+        ObjectKind::DryCooler(k) => (s.dry_coolers.get(k).map(|_| [nan, nan, nan])?, s.dry_coolers[k].power_kw, nan),
+        ObjectKind::Chiller(k) => (s.chillers.get(k).map(|_| [nan, nan, nan])?, s.chillers[k].power_kw, nan),
+    };
+    Some(Sample { time_s: s.time_s, temps, power_kw, flow })
+}
+
+fn record_history(
+    latest: Res<LatestSnapshot>,
+    selection: Res<Selection>,
+    tags: Option<Res<FacilityTags>>,
+    net: Option<Res<SiteNetwork>>,
+    mut history: ResMut<History>,
+) {
+    if history.tag != selection.selected {
+        history.tag = selection.selected;
+        history.samples.clear();
+    }
+    let (Some(tag), Some(tags), Some(s)) = (history.tag, tags, latest.snapshot.as_ref()) else { return };
+    let last = history.samples.back().map(|x| x.time_s);
+    if last == Some(s.time_s) {
+        return;
+    }
+    // A replay seeking backwards starts the charts over.
+    if last.is_some_and(|t| s.time_s < t) {
+        history.samples.clear();
+    }
+    if let Some(x) = sample(s, &tags, net.as_deref(), tag) {
+        if history.samples.len() == HISTORY_LEN {
+            history.samples.pop_front();
+        }
+        history.samples.push_back(x);
+    }
+}
+
+fn kind_name(k: ObjectKind) -> &'static str {
+    match k {
+        ObjectKind::Rack(_) => "rack",
+        ObjectKind::Cdu(_) => "CDU",
+        ObjectKind::Crah(_) => "CRAH",
+        ObjectKind::DryCooler(_) => "dry cooler",
+        ObjectKind::Chiller(_) => "chiller",
+    }
+}
+
+/// Lines of "label: value" for the tooltip and the inspector.
+pub fn describe(s: &Snapshot, tags: &FacilityTags, net: Option<&SiteNetwork>, tag: u32) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let Some(kind) = tags.kind(tag) else { return out };
+    let mut put = |k: &str, v: String| out.push((k.to_string(), v));
+    match kind {
+        ObjectKind::Rack(i) => {
+            let r = &s.racks;
+            if let Some(t) = tags.rack_types.get(i) {
+                put("type", t.clone());
+            }
+            if let Some(n) = net.and_then(|n| n.0.racks.get(i).map(|r| (n, r))) {
+                let (net, node) = n;
+                put("CDU", net.0.ids.cdus.get(node.cdu as usize).cloned().unwrap_or_else(|| "none (air)".into()));
+                put("PDU", net.0.ids.pdus.get(node.pdu as usize).cloned().unwrap_or_default());
+                put("rated", format!("{:.0} kW", node.idle_kw + node.dyn_kw));
+            }
+            let get = |v: &Vec<f32>| v.get(i).copied().unwrap_or(f32::NAN);
+            put("GPU", format!("{:.1} °C", get(&r.gpu_c)));
+            let st = r.status.get(i).copied().unwrap_or(0);
+            if st & RackStatus::AIR_COOLED == 0 {
+                put("coolant", format!("{:.1} °C", get(&r.coolant_c)));
+            }
+            put("inlet air", format!("{:.1} °C", get(&r.inlet_c)));
+            put("power", format!("{:.1} kW", get(&r.power_kw)));
+            put("utilization", format!("{:.0} %", get(&r.utilization) * 100.0));
+            put("output", format!("{:.1} %", get(&r.output) * 100.0));
+            let mut state = Vec::new();
+            for (bit, name) in [
+                (RackStatus::THROTTLED, "throttled"),
+                (RackStatus::SHUTDOWN, "shut down"),
+                (RackStatus::NO_POWER, "no power"),
+                (RackStatus::INLET_CRIT, "inlet critical"),
+                (RackStatus::INLET_WARN, "inlet warm"),
+            ] {
+                if st & bit != 0 {
+                    state.push(name);
+                }
+            }
+            put("state", if state.is_empty() { "ok".into() } else { state.join(", ") });
+        }
+        ObjectKind::Cdu(k) => {
+            if let Some(c) = s.cdus.get(k) {
+                if let Some(node) = net.and_then(|n| n.0.cdus.get(k)) {
+                    put("capacity", format!("{:.0} kW", node.capacity_kw));
+                    put("racks", node.racks.len().to_string());
+                }
+                put("supply", format!("{:.1} °C", c.supply_c));
+                put("return", format!("{:.1} °C", c.return_c));
+                put("heat", format!("{:.0} kW", c.heat_kw));
+                put("flow", format!("{:.0} %", c.flow_fraction * 100.0));
+                put("pumps running", c.pumps_running.to_string());
+                put("headroom", format!("{:.0} %", c.headroom * 100.0));
+            }
+        }
+        ObjectKind::Crah(k) | ObjectKind::DryCooler(k) | ObjectKind::Chiller(k) => {
+            let list = match kind {
+                ObjectKind::Crah(_) => &s.crahs,
+                ObjectKind::DryCooler(_) => &s.dry_coolers,
+                _ => &s.chillers,
+            };
+            if let Some(e) = list.get(k) {
+                put("heat moved", format!("{:.0} kW", e.heat_kw));
+                put("power", format!("{:.1} kW", e.power_kw));
+                put("running", if e.running { "yes" } else { "no" }.into());
+            }
+        }
+    }
+    out
+}
+
+/// The failure that takes this object out, if it can fail on its own.
+fn failure_of(kind: ObjectKind, id: &str) -> Option<Failure> {
+    let kind = match kind {
+        ObjectKind::Rack(_) => return None,
+        ObjectKind::Cdu(_) => FailureKind::Cdu,
+        ObjectKind::Crah(_) => FailureKind::Crah,
+        ObjectKind::DryCooler(_) => FailureKind::DryCooler,
+        ObjectKind::Chiller(_) => FailureKind::Chiller,
+    };
+    Some(Failure { kind, target: id.to_string() })
+}
+
+/// What the inspector reads besides the snapshot.
+#[derive(bevy::ecs::system::SystemParam)]
+pub struct InspectorParams<'w> {
+    selection: Res<'w, Selection>,
+    history: Res<'w, History>,
+    tags: Option<Res<'w, FacilityTags>>,
+    net: Option<Res<'w, SiteNetwork>>,
+}
+
+/// The right panel and the hover tooltip; called by the panel layout after the other panels.
+pub fn show(
+    root: &mut egui::Ui,
+    p: &mut InspectorParams,
+    s: &Snapshot,
+    live: bool,
+    commands: &mut MessageWriter<UiCommand>,
+    select: &mut MessageWriter<Select>,
+) {
+    let Some(tags) = p.tags.as_deref() else { return };
+    let net = p.net.as_deref();
+    let selection = p.selection.clone();
+    egui::Panel::right("inspector").default_size(320.0).show(root, |ui| {
+        ui.heading("Inspector");
+        match selection.selected {
+            None => {
+                ui.label("Click an object, or pick one in the outliner.");
+            }
+            Some(tag) => {
+                let id = tags.ids.get(tag as usize).cloned().unwrap_or_default();
+                let kind = tags.kind(tag);
+                ui.horizontal(|ui| {
+                    ui.strong(&id);
+                    if let Some(k) = kind {
+                        ui.label(kind_name(k));
+                    }
+                });
+                ui.horizontal(|ui| {
+                    if ui.small_button("Focus").clicked() {
+                        select.write(Select { tag: Some(tag), focus: true });
+                    }
+                    if ui.small_button("Clear").clicked() {
+                        select.write(Select { tag: None, focus: false });
+                    }
+                    if let (true, Some(f)) = (live, kind.and_then(|k| failure_of(k, &id))) {
+                        if ui.small_button("Fail").clicked() {
+                            commands.write(UiCommand(SimCommand::Apply(Action::Fail(f.clone()))));
+                        }
+                        if ui.small_button("Restore").clicked() {
+                            commands.write(UiCommand(SimCommand::Apply(Action::Restore(f))));
+                        }
+                    }
+                });
+                egui::Grid::new("props").num_columns(2).striped(true).show(ui, |ui| {
+                    for (k, v) in describe(s, tags, net, tag) {
+                        ui.label(k);
+                        ui.label(v);
+                        ui.end_row();
+                    }
+                });
+                charts(ui, &p.history, kind);
+            }
+        }
+        ui.separator();
+        alarms_ui(ui, s, tags, select);
+    });
+
+    // Tooltip for the hovered object, beside the pointer.
+    let ctx = root.ctx().clone();
+    if let (Some(tag), Some(pos)) = (selection.hovered, ctx.pointer_hover_pos()) {
+        let lines = describe(s, tags, net, tag);
+        egui::Area::new("hover-tip".into()).fixed_pos(pos + egui::vec2(16.0, 16.0)).interactable(false).show(
+            &ctx,
+            |ui| {
+                egui::Frame::popup(ui.style()).show(ui, |ui| {
+                    ui.strong(tags.ids.get(tag as usize).map_or("", |s| s.as_str()));
+                    for (k, v) in lines.iter().take(8) {
+                        ui.small(format!("{k}: {v}"));
+                    }
+                });
+            },
+        );
+    }
+}
+
+fn charts(ui: &mut egui::Ui, history: &History, kind: Option<ObjectKind>) {
+    if history.samples.len() < 2 {
+        ui.small("charts fill as the simulation runs");
+        return;
+    }
+    let now = history.samples.back().map_or(0.0, |x| x.time_s);
+    let series = |f: &dyn Fn(&Sample) -> f32| -> PlotPoints<'static> {
+        history
+            .samples
+            .iter()
+            .filter(|x| f(x).is_finite())
+            .map(|x| [(x.time_s - now) / 60.0, f(x) as f64])
+            .collect::<Vec<_>>()
+            .into()
+    };
+    let names = match kind {
+        Some(ObjectKind::Rack(_)) => ["GPU", "coolant", "inlet air"],
+        Some(ObjectKind::Cdu(_)) => ["supply", "return", ""],
+        _ => ["", "", ""],
+    };
+    let colours = [
+        egui::Color32::from_rgb(240, 110, 60),
+        egui::Color32::from_rgb(80, 170, 240),
+        egui::Color32::from_rgb(150, 220, 140),
+    ];
+    if !names[0].is_empty() {
+        ui.small("temperature, °C (x: minutes before now)");
+        Plot::new("temps").height(130.0).legend(Legend::default()).allow_scroll(false).show(ui, |p| {
+            for (k, name) in names.iter().enumerate() {
+                if !name.is_empty() {
+                    p.line(Line::new(*name, series(&|x| x.temps[k])).color(colours[k]));
+                }
+            }
+        });
+    }
+    ui.small(if matches!(kind, Some(ObjectKind::Cdu(_))) { "heat, kW" } else { "power, kW" });
+    Plot::new("power").height(90.0).allow_scroll(false).include_y(0.0).show(ui, |p| {
+        p.line(Line::new("power", series(&|x| x.power_kw)).color(egui::Color32::from_rgb(230, 200, 80)));
+    });
+    if history.samples.iter().any(|x| x.flow.is_finite()) {
+        ui.small("coolant flow, % of design");
+        Plot::new("flow").height(90.0).allow_scroll(false).include_y(0.0).include_y(100.0).show(ui, |p| {
+            p.line(Line::new("flow", series(&|x| x.flow * 100.0)).color(colours[1]));
+        });
+    }
+}
+
+fn alarms_ui(ui: &mut egui::Ui, s: &Snapshot, tags: &FacilityTags, select: &mut MessageWriter<Select>) {
+    ui.heading("Alarms");
+    if s.active_alarms.is_empty() {
+        ui.label("none");
+        return;
+    }
+    egui::ScrollArea::vertical().id_salt("alarms").show(ui, |ui| {
+        for a in s.active_alarms.iter().take(300) {
+            let c = match a.severity {
+                AlarmSeverity::Critical => egui::Color32::from_rgb(230, 60, 50),
+                AlarmSeverity::Warning => egui::Color32::from_rgb(240, 160, 30),
+            };
+            let tag = tags.tag_of(&a.object);
+            let text = egui::RichText::new(format!("{} {}", clock(a.time_s), a.object)).color(c);
+            let r = ui.add(egui::Label::new(text).sense(egui::Sense::click()));
+            if tag.is_some() && r.on_hover_text("click to select and focus").clicked() {
+                select.write(Select { tag, focus: true });
+            }
+            ui.small(&a.message);
+        }
+        if s.active_alarms.len() > 300 {
+            ui.small(format!("… and {} more", s.active_alarms.len() - 300));
+        }
+    });
+}

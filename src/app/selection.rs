@@ -1,0 +1,178 @@
+//! Picking: the object under the cursor (hover), click to select, double-click to focus the
+//! camera on it, Esc to clear. Objects are boxes, so a ray against their bounds is exact and
+//! costs ~10 µs for 10,000 racks; no mesh ray casting is needed. The selected object gets an
+//! outline (a slightly larger box drawn inside-out, so only its rim shows).
+
+use bevy::prelude::*;
+use bevy::render::render_resource::Face;
+use bevy::window::PrimaryWindow;
+
+use super::camera::RequestedFocus;
+use super::facility_view::FacilityTags;
+
+/// Hovered and selected objects, by tag.
+#[derive(Resource, Debug, Default, Clone, PartialEq)]
+pub struct Selection {
+    pub hovered: Option<u32>,
+    pub selected: Option<u32>,
+}
+
+/// Select an object (from the outliner, the alarm list or a click); `focus` also moves the camera.
+#[derive(Message, Debug, Clone, Copy)]
+pub struct Select {
+    pub tag: Option<u32>,
+    pub focus: bool,
+}
+
+/// The outline shown around the selected object.
+#[derive(Component)]
+pub struct SelectionOutline;
+
+/// Where a left press started and when the last click was, to tell clicks, drags and
+/// double-clicks apart.
+#[derive(Resource, Default)]
+struct ClickState {
+    pressed_at: Option<Vec2>,
+    last_click: Option<(f64, u32)>,
+}
+
+pub(super) fn plugin(app: &mut App) {
+    app.init_resource::<Selection>()
+        .init_resource::<ClickState>()
+        .add_message::<Select>()
+        .add_systems(Startup, spawn_outline)
+        .add_systems(Update, (pick_under_cursor, apply_selection, place_outline).chain());
+}
+
+/// The nearest box the ray hits: (index, distance along the ray).
+pub fn pick(origin: Vec3, dir: Vec3, boxes: &[(Vec3, Vec3)]) -> Option<(usize, f32)> {
+    let inv = dir.recip();
+    let mut best: Option<(usize, f32)> = None;
+    for (i, (lo, hi)) in boxes.iter().enumerate() {
+        // Slab test.
+        let t1 = (*lo - origin) * inv;
+        let t2 = (*hi - origin) * inv;
+        let near = t1.min(t2).max_element();
+        let far = t1.max(t2).min_element();
+        if near <= far && far >= 0.0 {
+            let t = near.max(0.0);
+            if best.is_none_or(|(_, b)| t < b) {
+                best = Some((i, t));
+            }
+        }
+    }
+    best
+}
+
+/// Seconds between two clicks on the same object that count as a double-click.
+const DOUBLE_CLICK_S: f64 = 0.4;
+/// A press that moves further than this (pixels) is a drag (orbit), not a click.
+const CLICK_SLOP_PX: f32 = 4.0;
+
+#[allow(clippy::too_many_arguments)]
+fn pick_under_cursor(
+    time: Res<Time<Real>>,
+    buttons: Res<ButtonInput<MouseButton>>,
+    keys: Res<ButtonInput<KeyCode>>,
+    windows: Query<&Window, With<PrimaryWindow>>,
+    cameras: Query<(&Camera, &GlobalTransform)>,
+    egui_input: Option<Res<bevy_egui::input::EguiWantsInput>>,
+    tags: Option<Res<FacilityTags>>,
+    mut selection: ResMut<Selection>,
+    mut click: ResMut<ClickState>,
+    mut select: MessageWriter<Select>,
+) {
+    if keys.just_pressed(KeyCode::Escape) {
+        select.write(Select { tag: None, focus: false });
+    }
+    let (Ok(window), Some(tags)) = (windows.single(), tags) else { return };
+    let over_ui = egui_input.is_some_and(|e| e.wants_any_pointer_input());
+    let cursor = window.cursor_position().filter(|_| !over_ui);
+    let hovered = cursor.and_then(|c| {
+        let (camera, at) = cameras.iter().find(|(c, _)| c.is_active)?;
+        let ray = camera.viewport_to_world(at, c).ok()?;
+        pick(ray.origin, *ray.direction, &tags.boxes).map(|(i, _)| i as u32)
+    });
+    if selection.hovered != hovered {
+        selection.hovered = hovered;
+    }
+    if buttons.just_pressed(MouseButton::Left) {
+        click.pressed_at = cursor;
+    }
+    if buttons.just_released(MouseButton::Left) {
+        let (Some(from), Some(to)) = (click.pressed_at.take(), cursor) else { return };
+        if from.distance(to) > CLICK_SLOP_PX {
+            return;
+        }
+        let now = time.elapsed_secs_f64();
+        let double = match (click.last_click, hovered) {
+            (Some((t, tag)), Some(h)) => tag == h && now - t < DOUBLE_CLICK_S,
+            _ => false,
+        };
+        click.last_click = hovered.map(|h| (now, h));
+        // A click on empty floor clears the selection.
+        select.write(Select { tag: hovered, focus: double });
+    }
+}
+
+fn apply_selection(
+    mut reader: MessageReader<Select>,
+    tags: Option<Res<FacilityTags>>,
+    mut selection: ResMut<Selection>,
+    mut focus: ResMut<RequestedFocus>,
+) {
+    for s in reader.read() {
+        selection.selected = s.tag;
+        if let (true, Some(tag), Some(tags)) = (s.focus, s.tag, &tags) {
+            if let Some((lo, hi)) = tags.boxes.get(tag as usize) {
+                let size = (*hi - *lo).length();
+                focus.0 = Some(((*lo + *hi) / 2.0, (size * 2.5).max(6.0)));
+            }
+        }
+    }
+}
+
+fn spawn_outline(
+    mut commands: Commands,
+    meshes: Option<ResMut<Assets<Mesh>>>,
+    materials: Option<ResMut<Assets<StandardMaterial>>>,
+) {
+    let mut e = commands.spawn((SelectionOutline, Transform::default(), Visibility::Hidden));
+    // Tests run without a renderer: the outline is then only a transform.
+    if let (Some(mut meshes), Some(mut materials)) = (meshes, materials) {
+        e.insert((
+            Mesh3d(meshes.add(Cuboid::new(1.0, 1.0, 1.0))),
+            MeshMaterial3d(materials.add(StandardMaterial {
+                base_color: Color::srgb(0.2, 0.85, 1.0),
+                unlit: true,
+                // Inside-out: only the back faces draw, so the object shows through with a rim.
+                cull_mode: Some(Face::Front),
+                ..default()
+            })),
+        ));
+    }
+}
+
+fn place_outline(
+    selection: Res<Selection>,
+    tags: Option<Res<FacilityTags>>,
+    mut outline: Query<(&mut Transform, &mut Visibility), With<SelectionOutline>>,
+) {
+    let target = selection.selected.zip(tags.as_ref()).and_then(|(t, tags)| tags.boxes.get(t as usize).copied());
+    for (mut transform, mut vis) in &mut outline {
+        match target {
+            Some((lo, hi)) => {
+                let size = hi - lo;
+                let margin = Vec3::splat(0.06 + 0.02 * size.max_element());
+                let want = Transform::from_translation((lo + hi) / 2.0).with_scale(size + margin);
+                if *transform != want {
+                    *transform = want;
+                }
+                vis.set_if_neq(Visibility::Visible);
+            }
+            None => {
+                vis.set_if_neq(Visibility::Hidden);
+            }
+        }
+    }
+}
