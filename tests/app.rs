@@ -87,3 +87,107 @@ fn a_snapshot_changes_colours() {
     let cdu = after[8];
     assert!(cdu[0] > 0.7 && cdu[1] < 0.3, "{cdu:?}");
 }
+
+#[test]
+fn selecting_an_object_outlines_it_focuses_it_and_charts_it() {
+    use factory_twin::app::camera::RequestedFocus;
+    use factory_twin::app::inspector::History;
+    use factory_twin::app::selection::{Select, Selection, SelectionOutline};
+    let mut app = app();
+    update_until(&mut app, |a| step(a) == Some(0));
+    app.world_mut().write_message(Select { tag: Some(3), focus: true });
+    app.update();
+    assert_eq!(app.world().resource::<Selection>().selected, Some(3));
+    let (lo, hi) = app.world().resource::<FacilityTags>().boxes[3];
+    let mut q = app.world_mut().query_filtered::<(&Transform, &Visibility), With<SelectionOutline>>();
+    let (t, vis) = q.single(app.world()).unwrap();
+    assert_eq!(*vis, Visibility::Visible);
+    assert!(t.translation.distance((lo + hi) / 2.0) < 1e-4, "outline not on the rack");
+    assert!(t.scale.cmpgt(hi - lo).all(), "outline must enclose the rack");
+    let focus = app.world().resource::<RequestedFocus>().0.expect("focus requested");
+    assert!(focus.0.distance((lo + hi) / 2.0) < 1e-4);
+    // The inspector's history follows the selected rack's values, one row per new snapshot.
+    for _ in 0..3 {
+        app.world_mut().write_message(UiCommand(SimCommand::Step));
+    }
+    update_until(&mut app, |a| step(a) == Some(3));
+    app.update();
+    let snap = app.world().resource::<LatestSnapshot>().snapshot.clone().unwrap();
+    let history = app.world().resource::<History>();
+    let last = history.samples.back().unwrap();
+    assert_eq!(last.time_s, 3.0);
+    assert_eq!(last.temps[0], snap.racks.gpu_c[3]);
+    assert_eq!(last.power_kw, snap.racks.power_kw[3]);
+    assert!(history.samples.len() >= 2 && history.samples.len() <= 4);
+    // Clearing hides the outline and empties the charts.
+    app.world_mut().write_message(Select { tag: None, focus: false });
+    app.update();
+    app.update();
+    let (_, vis) = q.single(app.world()).unwrap();
+    assert_eq!(*vis, Visibility::Hidden);
+    assert!(app.world().resource::<History>().samples.is_empty());
+}
+
+#[test]
+fn a_ray_picks_the_nearest_object_it_hits() {
+    use factory_twin::app::selection::pick;
+    let app = app();
+    let tags = app.world().resource::<FacilityTags>();
+    for target in [0usize, 5, 8] {
+        let (lo, hi) = tags.boxes[target];
+        let above = Vec3::new((lo.x + hi.x) / 2.0, 50.0, (lo.z + hi.z) / 2.0);
+        assert_eq!(pick(above, Vec3::NEG_Y, &tags.boxes).map(|p| p.0), Some(target));
+    }
+    // Looking along a row from outside hits the first rack, not the ones behind it.
+    let (lo0, hi0) = tags.boxes[0];
+    let (lo1, _) = tags.boxes[1];
+    let along = (lo1 - lo0).normalize();
+    let start = (lo0 + hi0) / 2.0 - along * 20.0;
+    assert_eq!(pick(start, along, &tags.boxes).map(|p| p.0), Some(0));
+    assert_eq!(pick(Vec3::new(0.0, 50.0, 0.0), Vec3::Y, &tags.boxes), None, "looking up hits nothing");
+}
+
+#[test]
+fn a_recording_feeds_the_view_through_the_same_snapshot() {
+    use factory_twin::app::replay_link::{ReplayCommand, ReplayLink};
+    use factory_twin::app::sim_link::SimLink;
+    use factory_twin::app::{Source, insert_source};
+    use factory_twin::recording::playback::PlaybackCommand;
+    use factory_twin::recording::{Player, Recorder};
+    use factory_twin::sim::{Scenario, Simulation};
+
+    let site = scene::parse(scene::DEMO_SCENE).unwrap().site;
+    let path = std::env::temp_dir().join(format!("ft-app-replay-{}.mcap", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let mut sim = Simulation::new(site.clone(), Scenario::default(), 1.0).unwrap();
+    let mut rec = Recorder::create(&path, &sim, &Scenario::default(), 1.0).unwrap();
+    rec.record(&mut sim).unwrap();
+    let mut live_at_20 = None;
+    for _ in 0..40 {
+        sim.step();
+        rec.record(&mut sim).unwrap();
+        if sim.time_s() == 20.0 {
+            live_at_20 = Some(sim.snapshot());
+        }
+    }
+    rec.finish().unwrap();
+    let player = Player::open(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins);
+    insert_source(&mut app, "rec".into(), player.site.clone(), Source::Replay(Box::new(player)));
+    app.add_plugins(plugin);
+    app.update();
+    app.update();
+    assert!(app.world().get_resource::<SimLink>().is_none(), "a replay must not start a live sim");
+    let first = app.world().resource::<LatestSnapshot>().snapshot.clone().expect("first sample shown");
+    assert_eq!(first.time_s, 0.0);
+    app.world_mut().write_message(ReplayCommand(PlaybackCommand::SetTime(20.0)));
+    app.update();
+    let shown = app.world().resource::<LatestSnapshot>().snapshot.clone().unwrap();
+    assert_eq!(shown, live_at_20.unwrap(), "replay at 20 s must equal the live run at 20 s");
+    assert_eq!(app.world().resource::<ReplayLink>().playback.time_s, 20.0);
+    // Colours follow the replayed snapshot like a live one.
+    assert_eq!(app.world().resource::<CurrentColours>().0.len(), 11);
+}

@@ -38,6 +38,7 @@ struct ClickState {
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<Selection>()
+        .init_resource::<RequestedFocus>()
         .init_resource::<ClickState>()
         .add_message::<Select>()
         .add_systems(Startup, spawn_outline)
@@ -72,8 +73,8 @@ const CLICK_SLOP_PX: f32 = 4.0;
 #[allow(clippy::too_many_arguments)]
 fn pick_under_cursor(
     time: Res<Time<Real>>,
-    buttons: Res<ButtonInput<MouseButton>>,
-    keys: Res<ButtonInput<KeyCode>>,
+    buttons: Option<Res<ButtonInput<MouseButton>>>,
+    keys: Option<Res<ButtonInput<KeyCode>>>,
     windows: Query<&Window, With<PrimaryWindow>>,
     cameras: Query<(&Camera, &GlobalTransform)>,
     egui_input: Option<Res<bevy_egui::input::EguiWantsInput>>,
@@ -82,6 +83,8 @@ fn pick_under_cursor(
     mut click: ResMut<ClickState>,
     mut select: MessageWriter<Select>,
 ) {
+    // Headless (tests) there is no input: selection then comes only from `Select` messages.
+    let (Some(buttons), Some(keys)) = (buttons, keys) else { return };
     if keys.just_pressed(KeyCode::Escape) {
         select.write(Select { tag: None, focus: false });
     }
