@@ -50,6 +50,8 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Write a recording's time series for analysts.
     Export(ExportArgs),
+    /// Write a PNG of the default view: a scene simulated to --at, or a recording seeked to it.
+    Render(RenderArgs),
 }
 
 /// What happens during a run: shared by `open` and `simulate`.
@@ -127,6 +129,37 @@ pub struct ExportArgs {
     pub every: Option<String>,
 }
 
+#[derive(clap::Args, Debug, Clone)]
+pub struct RenderArgs {
+    /// A scene (RON) or a recording (MCAP); the embedded demo hall when omitted.
+    pub input: Option<PathBuf>,
+    /// PNG to write (replaced atomically).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Sim time to show (90s, 15m, 2h…). Default: 0 for a scene (its steady state), the last
+    /// sample for a recording.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Colour by: gpu-temp, inlet-air, coolant, power, utilization, output, headroom.
+    #[arg(long, default_value = "gpu-temp")]
+    pub metric: String,
+    /// Image size in pixels, WIDTHxHEIGHT.
+    #[arg(long, default_value = "1600x900")]
+    pub size: String,
+    /// Camera preset.
+    #[arg(long, value_enum, default_value_t = ViewArg::Overview)]
+    pub view: ViewArg,
+    #[command(flatten)]
+    pub run: ScenarioArgs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ViewArg {
+    Overview,
+    Aisle,
+    Plan,
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReportFormat {
     Json,
@@ -155,6 +188,7 @@ pub fn main() -> ExitCode {
         Some(Command::Simulate(args)) => done(crate::report::simulate(&args)),
         Some(Command::Replay(args)) => done(crate::report::replay(&args)),
         Some(Command::Export(args)) => done(crate::report::export(&args)),
+        Some(Command::Render(args)) => render(args),
     }
 }
 
@@ -284,6 +318,31 @@ fn open(args: OpenArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+#[cfg(feature = "app")]
+fn render(args: RenderArgs) -> ExitCode {
+    let shot = match crate::report::render_input(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        eprintln!(
+            "error: render needs a display (X11 or Wayland) to draw on; without one, run it under Xvfb: \
+             xvfb-run -a factory-twin render ..."
+        );
+        return ExitCode::from(2);
+    }
+    crate::app::render(shot)
+}
+
+#[cfg(not(feature = "app"))]
+fn render(_args: RenderArgs) -> ExitCode {
+    eprintln!("this build has no viewer (built without the `app` feature), so it cannot render");
+    ExitCode::from(2)
 }
 
 #[cfg(not(feature = "app"))]

@@ -13,11 +13,20 @@ pub enum Metric {
     Power,
     Utilization,
     Output,
+    /// Kelvin left before the GPUs slow down.
+    Headroom,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 6] =
-        [Metric::GpuTemp, Metric::InletAir, Metric::Coolant, Metric::Power, Metric::Utilization, Metric::Output];
+    pub const ALL: [Metric; 7] = [
+        Metric::GpuTemp,
+        Metric::InletAir,
+        Metric::Coolant,
+        Metric::Power,
+        Metric::Utilization,
+        Metric::Output,
+        Metric::Headroom,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -27,6 +36,7 @@ impl Metric {
             Metric::Power => "Rack power",
             Metric::Utilization => "Utilization",
             Metric::Output => "Output (throttling)",
+            Metric::Headroom => "Thermal headroom",
         }
     }
 
@@ -39,6 +49,7 @@ impl Metric {
             Metric::Power => "power",
             Metric::Utilization => "utilization",
             Metric::Output => "output",
+            Metric::Headroom => "headroom",
         }
     }
 
@@ -51,6 +62,7 @@ impl Metric {
             Metric::GpuTemp | Metric::InletAir | Metric::Coolant => "°C",
             Metric::Power => "kW",
             Metric::Utilization | Metric::Output => "%",
+            Metric::Headroom => "K",
         }
     }
 
@@ -63,12 +75,13 @@ impl Metric {
             Metric::Coolant => (25.0, 65.0),
             Metric::Power => (0.0, 150.0),
             Metric::Utilization | Metric::Output => (0.0, 100.0),
+            Metric::Headroom => (0.0, 40.0),
         }
     }
 
-    /// High values are bad (red) for temperatures and power; for output, low is bad.
+    /// High values are bad (red) for temperatures and power; for output and headroom, low is bad.
     pub fn reversed(self) -> bool {
-        matches!(self, Metric::Output)
+        matches!(self, Metric::Output | Metric::Headroom)
     }
 
     /// The metric's value for rack `i`, in its display unit.
@@ -82,13 +95,15 @@ impl Metric {
             Metric::Power => get(&r.power_kw),
             Metric::Utilization => get(&r.utilization) * 100.0,
             Metric::Output => get(&r.output) * 100.0,
+            // Slowdown threshold from sim::physics (NVIDIA's published GPU slowdown temperature).
+            Metric::Headroom => crate::sim::physics::GPU_SLOWDOWN_C as f32 - get(&r.gpu_c),
         }
     }
 
     /// Whether rack `i` has this metric at all (no GPU temperature on a storage rack, say).
     pub fn applies(self, s: &Snapshot, i: usize, has_gpus: bool) -> bool {
         match self {
-            Metric::GpuTemp | Metric::Output => has_gpus,
+            Metric::GpuTemp | Metric::Output | Metric::Headroom => has_gpus,
             Metric::Coolant => s.racks.status.get(i).is_some_and(|st| st & RackStatus::AIR_COOLED == 0),
             _ => true,
         }

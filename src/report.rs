@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::cli::{ExportArgs, ReplayArgs, ReportFormat, ScenarioArgs, SimulateArgs, emit};
+use crate::cli::{ExportArgs, RenderArgs, ReplayArgs, ReportFormat, ScenarioArgs, SimulateArgs, ViewArg, emit};
 use crate::model::Site;
 use crate::recording::{Player, Recorder};
 use crate::scene;
@@ -466,4 +466,66 @@ fn text(r: &Report) -> String {
         );
     }
     s
+}
+
+/// Everything `render` draws, prepared without a window: the scene, the state at the chosen
+/// time, and how to show it.
+pub struct Shot {
+    pub name: String,
+    pub site: Site,
+    pub snapshot: Snapshot,
+    pub metric: crate::metric::Metric,
+    pub size: (u32, u32),
+    pub view: ViewArg,
+    pub out: std::path::PathBuf,
+}
+
+/// Parses `WIDTHxHEIGHT`.
+pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("--size {s:?}: expected WIDTHxHEIGHT, e.g. 1600x900, each 64..=8192");
+    let (w, h) = s.trim().split_once(['x', 'X']).ok_or_else(bad)?;
+    let w: u32 = w.trim().parse().map_err(|_| bad())?;
+    let h: u32 = h.trim().parse().map_err(|_| bad())?;
+    if !(64..=8192).contains(&w) || !(64..=8192).contains(&h) {
+        return Err(bad());
+    }
+    Ok((w, h))
+}
+
+/// Simulates a scene to `--at` (or seeks a recording to it) for `render`.
+pub fn render_input(args: &RenderArgs) -> Result<Shot, String> {
+    let metric = crate::metric::Metric::from_cli(&args.metric).ok_or_else(|| {
+        let names: Vec<&str> = crate::metric::Metric::ALL.iter().map(|m| m.cli_name()).collect();
+        format!("--metric {:?}: unknown; one of {}", args.metric, names.join(", "))
+    })?;
+    let size = parse_size(&args.size)?;
+    let at = args.at.as_deref().map(parse_duration).transpose().map_err(|e| format!("--at: {e}"))?;
+    if let Some(path) = args.input.as_deref().filter(|p| crate::cli::is_recording(p)) {
+        let mut player = Player::open(path)?;
+        for p in &player.problems {
+            eprintln!("warning: {}: {p}", path.display());
+        }
+        let t = at.unwrap_or(player.time_range().end_s);
+        let snapshot = player.seek(t)?;
+        let name = format!("{} at {:.0} s", path.display(), snapshot.time_s);
+        return Ok(Shot {
+            name,
+            site: player.site.clone(),
+            snapshot,
+            metric,
+            size,
+            view: args.view,
+            out: args.out.clone(),
+        });
+    }
+    let (name, site) = crate::cli::load_scene_or_demo(args.input.as_deref())?;
+    let scenario = scenario_from_args(&args.run)?;
+    let mut sim = Simulation::new(site.clone(), scenario, 1.0)?;
+    let t = at.unwrap_or(0.0);
+    while sim.time_s() + 1e-9 < t {
+        sim.step();
+    }
+    let snapshot = sim.snapshot();
+    let name = format!("{name} at {:.0} s", snapshot.time_s);
+    Ok(Shot { name, site, snapshot, metric, size, view: args.view, out: args.out.clone() })
 }

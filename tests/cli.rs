@@ -219,3 +219,77 @@ fn export_writes_tidy_csv() {
     assert!(text.contains("\n300,site,site,pue,"));
     assert!(!text.contains("\n30,"), "--every 1m keeps one sample a minute");
 }
+
+/// Runs `render` on a display: the one we have, or a virtual one from xvfb-run.
+#[cfg(feature = "app")]
+fn render(out: &Path, extra: &[&str]) -> image::RgbImage {
+    let mut args: Vec<String> = vec!["render".into(), "--out".into(), out.display().to_string()];
+    args.extend(["--size", "1280x720"].map(String::from));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let o = if std::env::var_os("DISPLAY").is_some() {
+        bin().args(&args).output().unwrap()
+    } else {
+        Command::new("xvfb-run")
+            .args(["-a", "-s", "-screen 0 1920x1080x24", env!("CARGO_BIN_EXE_factory-twin")])
+            .args(&args)
+            .output()
+            .expect("screenshot checks need xvfb-run (installed by scripts/setup)")
+    };
+    assert!(o.status.success(), "render failed: {}", stderr(&o));
+    image::open(out).unwrap().to_rgb8()
+}
+
+#[cfg(feature = "app")]
+fn saturation(p: &image::Rgb<u8>) -> i32 {
+    let [r, g, b] = p.0.map(i32::from);
+    r.max(g).max(b) - r.min(g).min(b)
+}
+
+/// Screenshot check with tolerances: the racks are coloured by the metric, the legend is there,
+/// and a failure shows as red racks.
+#[cfg(feature = "app")]
+#[test]
+fn render_draws_coloured_racks_and_the_legend() {
+    let steady = render(&tmp("steady.png"), &[]);
+    assert_eq!(steady.dimensions(), (1280, 720));
+    // The legend: a row in the left panel running from blue to red.
+    let legend_row = (0..300u32).find(|&y| {
+        let sat: Vec<u32> = (0..260u32).filter(|&x| saturation(steady.get_pixel(x, y)) > 90).collect();
+        if sat.len() < 150 {
+            return false;
+        }
+        let (l, r) = (steady.get_pixel(sat[0], y).0, steady.get_pixel(*sat.last().unwrap(), y).0);
+        l[2] > l[0] + 40 && r[0] > r[2] + 40
+    });
+    assert!(legend_row.is_some(), "no blue-to-red legend in the left panel");
+    // The 3D view holds coloured racks.
+    let view = |img: &image::RgbImage, f: &dyn Fn(&image::Rgb<u8>) -> bool| {
+        let mut n = 0;
+        for y in 60..680 {
+            for x in 290..940 {
+                n += u32::from(f(img.get_pixel(x, y)));
+            }
+        }
+        n
+    };
+    let coloured = view(&steady, &|p| saturation(p) > 90);
+    assert!(coloured > 2_000, "only {coloured} coloured pixels in the 3D view");
+    // With the CDU failed for a minute the GPUs shut down: the racks turn red.
+    let failed = render(&tmp("failed.png"), &["--fail", "cdu@0", "--at", "60"]);
+    let red = |p: &image::Rgb<u8>| p.0[0] as i32 > p.0[1] as i32 + 80 && p.0[0] as i32 > p.0[2] as i32 + 80;
+    let (red_steady, red_failed) = (view(&steady, &red), view(&failed, &red));
+    assert!(red_failed > 2_000 && red_failed > 5 * red_steady, "red pixels: steady {red_steady}, failed {red_failed}");
+}
+
+#[test]
+fn render_refuses_bad_arguments_with_a_message() {
+    for (args, expect) in [
+        (vec!["render", "--out", "x.png", "--metric", "nope"], "--metric"),
+        (vec!["render", "--out", "x.png", "--size", "12"], "--size"),
+        (vec!["render", "--out", "x.png", "--at", "soon"], "--at"),
+    ] {
+        let o = run(&args);
+        assert!(!o.status.success());
+        assert!(stderr(&o).contains(expect), "{args:?}: {}", stderr(&o));
+    }
+}

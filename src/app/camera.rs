@@ -21,7 +21,7 @@ impl OrbitCamera {
     pub fn overview(bounds: (Vec3, Vec3)) -> Self {
         let (lo, hi) = bounds;
         let size = (hi - lo).max(Vec3::splat(1.0));
-        OrbitCamera { focus: (lo + hi) / 2.0, yaw: -0.55, pitch: 0.62, distance: size.x.max(size.z) * 1.05 + 6.0 }
+        OrbitCamera { focus: (lo + hi) / 2.0, yaw: -0.55, pitch: 0.62, distance: size.x.max(size.z) * 1.3 + 6.0 }
     }
 
     /// Eye level in the middle of the site, looking along the rows.

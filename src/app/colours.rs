@@ -136,7 +136,8 @@ fn recolour(
         };
         let status = snap.racks.status.get(i).copied().unwrap_or(0);
         if status & (RackStatus::SHUTDOWN | RackStatus::NO_POWER) != 0 {
-            c = [0.12 + 0.6 * pulse, 0.04, 0.05, 1.0];
+            // Deep red, pulsing towards bright red: out of work whatever the metric says.
+            c = [0.40 + 0.45 * pulse, 0.02, 0.03, 1.0];
         } else if status & RackStatus::THROTTLED != 0 {
             c = [
                 c[0] + (1.0 - c[0]) * 0.5 * pulse,

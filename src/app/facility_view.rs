@@ -93,7 +93,7 @@ pub struct Layout {
 }
 
 /// Lays out the site: rack footprints from rows, units from their positions, and outdoor plant
-/// without a position in a line south of the halls.
+/// without a position in a line north of the halls.
 pub fn layout(site: &crate::model::Site) -> Layout {
     let catalogue = site.rack_catalogue();
     let ty = |name: Option<&str>| name.and_then(|n| catalogue.iter().find(|t| t.id == n));
@@ -131,9 +131,11 @@ pub fn layout(site: &crate::model::Site) -> Layout {
             crahs.push((crah_id(h, c), in_hall(h, c.position, 1.8, 0.9, k)));
         }
     }
-    let min_y = site.halls.iter().map(|h| h.origin.1).fold(0.0, f64::min);
+    // Plant without a position stands in a line north of the halls: behind them as the default
+    // camera (from the south-west) sees the site, so it never hides the racks.
+    let max_y = site.halls.iter().map(|h| h.origin.1 + h.size.1).fold(0.0, f64::max);
     let outdoor = |pos: Option<(f64, f64)>, w: f64, d: f64, k: usize, lane: f64| {
-        let p = pos.unwrap_or((k as f64 * (w + 2.0) + w / 2.0, min_y - lane));
+        let p = pos.unwrap_or((k as f64 * (w + 2.0) + w / 2.0, max_y + lane));
         Footprint::square(p, w, d)
     };
     let dry_coolers = site

@@ -207,50 +207,54 @@ pub fn show(
     let Some(tags) = p.tags.as_deref() else { return };
     let net = p.net.as_deref();
     let selection = p.selection.clone();
-    egui::Panel::right("inspector").default_size(320.0).show(root, |ui| {
-        ui.heading("Inspector");
-        match selection.selected {
-            None => {
-                ui.label("Click an object, or pick one in the outliner.");
-            }
-            Some(tag) => {
-                let id = tags.ids.get(tag as usize).cloned().unwrap_or_default();
-                let kind = tags.kind(tag);
-                ui.horizontal(|ui| {
-                    ui.strong(&id);
-                    if let Some(k) = kind {
-                        ui.label(kind_name(k));
-                    }
-                });
-                ui.horizontal(|ui| {
-                    if ui.small_button("Focus").clicked() {
-                        select.write(Select { tag: Some(tag), focus: true });
-                    }
-                    if ui.small_button("Clear").clicked() {
-                        select.write(Select { tag: None, focus: false });
-                    }
-                    if let (true, Some(f)) = (live, kind.and_then(|k| failure_of(k, &id))) {
-                        if ui.small_button("Fail").clicked() {
-                            commands.write(UiCommand(SimCommand::Apply(Action::Fail(f.clone()))));
+    // The panel makes room only when it has something to say.
+    let wanted = selection.selected.is_some() || !s.active_alarms.is_empty();
+    if wanted {
+        egui::Panel::right("inspector").default_size(320.0).show(root, |ui| {
+            ui.heading("Inspector");
+            match selection.selected {
+                None => {
+                    ui.label("Click an object, or pick one in the outliner.");
+                }
+                Some(tag) => {
+                    let id = tags.ids.get(tag as usize).cloned().unwrap_or_default();
+                    let kind = tags.kind(tag);
+                    ui.horizontal(|ui| {
+                        ui.strong(&id);
+                        if let Some(k) = kind {
+                            ui.label(kind_name(k));
                         }
-                        if ui.small_button("Restore").clicked() {
-                            commands.write(UiCommand(SimCommand::Apply(Action::Restore(f))));
+                    });
+                    ui.horizontal(|ui| {
+                        if ui.small_button("Focus").clicked() {
+                            select.write(Select { tag: Some(tag), focus: true });
                         }
-                    }
-                });
-                egui::Grid::new("props").num_columns(2).striped(true).show(ui, |ui| {
-                    for (k, v) in describe(s, tags, net, tag) {
-                        ui.label(k);
-                        ui.label(v);
-                        ui.end_row();
-                    }
-                });
-                charts(ui, &p.history, kind);
+                        if ui.small_button("Clear").clicked() {
+                            select.write(Select { tag: None, focus: false });
+                        }
+                        if let (true, Some(f)) = (live, kind.and_then(|k| failure_of(k, &id))) {
+                            if ui.small_button("Fail").clicked() {
+                                commands.write(UiCommand(SimCommand::Apply(Action::Fail(f.clone()))));
+                            }
+                            if ui.small_button("Restore").clicked() {
+                                commands.write(UiCommand(SimCommand::Apply(Action::Restore(f))));
+                            }
+                        }
+                    });
+                    egui::Grid::new("props").num_columns(2).striped(true).show(ui, |ui| {
+                        for (k, v) in describe(s, tags, net, tag) {
+                            ui.label(k);
+                            ui.label(v);
+                            ui.end_row();
+                        }
+                    });
+                    charts(ui, &p.history, kind);
+                }
             }
-        }
-        ui.separator();
-        alarms_ui(ui, s, tags, select);
-    });
+            ui.separator();
+            alarms_ui(ui, s, tags, select);
+        });
+    }
 
     // Tooltip for the hovered object, beside the pointer.
     let ctx = root.ctx().clone();

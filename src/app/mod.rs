@@ -9,6 +9,7 @@ pub mod outliner;
 pub mod panels;
 pub mod replay_link;
 pub mod selection;
+pub mod shot;
 pub mod sim_link;
 
 use std::process::ExitCode;
@@ -38,8 +39,13 @@ pub enum AppSystems {
 
 /// Where the viewer's snapshots come from: a live simulation or a recording.
 pub enum Source {
-    Live { scenario: crate::sim::Scenario, speed: f64 },
+    Live {
+        scenario: crate::sim::Scenario,
+        speed: f64,
+    },
     Replay(Box<crate::recording::Player>),
+    /// One fixed state (the `render` command).
+    Fixed(Box<crate::sim::Snapshot>),
 }
 
 /// Every plugin of the viewer except windowing and rendering, so headless tests can use it.
@@ -75,23 +81,55 @@ pub fn insert_source(app: &mut App, name: String, site: Site, source: Source) {
             app.insert_resource(sim_link::NoLiveSim);
             app.insert_resource(replay_link::ReplayLink::new(*player));
         }
+        Source::Fixed(snapshot) => {
+            app.insert_resource(sim_link::NoLiveSim);
+            app.insert_resource(sim_link::LatestSnapshot { snapshot: Some(*snapshot), frames_since_update: 0 });
+        }
+    }
+}
+
+/// The window and plugins every windowed mode shares.
+fn windowed_app(title: String, size: (u32, u32), synchronous_pipelines: bool) -> App {
+    let mut app = App::new();
+    app.add_plugins(
+        DefaultPlugins
+            .set(WindowPlugin {
+                primary_window: Some(Window { title, resolution: WindowResolution::new(size.0, size.1), ..default() }),
+                ..default()
+            })
+            .set(bevy::render::RenderPlugin { synchronous_pipeline_compilation: synchronous_pipelines, ..default() }),
+    )
+    .insert_resource(ClearColor(Color::srgb(0.055, 0.06, 0.07)))
+    .add_plugins(bevy_egui::EguiPlugin::default())
+    .add_plugins((plugin, camera::plugin, panels::plugin));
+    app
+}
+
+fn exit_code(e: AppExit) -> ExitCode {
+    match e {
+        AppExit::Success => ExitCode::SUCCESS,
+        AppExit::Error(_) => ExitCode::FAILURE,
     }
 }
 
 /// Opens the window on `site` and runs until it is closed.
 pub fn run(name: String, site: Site, source: Source) -> ExitCode {
-    let title = format!("factory-twin — {name}");
-    let mut app = App::new();
-    app.add_plugins(DefaultPlugins.set(WindowPlugin {
-        primary_window: Some(Window { title, resolution: WindowResolution::new(1600, 900), ..default() }),
-        ..default()
-    }))
-    .insert_resource(ClearColor(Color::srgb(0.055, 0.06, 0.07)))
-    .add_plugins(bevy_egui::EguiPlugin::default())
-    .add_plugins((plugin, camera::plugin, panels::plugin));
+    let mut app = windowed_app(format!("factory-twin — {name}"), (1600, 900), false);
     insert_source(&mut app, name, site, source);
-    match app.run() {
-        AppExit::Success => ExitCode::SUCCESS,
-        AppExit::Error(_) => ExitCode::FAILURE,
-    }
+    exit_code(app.run())
+}
+
+/// Draws one state in the default view and writes it to a PNG (`factory-twin render`).
+pub fn render(shot: crate::report::Shot) -> ExitCode {
+    let mut app = windowed_app(format!("factory-twin render — {}", shot.name), shot.size, true);
+    app.add_plugins(shot::plugin)
+        .insert_resource(shot::ShotRequest { out: shot.out, frames: 0, taken: false })
+        .insert_resource(colours::ColourSettings { metric: shot.metric, range: shot.metric.fixed_range(), ..default() })
+        .insert_resource(camera::RequestedView(Some(match shot.view {
+            crate::cli::ViewArg::Overview => camera::View::Overview,
+            crate::cli::ViewArg::Aisle => camera::View::Aisle,
+            crate::cli::ViewArg::Plan => camera::View::Plan,
+        })));
+    insert_source(&mut app, shot.name, shot.site, Source::Fixed(Box::new(shot.snapshot)));
+    exit_code(app.run())
 }

@@ -116,7 +116,9 @@ pub(super) fn panels_ui(
             kpi(ui, "sim time", clock(s.time_s), None);
             kpi(ui, "IT power", si(k.it_power_kw * 1e3, "W"), None);
             kpi(ui, "facility power", si(k.facility_power_kw * 1e3, "W"), None);
-            kpi(ui, "PUE", format!("{:.3}", k.pue), None);
+            // PUE is undefined while no IT load runs.
+            let pue = if k.it_power_kw > 0.0 { format!("{:.3}", k.pue) } else { "—".into() };
+            kpi(ui, "PUE", pue, None);
             let out_colour = if k.output_fraction < 0.9 {
                 Some(bad)
             } else if k.output_fraction < 0.999 {
@@ -140,7 +142,8 @@ pub(super) fn panels_ui(
         });
     });
 
-    egui::Panel::bottom("transport").show(&mut root, |ui| {
+    let has_transport = state.replay.is_some() || link.is_some();
+    egui::Panel::bottom("transport").show_separator_line(has_transport).show(&mut root, |ui| {
         ui.add_space(2.0);
         if let Some(replay) = &state.replay {
             replay_bar(ui, replay, &mut state.replay_commands);

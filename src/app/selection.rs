@@ -82,7 +82,12 @@ fn pick_under_cursor(
     mut selection: ResMut<Selection>,
     mut click: ResMut<ClickState>,
     mut select: MessageWriter<Select>,
+    shot: Option<Res<super::shot::ShotRequest>>,
 ) {
+    // A `render` shows no pointer: nothing is hovered.
+    if shot.is_some() {
+        return;
+    }
     // Headless (tests) there is no input: selection then comes only from `Select` messages.
     let (Some(buttons), Some(keys)) = (buttons, keys) else { return };
     if keys.just_pressed(KeyCode::Escape) {
