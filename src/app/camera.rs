@@ -17,18 +17,20 @@ pub struct OrbitCamera {
 }
 
 impl OrbitCamera {
-    /// A view of the whole site from the south-west, 35° above the horizon.
-    pub fn overview(bounds: (Vec3, Vec3)) -> Self {
+    /// A view of the whole site from the south-west, 35° above the horizon (from the north-east
+    /// when the outdoor plant stands south of the halls, so it never hides the racks).
+    pub fn overview(bounds: (Vec3, Vec3), plant_south: bool) -> Self {
         let (lo, hi) = bounds;
         let size = (hi - lo).max(Vec3::splat(1.0));
-        OrbitCamera { focus: (lo + hi) / 2.0, yaw: -0.55, pitch: 0.62, distance: size.x.max(size.z) * 1.3 + 6.0 }
+        let yaw = if plant_south { -0.55 + std::f32::consts::PI } else { -0.55 };
+        OrbitCamera { focus: (lo + hi) / 2.0, yaw, pitch: 0.62, distance: size.x.max(size.z) * 1.3 + 6.0 }
     }
 
-    /// Eye level in the middle of the site, looking along the rows.
-    pub fn aisle(bounds: (Vec3, Vec3)) -> Self {
-        let (lo, hi) = bounds;
-        let focus = Vec3::new((lo.x + hi.x) / 2.0, 1.4, (lo.z + hi.z) / 2.0);
-        OrbitCamera { focus, yaw: -1.35, pitch: 0.12, distance: 14.0 }
+    /// Eye level in a cold aisle near the middle of the racks, looking along the rows from the
+    /// west end.
+    pub fn aisle(aisle: (Vec3, f32)) -> Self {
+        let (focus, length) = aisle;
+        OrbitCamera { focus, yaw: -std::f32::consts::FRAC_PI_2, pitch: 0.08, distance: (length * 0.6).clamp(4.0, 40.0) }
     }
 
     /// Straight down on the floor plan.
@@ -38,11 +40,11 @@ impl OrbitCamera {
         OrbitCamera { focus: (lo + hi) / 2.0, yaw: 0.0, pitch: 1.55, distance: size.x.max(size.z) * 1.1 + 6.0 }
     }
 
-    pub fn preset(view: View, bounds: (Vec3, Vec3)) -> Self {
+    pub fn preset(view: View, tags: &FacilityTags) -> Self {
         match view {
-            View::Overview => Self::overview(bounds),
-            View::Aisle => Self::aisle(bounds),
-            View::Plan => Self::plan(bounds),
+            View::Overview => Self::overview(tags.bounds, tags.plant_south),
+            View::Aisle => Self::aisle(tags.aisle),
+            View::Plan => Self::plan(tags.bounds),
         }
     }
 
@@ -76,8 +78,8 @@ pub(super) fn plugin(app: &mut App) {
 }
 
 fn spawn_camera(mut commands: Commands, tags: Option<Res<FacilityTags>>) {
-    let bounds = tags.map_or((Vec3::splat(-10.0), Vec3::splat(10.0)), |t| t.bounds);
-    let orbit = OrbitCamera::overview(bounds);
+    let bounds = tags.as_ref().map_or((Vec3::splat(-10.0), Vec3::splat(10.0)), |t| t.bounds);
+    let orbit = OrbitCamera::overview(bounds, tags.is_some_and(|t| t.plant_south));
     // Colours carry data: keep them as computed rather than tone-mapped.
     commands.spawn((Camera3d::default(), Tonemapping::None, orbit.transform(), orbit));
 }
@@ -108,7 +110,7 @@ fn control(
     for (mut orbit, mut transform) in &mut cameras {
         let before = *orbit;
         if let (Some(v), Some(t)) = (view, &tags) {
-            *orbit = OrbitCamera::preset(v, t.bounds);
+            *orbit = OrbitCamera::preset(v, t);
         }
         if let Some((at, distance)) = focus {
             orbit.focus = at;

@@ -12,7 +12,7 @@ use super::AppSystems;
 use super::facility_view::FacilityTags;
 use super::selection::Selection;
 use super::sim_link::LatestSnapshot;
-use crate::metric::{Metric, colour_for};
+use crate::metric::{Metric, colour_for, ramp};
 use crate::sim::snapshot::RackStatus;
 
 /// Embedded so the binary runs from any directory.
@@ -101,6 +101,7 @@ const UNIT_OK: [f32; 4] = [0.62, 0.66, 0.70, 0.5];
 const UNIT_IDLE: [f32; 4] = [0.40, 0.42, 0.45, 0.5];
 const UNIT_WARN: [f32; 4] = [0.95, 0.62, 0.08, 0.5];
 const UNIT_DOWN: [f32; 4] = [0.85, 0.10, 0.08, 0.5];
+const PIPE_DRY: [f32; 4] = [0.18, 0.19, 0.21, 1.0];
 
 #[allow(clippy::too_many_arguments)]
 fn recolour(
@@ -186,6 +187,32 @@ fn recolour(
                 UNIT_IDLE
             },
         );
+    }
+    // Pipes show their water temperature on the coolant scale whatever the metric (supply
+    // cool, return warm); a pipe without flow goes dark.
+    let pipe_range = if metric == Metric::Coolant { range } else { Metric::Coolant.fixed_range() };
+    for (k, &(cdu, supply)) in tags.pipes.iter().enumerate() {
+        let Some(c) = snap.cdus.get(cdu) else { continue };
+        let colour = if c.flow_fraction <= 0.0 {
+            PIPE_DRY
+        } else {
+            let t = if supply { c.supply_c } else { c.return_c };
+            let rgb = colour_for(Metric::Coolant, t, pipe_range);
+            [rgb[0], rgb[1], rgb[2], 1.0]
+        };
+        set(tags.pipe_start, k, colour);
+    }
+    // Busways by their PDU's load (0–100 % of capacity); red without power.
+    for (k, pdu) in tags.busways.iter().enumerate() {
+        let colour = match pdu.and_then(|p| snap.pdus.get(p)) {
+            Some(p) if !p.up => UNIT_DOWN,
+            Some(p) => {
+                let rgb = ramp(1.0 - p.headroom);
+                [rgb[0], rgb[1], rgb[2], 1.0]
+            }
+            None => UNIT_IDLE,
+        };
+        set(tags.busway_start, k, colour);
     }
     // The object under the cursor lights up.
     if let Some(slot) = selection.and_then(|s| s.hovered).and_then(|h| out.get_mut(h as usize)) {

@@ -21,11 +21,22 @@ pub struct FacilityTags {
     pub crah_start: u32,
     pub dry_cooler_start: u32,
     pub chiller_start: u32,
+    /// Tags from here on are overhead services (not pickable): pipes, then busways.
+    pub pipe_start: u32,
+    /// Per pipe: its CDU (index in the snapshot) and whether it is the supply.
+    pub pipes: Vec<(usize, bool)>,
+    pub busway_start: u32,
+    /// Per busway: its PDU (index in the snapshot).
+    pub busways: Vec<Option<usize>>,
     pub count: u32,
     pub has_gpus: Vec<bool>,
     pub chiller_ids: Vec<String>,
     /// World-space bounds of the whole site (min, max), for the camera.
     pub bounds: (Vec3, Vec3),
+    /// The outdoor plant stands mostly south of the halls (the camera then looks from the north).
+    pub plant_south: bool,
+    /// A cold aisle near the middle of the racks (eye-level focus) and the rows' length.
+    pub aisle: (Vec3, f32),
     /// Per tag: the object's id and its world-space box (min, max), for picking and focus.
     pub ids: Vec<String>,
     pub boxes: Vec<(Vec3, Vec3)>,
@@ -55,7 +66,7 @@ impl FacilityTags {
             _ if t < r => ObjectKind::Cdu(t - c),
             _ if t < d => ObjectKind::Crah(t - r),
             _ if t < h => ObjectKind::DryCooler(t - d),
-            _ if t < self.count as usize => ObjectKind::Chiller(t - h),
+            _ if t < self.pipe_start as usize => ObjectKind::Chiller(t - h),
             _ => return None,
         })
     }
@@ -73,7 +84,24 @@ pub struct FacilityObject {
 }
 
 pub(super) fn plugin(app: &mut App) {
-    app.add_systems(Startup, spawn_facility);
+    app.init_resource::<Layers>().add_systems(Startup, spawn_facility).add_systems(Update, show_layers);
+}
+
+fn show_layers(
+    layers: Res<Layers>,
+    mut pipes: Query<&mut Visibility, (With<PipeLayer>, Without<PowerLayer>)>,
+    mut power: Query<&mut Visibility, (With<PowerLayer>, Without<PipeLayer>)>,
+) {
+    if !layers.is_changed() {
+        return;
+    }
+    let vis = |on: bool| if on { Visibility::Inherited } else { Visibility::Hidden };
+    for mut v in &mut pipes {
+        v.set_if_neq(vis(layers.pipes));
+    }
+    for mut v in &mut power {
+        v.set_if_neq(vis(layers.power));
+    }
 }
 
 /// Site plan (x east, y north, metres) → world (x east, y up, z south), so the plan view has
@@ -90,7 +118,105 @@ pub struct Layout {
     pub crahs: Vec<(String, Footprint)>,
     pub dry_coolers: Vec<(String, Footprint)>,
     pub chillers: Vec<(String, Footprint)>,
+    pub rows: Vec<RowRun>,
 }
+
+/// A row as the overhead services see it: its extent, the top of its racks, and the CDU and
+/// PDU that feed it.
+#[derive(Debug, Clone)]
+pub struct RowRun {
+    pub extent: Footprint,
+    pub top: f32,
+    /// Index into `Layout::cdus`.
+    pub cdu: Option<usize>,
+    pub pdu: Option<String>,
+}
+
+/// A pipe or busway segment in world space: centre and size.
+pub type Segment = (Vec3, Vec3);
+
+/// Axis-aligned boxes along the waypoints (consecutive points differ in one axis).
+fn segments(points: &[Vec3], thickness: f32) -> Vec<Segment> {
+    points
+        .windows(2)
+        .filter(|w| w[0].distance(w[1]) > 1e-3)
+        .map(|w| {
+            let size = (w[1] - w[0]).abs() + Vec3::splat(thickness);
+            ((w[0] + w[1]) / 2.0, size)
+        })
+        .collect()
+}
+
+/// Supply and return pipes of one row, overhead from the row's CDU along the row: the supply
+/// runs lower and on one side, the return higher on the other, so both show from any angle.
+pub fn pipe_route(row: &RowRun, cdu: &Footprint, supply: bool) -> Vec<Segment> {
+    let e = &row.extent;
+    let along_x = e.size().0 >= e.size().1;
+    let (lift, side) = if supply { (0.30, -0.18) } else { (0.55, 0.18) };
+    let h = row.top + lift;
+    let (cx, cy) = cdu.centre();
+    let mut pts = Vec::new();
+    if along_x {
+        let y = e.centre().1 + side;
+        let near_x = cx.clamp(e.min.0, e.max.0);
+        let far_x = if (cx - e.min.0).abs() < (cx - e.max.0).abs() { e.max.0 } else { e.min.0 };
+        pts.extend([
+            plan_to_world(far_x, y, h),
+            plan_to_world(near_x, y, h),
+            plan_to_world(near_x, cy + side, h),
+            plan_to_world(cx + side, cy + side, h),
+        ]);
+        pts.push(plan_to_world(cx + side, cy + side, 2.0));
+    } else {
+        let x = e.centre().0 + side;
+        let near_y = cy.clamp(e.min.1, e.max.1);
+        let far_y = if (cy - e.min.1).abs() < (cy - e.max.1).abs() { e.max.1 } else { e.min.1 };
+        pts.extend([
+            plan_to_world(x, far_y, h),
+            plan_to_world(x, near_y, h),
+            plan_to_world(cx + side, near_y, h),
+            plan_to_world(cx + side, cy + side, h),
+        ]);
+        pts.push(plan_to_world(cx + side, cy + side, 2.0));
+    }
+    segments(&pts, 0.11)
+}
+
+/// The busway over a row, above the pipes.
+pub fn busway(row: &RowRun) -> Vec<Segment> {
+    let e = &row.extent;
+    let h = row.top + 0.85;
+    let (a, b) = if e.size().0 >= e.size().1 {
+        (plan_to_world(e.min.0, e.centre().1, h), plan_to_world(e.max.0, e.centre().1, h))
+    } else {
+        (plan_to_world(e.centre().0, e.min.1, h), plan_to_world(e.centre().0, e.max.1, h))
+    };
+    let mut seg = segments(&[a, b], 0.0);
+    for s in &mut seg {
+        // A flat bar: 0.25 m wide, 0.12 m deep.
+        s.1 = Vec3::new(s.1.x.max(0.25), 0.12, s.1.z.max(0.25));
+    }
+    seg
+}
+
+/// Which overhead layers show.
+#[derive(Resource, Debug, Clone, Copy, PartialEq)]
+pub struct Layers {
+    pub pipes: bool,
+    pub power: bool,
+}
+
+impl Default for Layers {
+    fn default() -> Self {
+        Layers { pipes: true, power: false }
+    }
+}
+
+#[derive(Component)]
+pub struct PipeLayer;
+
+#[derive(Component)]
+pub struct PowerLayer;
 
 /// Lays out the site: rack footprints from rows, units from their positions, and outdoor plant
 /// without a position in a line north of the halls.
@@ -98,6 +224,8 @@ pub fn layout(site: &crate::model::Site) -> Layout {
     let catalogue = site.rack_catalogue();
     let ty = |name: Option<&str>| name.and_then(|n| catalogue.iter().find(|t| t.id == n));
     let mut racks = Vec::new();
+    let mut rows = Vec::new();
+    let cdu_names: Vec<String> = site.halls.iter().flat_map(|h| h.cdus.iter().map(move |c| cdu_id(h, c))).collect();
     for (hi, hall) in site.halls.iter().enumerate() {
         let o = hall.origin;
         for (ri, row) in hall.rows.iter().enumerate() {
@@ -109,12 +237,24 @@ pub fn layout(site: &crate::model::Site) -> Layout {
                 .collect();
             let offsets: Vec<f64> =
                 row_offsets(placed.iter().map(|p| (ty(p.rack_type()).map_or(0.6, |t| t.width_m), p.rack.at))).collect();
+            let mut run: Option<RowRun> = None;
             for (p, off) in placed.iter().zip(offsets) {
                 let Some(t) = ty(p.rack_type()) else { continue };
                 let f = rack_footprint(p, t, off);
                 let f = Footprint { min: (f.min.0 + o.0, f.min.1 + o.1), max: (f.max.0 + o.0, f.max.1 + o.1) };
                 racks.push((p.id(), f, t.height_m as f32, t.gpus > 0, t.id.clone()));
+                let r = run.get_or_insert(RowRun { extent: f, top: 0.0, cdu: None, pdu: None });
+                r.extent.min = (r.extent.min.0.min(f.min.0), r.extent.min.1.min(f.min.1));
+                r.extent.max = (r.extent.max.0.max(f.max.0), r.extent.max.1.max(f.max.1));
+                r.top = r.top.max(t.height_m as f32);
+                if r.cdu.is_none() && t.liquid_fraction > 0.0 {
+                    r.cdu = p.cdu().map(|c| c.to_string()).and_then(|c| cdu_names.iter().position(|n| *n == c));
+                }
+                if r.pdu.is_none() {
+                    r.pdu = p.pdu().map(str::to_string);
+                }
             }
+            rows.extend(run);
         }
     }
     let in_hall = |h: &crate::model::Hall, pos: Option<(f64, f64)>, w: f64, d: f64, k: usize| {
@@ -152,7 +292,7 @@ pub fn layout(site: &crate::model::Site) -> Layout {
         .enumerate()
         .map(|(k, c)| (c.id.clone(), outdoor(c.position, 6.0, 2.4, k, 20.0)))
         .collect();
-    Layout { racks, cdus, crahs, dry_coolers, chillers }
+    Layout { racks, cdus, crahs, dry_coolers, chillers, rows }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -163,6 +303,7 @@ fn spawn_facility(
     mut meshes: Option<ResMut<Assets<Mesh>>>,
     mut std_materials: Option<ResMut<Assets<StandardMaterial>>>,
     mut images: Option<ResMut<Assets<Image>>>,
+    layers: Option<Res<Layers>>,
 ) {
     let site = &scene.site;
     let lay = layout(site);
@@ -216,6 +357,44 @@ fn spawn_facility(
     let chiller_start = tag;
     for (id, f) in &lay.chillers {
         spawn_box(&mut commands, id, f, 2.6, tag);
+        tag += 1;
+    }
+
+    // Overhead services share the mesh and material; each pipe or busway is one tag, its
+    // segments several entities with that tag.
+    let spawn_segments = |commands: &mut Commands, segs: Vec<Segment>, tag: u32, layer: bool, visible: bool| {
+        for (centre, size) in segs {
+            let mut e = commands.spawn((
+                MeshTag(tag),
+                Transform::from_translation(centre).with_scale(size),
+                if visible { Visibility::Inherited } else { Visibility::Hidden },
+            ));
+            if layer {
+                e.insert(PipeLayer);
+            } else {
+                e.insert(PowerLayer);
+            }
+            if let (Some(mesh), Some(p)) = (&unit_box, &palette) {
+                e.insert((Mesh3d(mesh.clone()), MeshMaterial3d(p.material.clone())));
+            }
+        }
+    };
+    let layers = layers.map(|l| *l).unwrap_or_default();
+    let pipe_start = tag;
+    let mut pipes = Vec::new();
+    for row in &lay.rows {
+        let Some(cdu) = row.cdu else { continue };
+        for supply in [true, false] {
+            spawn_segments(&mut commands, pipe_route(row, &lay.cdus[cdu].1, supply), tag, true, layers.pipes);
+            pipes.push((cdu, supply));
+            tag += 1;
+        }
+    }
+    let busway_start = tag;
+    let mut busways = Vec::new();
+    for row in &lay.rows {
+        spawn_segments(&mut commands, busway(row), tag, false, layers.power);
+        busways.push(row.pdu.as_ref().and_then(|id| site.power.pdus.iter().position(|p| &p.id == id)));
         tag += 1;
     }
 
@@ -282,6 +461,9 @@ fn spawn_facility(
         ));
         commands.insert_resource(GlobalAmbientLight { brightness: 250.0, ..default() });
     }
+    let hall_y = site.halls.iter().map(|h| h.origin.1 + h.size.1 / 2.0).sum::<f64>() / site.halls.len().max(1) as f64;
+    let outdoor: Vec<f64> = lay.dry_coolers.iter().chain(&lay.chillers).map(|(_, f)| f.centre().1).collect();
+    let plant_south = !outdoor.is_empty() && outdoor.iter().sum::<f64>() / (outdoor.len() as f64) < hall_y;
     for h in &site.halls {
         let a = plan_to_world(h.origin.0, h.origin.1, 0.0);
         let b = plan_to_world(h.origin.0 + h.size.0, h.origin.1 + h.size.1, h.ceiling_height_m as f32);
@@ -294,6 +476,12 @@ fn spawn_facility(
         crah_start,
         dry_cooler_start,
         chiller_start,
+        pipe_start,
+        pipes,
+        busway_start,
+        busways,
+        plant_south,
+        aisle: aisle_of(&boxes[..lay.racks.len()]),
         count: tag,
         has_gpus,
         chiller_ids: lay.chillers.iter().map(|(id, _)| id.clone()).collect(),
@@ -303,6 +491,32 @@ fn spawn_facility(
         ids,
         boxes,
     });
+}
+
+/// The gap between the two rows nearest the middle of the racks, at eye level.
+fn aisle_of(racks: &[(Vec3, Vec3)]) -> (Vec3, f32) {
+    if racks.is_empty() {
+        return (Vec3::new(0.0, 1.6, 0.0), 10.0);
+    }
+    let lo = racks.iter().fold(Vec3::splat(f32::INFINITY), |a, b| a.min(b.0));
+    let hi = racks.iter().fold(Vec3::splat(f32::NEG_INFINITY), |a, b| a.max(b.1));
+    let mid = (lo + hi) / 2.0;
+    // Row fronts and backs across the rows (z), nearest the middle: the widest gap there.
+    let mut edges: Vec<(f32, f32)> = racks.iter().map(|(a, b)| (a.z, b.z)).collect();
+    edges.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut best: Option<(f32, f32)> = None;
+    let mut reach = edges[0].1;
+    for &(a, b) in &edges[1..] {
+        if a > reach + 0.3 {
+            let centre = (a + reach) / 2.0;
+            if best.is_none_or(|(c, _)| (centre - mid.z).abs() < (c - mid.z).abs()) {
+                best = Some((centre, a - reach));
+            }
+        }
+        reach = reach.max(b);
+    }
+    let z = best.map_or(hi.z + 1.2, |(c, _)| c);
+    (Vec3::new(mid.x, 1.6, z), hi.x - lo.x)
 }
 
 /// A raised-floor tile: light grey with a darker seam, repeated per 0.6 m.

@@ -49,7 +49,7 @@ pub fn build_tree(mut commands: Commands, scene: Res<OpenScene>, tags: Option<Re
     }
     let prefix_of = |tag: u32| tags.ids[tag as usize].split('/').next().unwrap_or("").to_string();
     let mut plant = Vec::new();
-    for tag in tags.cdu_start..tags.count {
+    for tag in tags.cdu_start..tags.pipe_start {
         match halls.iter_mut().find(|h| h.id == prefix_of(tag)) {
             Some(h) if tag < tags.dry_cooler_start => h.units.push(tag),
             _ => plant.push(tag),
@@ -87,7 +87,7 @@ pub fn outliner_ui(
         let needle = search.0.trim().to_lowercase();
         if !needle.is_empty() {
             let hits: Vec<u32> =
-                (0..tags.count).filter(|&t| tags.ids[t as usize].to_lowercase().contains(&needle)).collect();
+                (0..tags.pipe_start).filter(|&t| tags.ids[t as usize].to_lowercase().contains(&needle)).collect();
             if hits.is_empty() {
                 ui.label("nothing matches");
             }

@@ -67,6 +67,7 @@ pub struct PanelState<'w> {
     select: MessageWriter<'w, Select>,
     replay: Option<Res<'w, ReplayLink>>,
     replay_commands: MessageWriter<'w, ReplayCommand>,
+    layers: ResMut<'w, super::facility_view::Layers>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -182,6 +183,15 @@ pub(super) fn panels_ui(
                 }
             }
             legend_ui(ui, &colours);
+            ui.horizontal(|ui| {
+                ui.label("Show");
+                let mut l = *state.layers;
+                ui.checkbox(&mut l.pipes, "pipes").on_hover_text("supply and return, coloured by water temperature");
+                ui.checkbox(&mut l.power, "power").on_hover_text("busways over the rows, coloured by PDU load");
+                if l != *state.layers {
+                    *state.layers = l;
+                }
+            });
             ui.separator();
 
             if link.is_some() {
