@@ -2,6 +2,8 @@
 
 #![cfg(feature = "app")]
 
+use std::path::Path;
+
 use bevy::prelude::*;
 use factory_twin::app::colours::CurrentColours;
 use factory_twin::app::facility_view::{FacilityObject, FacilityTags};
@@ -42,9 +44,13 @@ fn step(app: &App) -> Option<u64> {
 fn the_scene_spawns_one_tagged_object_per_rack_and_unit() {
     let mut app = app();
     let tags = app.world().resource::<FacilityTags>().clone();
-    // Demo hall: 8 racks, 1 CDU, 1 CRAH, 1 dry cooler.
+    // Demo hall: 8 racks, 1 CDU, 1 CRAH, 1 dry cooler; then a supply and a return pipe and a
+    // busway for each of its 2 rows.
     assert_eq!(tags.racks, 8);
-    assert_eq!(tags.count, 11);
+    assert_eq!(tags.pipe_start, 11);
+    assert_eq!(tags.pipes, vec![(0, true), (0, false), (0, true), (0, false)]);
+    assert_eq!(tags.busways, vec![Some(0), Some(0)]);
+    assert_eq!(tags.count, 17);
     let mut q = app.world_mut().query::<(&FacilityObject, &bevy::mesh::MeshTag)>();
     let mut seen: Vec<(String, u32)> = q.iter(app.world()).map(|(o, t)| (o.id.clone(), t.0)).collect();
     seen.sort_by_key(|x| x.1);
@@ -70,7 +76,10 @@ fn a_snapshot_changes_colours() {
     let mut app = app();
     update_until(&mut app, |a| !a.world().resource::<CurrentColours>().0.is_empty());
     let before = app.world().resource::<CurrentColours>().0.clone();
-    assert_eq!(before.len(), 11);
+    assert_eq!(before.len(), 17);
+    // Supply pipes show cooler water than return pipes.
+    let (supply, ret) = (before[11], before[12]);
+    assert!(supply[2] > ret[2] || supply[0] < ret[0], "supply {supply:?} should read cooler than return {ret:?}");
     // Lose the CDU and run two minutes: the GPUs heat up and the racks change colour.
     app.world_mut().write_message(UiCommand(SimCommand::Apply(Action::Fail(Failure {
         kind: FailureKind::Cdu,
@@ -86,6 +95,8 @@ fn a_snapshot_changes_colours() {
     // The CDU lost its flow: drawn as down (red).
     let cdu = after[8];
     assert!(cdu[0] > 0.7 && cdu[1] < 0.3, "{cdu:?}");
+    // Its pipes carry no flow: drawn dark.
+    assert!(after[11][..3].iter().all(|c| *c < 0.3), "{:?}", after[11]);
 }
 
 #[test]
@@ -189,5 +200,60 @@ fn a_recording_feeds_the_view_through_the_same_snapshot() {
     assert_eq!(shown, live_at_20.unwrap(), "replay at 20 s must equal the live run at 20 s");
     assert_eq!(app.world().resource::<ReplayLink>().playback.time_s, 20.0);
     // Colours follow the replayed snapshot like a live one.
-    assert_eq!(app.world().resource::<CurrentColours>().0.len(), 11);
+    assert_eq!(app.world().resource::<CurrentColours>().0.len(), 17);
+}
+
+#[test]
+fn the_layout_is_remembered_and_a_broken_file_means_defaults() {
+    use factory_twin::app::colours::ColourSettings;
+    use factory_twin::app::facility_view::Layers;
+    use factory_twin::app::layout_store::{LayoutFile, UiLayout, read, write};
+    use factory_twin::metric::Metric;
+    let path = std::env::temp_dir().join(format!("ft-layout-{}/layout.ron", std::process::id()));
+    let saved =
+        UiLayout { metric: "coolant".into(), pipes: false, power: true, left_width: 333.0, ..Default::default() };
+    write(&path, &saved).unwrap();
+    assert_eq!(read(&path).unwrap(), saved);
+    // A new app starts with what was saved.
+    let site = scene::parse(scene::DEMO_SCENE).unwrap().site;
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .insert_resource(OpenScene { name: "demo".into(), site: site.clone() })
+        .insert_resource(SimStart { paused: true, ..Default::default() })
+        .insert_resource(LayoutFile(path.clone()))
+        .add_plugins(plugin);
+    app.update();
+    assert_eq!(app.world().resource::<ColourSettings>().metric, Metric::Coolant);
+    assert_eq!(*app.world().resource::<Layers>(), Layers { pipes: false, power: true });
+    assert_eq!(app.world().resource::<UiLayout>().left_width, 333.0);
+    // A damaged file: the message says where, and the app starts with the defaults.
+    std::fs::write(&path, "(metric: \"coolant\", pipes: maybe)").unwrap();
+    let e = read(&path).unwrap_err();
+    assert!(e.contains("layout.ron:1:"), "{e}");
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .insert_resource(OpenScene { name: "demo".into(), site })
+        .insert_resource(SimStart { paused: true, ..Default::default() })
+        .insert_resource(LayoutFile(path.clone()))
+        .add_plugins(plugin);
+    app.update();
+    assert_eq!(app.world().resource::<ColourSettings>().metric, Metric::GpuTemp);
+    assert_eq!(*app.world().resource::<Layers>(), Layers::default());
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}
+
+#[test]
+fn opening_a_file_checks_it_first_and_says_where_it_is_broken() {
+    use factory_twin::app::files::check;
+    let dir = std::env::temp_dir().join(format!("ft-open-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/demo-hall.ron");
+    assert!(check(&good).is_ok());
+    let broken = dir.join("broken.ron");
+    std::fs::write(&broken, scene::DEMO_SCENE.replacen("capacity_kw: 2500.0", "capacity_kw: \"lots\"", 1)).unwrap();
+    let e = check(&broken).unwrap_err();
+    assert!(e.contains("broken.ron:") && e.chars().filter(|c| *c == ':').count() >= 2, "{e}");
+    let missing = check(&dir.join("nope.ron")).unwrap_err();
+    assert!(missing.contains("nope.ron"), "{missing}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

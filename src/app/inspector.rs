@@ -203,6 +203,7 @@ pub fn show(
     live: bool,
     commands: &mut MessageWriter<UiCommand>,
     select: &mut MessageWriter<Select>,
+    width: &mut f32,
 ) {
     let Some(tags) = p.tags.as_deref() else { return };
     let net = p.net.as_deref();
@@ -210,7 +211,7 @@ pub fn show(
     // The panel makes room only when it has something to say.
     let wanted = selection.selected.is_some() || !s.active_alarms.is_empty();
     if wanted {
-        egui::Panel::right("inspector").default_size(320.0).show(root, |ui| {
+        let panel = egui::Panel::right("inspector").default_size(*width).show(root, |ui| {
             ui.heading("Inspector");
             match selection.selected {
                 None => {
@@ -254,6 +255,7 @@ pub fn show(
             ui.separator();
             alarms_ui(ui, s, tags, select);
         });
+        *width = panel.response.rect.width();
     }
 
     // Tooltip for the hovered object, beside the pointer.

@@ -4,7 +4,9 @@
 pub mod camera;
 pub mod colours;
 pub mod facility_view;
+pub mod files;
 pub mod inspector;
+pub mod layout_store;
 pub mod outliner;
 pub mod panels;
 pub mod replay_link;
@@ -58,6 +60,7 @@ pub fn plugin(app: &mut App) {
         colours::plugin,
         selection::plugin,
         inspector::plugin,
+        layout_store::plugin,
     ))
     .add_systems(Startup, build_network);
 }
@@ -101,7 +104,7 @@ fn windowed_app(title: String, size: (u32, u32), synchronous_pipelines: bool) ->
     )
     .insert_resource(ClearColor(Color::srgb(0.055, 0.06, 0.07)))
     .add_plugins(bevy_egui::EguiPlugin::default())
-    .add_plugins((plugin, camera::plugin, panels::plugin));
+    .add_plugins((plugin, camera::plugin, panels::plugin, files::plugin));
     app
 }
 
@@ -115,6 +118,9 @@ fn exit_code(e: AppExit) -> ExitCode {
 /// Opens the window on `site` and runs until it is closed.
 pub fn run(name: String, site: Site, source: Source) -> ExitCode {
     let mut app = windowed_app(format!("factory-twin — {name}"), (1600, 900), false);
+    if let Some(f) = layout_store::LayoutFile::user_default() {
+        app.insert_resource(f);
+    }
     insert_source(&mut app, name, site, source);
     exit_code(app.run())
 }

@@ -68,6 +68,8 @@ pub struct PanelState<'w> {
     replay: Option<Res<'w, ReplayLink>>,
     replay_commands: MessageWriter<'w, ReplayCommand>,
     layers: ResMut<'w, super::facility_view::Layers>,
+    layout: ResMut<'w, super::layout_store::UiLayout>,
+    files: Option<ResMut<'w, super::files::FileOpen>>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -154,8 +156,13 @@ pub(super) fn panels_ui(
         ui.add_space(2.0);
     });
 
-    egui::Panel::left("controls").default_size(270.0).show(&mut root, |ui| {
+    let left_width = state.layout.left_width;
+    let left = egui::Panel::left("controls").default_size(left_width).show(&mut root, |ui| {
         egui::ScrollArea::vertical().id_salt("left").show(ui, |ui| {
+            if let Some(f) = state.files.as_mut() {
+                super::files::file_ui(ui, f);
+                ui.separator();
+            }
             ui.horizontal(|ui| {
                 ui.label("View");
                 for (label, v) in [("Overview", View::Overview), ("Aisle", View::Aisle), ("Plan", View::Plan)] {
@@ -227,8 +234,25 @@ pub(super) fn panels_ui(
             }
         });
     });
+    // Widths the user dragged to are remembered (layout_store).
+    let w = left.response.rect.width();
+    if (w - left_width).abs() > 1.0 {
+        state.layout.left_width = w;
+    }
     if let Some(s) = snap {
-        super::inspector::show(&mut root, &mut inspector, s, link.is_some(), &mut commands, &mut state.select);
+        let mut right = state.layout.right_width;
+        super::inspector::show(
+            &mut root,
+            &mut inspector,
+            s,
+            link.is_some(),
+            &mut commands,
+            &mut state.select,
+            &mut right,
+        );
+        if (right - state.layout.right_width).abs() > 1.0 {
+            state.layout.right_width = right;
+        }
     }
     Ok(())
 }
