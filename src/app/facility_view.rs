@@ -401,6 +401,12 @@ fn spawn_facility(
     // Floors, cut-away walls and the ground need the renderer's assets; tests run without them.
     if let (Some(meshes), Some(mats), Some(images)) = (meshes.as_mut(), std_materials.as_mut(), images.as_mut()) {
         let tile = images.add(tile_image());
+        let wall_box = meshes.add(Cuboid::new(1.0, 1.0, 1.0));
+        let floor_mat = mats.add(StandardMaterial {
+            base_color_texture: Some(tile.clone()),
+            perceptual_roughness: 0.8,
+            ..default()
+        });
         let wall_mat = mats.add(StandardMaterial {
             base_color: Color::srgb(0.78, 0.80, 0.82),
             perceptual_roughness: 0.9,
@@ -417,14 +423,9 @@ fn spawn_facility(
                     uv[1] *= ry;
                 }
             }
-            let floor_mat = mats.add(StandardMaterial {
-                base_color_texture: Some(tile.clone()),
-                perceptual_roughness: 0.8,
-                ..default()
-            });
             commands.spawn((
                 Mesh3d(meshes.add(floor)),
-                MeshMaterial3d(floor_mat),
+                MeshMaterial3d(floor_mat.clone()),
                 Transform::from_translation(centre + Vec3::Y * 0.01),
             ));
             // Walls cut away to a third of the ceiling so the racks stay visible.
@@ -436,10 +437,11 @@ fn spawn_facility(
                 (Vec3::new(t, wh, d + t), Vec3::new(-w / 2.0, wh / 2.0, 0.0)),
                 (Vec3::new(t, wh, d + t), Vec3::new(w / 2.0, wh / 2.0, 0.0)),
             ] {
+                // One scaled unit cube and one material for every wall: a single batched draw.
                 commands.spawn((
-                    Mesh3d(meshes.add(Cuboid::from_size(size))),
+                    Mesh3d(wall_box.clone()),
                     MeshMaterial3d(wall_mat.clone()),
-                    Transform::from_translation(centre + offset),
+                    Transform::from_translation(centre + offset).with_scale(size),
                 ));
             }
         }

@@ -5,6 +5,7 @@ pub mod camera;
 pub mod colours;
 pub mod facility_view;
 pub mod files;
+pub mod frame_stats;
 pub mod inspector;
 pub mod layout_store;
 pub mod outliner;
@@ -104,7 +105,7 @@ fn windowed_app(title: String, size: (u32, u32), synchronous_pipelines: bool) ->
     )
     .insert_resource(ClearColor(Color::srgb(0.055, 0.06, 0.07)))
     .add_plugins(bevy_egui::EguiPlugin::default())
-    .add_plugins((plugin, camera::plugin, panels::plugin, files::plugin));
+    .add_plugins((plugin, camera::plugin, panels::plugin, files::plugin, frame_stats::plugin));
     app
 }
 

@@ -1,0 +1,73 @@
+//! Frame-time figures for BENCHMARKS.md: with `FACTORY_TWIN_FRAME_STATS=N` set, the viewer
+//! measures the CPU time of the main schedule (every ECS system: ours, transforms, visibility,
+//! egui) for N frames after a warm-up, counts the draw batches (visible meshes grouped by
+//! mesh and material, which Bevy draws as one instanced call each), prints one JSON line and exits.
+//! Rendering itself runs on the render thread and is not in the figure: under the software
+//! rasteriser used here its time says nothing about a GPU.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use bevy::prelude::*;
+
+use super::colours::FacilityMaterial;
+
+/// Frames skipped before measuring (pipelines, first uploads).
+const WARM_UP: u32 = 60;
+
+#[derive(Resource)]
+struct FrameStats {
+    frames: u32,
+    started: Option<Instant>,
+    samples_ms: Vec<f64>,
+}
+
+pub(super) fn plugin(app: &mut App) {
+    let Some(n) = std::env::var("FACTORY_TWIN_FRAME_STATS").ok().and_then(|v| v.parse::<u32>().ok()) else {
+        return;
+    };
+    app.insert_resource(FrameStats { frames: n.max(1), started: None, samples_ms: Vec::new() })
+        .add_systems(First, frame_start)
+        .add_systems(Last, frame_end);
+}
+
+fn frame_start(mut stats: ResMut<FrameStats>) {
+    stats.started = Some(Instant::now());
+}
+
+type Drawn<'a> = (
+    &'a Mesh3d,
+    Option<&'a MeshMaterial3d<FacilityMaterial>>,
+    Option<&'a MeshMaterial3d<StandardMaterial>>,
+    &'a InheritedVisibility,
+);
+
+fn frame_end(mut stats: ResMut<FrameStats>, meshes: Query<Drawn>, mut exit: MessageWriter<AppExit>) {
+    let Some(t0) = stats.started.take() else { return };
+    let ms = t0.elapsed().as_secs_f64() * 1e3;
+    stats.samples_ms.push(ms);
+    if stats.samples_ms.len() < (WARM_UP + stats.frames) as usize {
+        return;
+    }
+    let mut s: Vec<f64> = stats.samples_ms[WARM_UP as usize..].to_vec();
+    s.sort_by(f64::total_cmp);
+    let pick = |q: f64| s[((s.len() - 1) as f64 * q).round() as usize];
+    let mean = s.iter().sum::<f64>() / s.len() as f64;
+    let mut batches = HashSet::new();
+    let mut visible = 0usize;
+    for (mesh, fm, sm, vis) in &meshes {
+        if vis.get() {
+            visible += 1;
+            batches.insert((mesh.id(), fm.map(|m| m.id().untyped()), sm.map(|m| m.id().untyped())));
+        }
+    }
+    println!(
+        "{{\"frames\": {}, \"cpu_frame_ms_mean\": {mean:.3}, \"cpu_frame_ms_p50\": {:.3}, \"cpu_frame_ms_p95\": {:.3}, \"cpu_frame_ms_max\": {:.3}, \"visible_meshes\": {visible}, \"draw_batches\": {}}}",
+        s.len(),
+        pick(0.5),
+        pick(0.95),
+        s[s.len() - 1],
+        batches.len()
+    );
+    exit.write(AppExit::Success);
+}
