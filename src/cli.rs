@@ -52,6 +52,13 @@ pub enum Command {
     Export(ExportArgs),
     /// Write a PNG of the default view: a scene simulated to --at, or a recording seeked to it.
     Render(RenderArgs),
+    /// Benchmark tool (BENCHMARKS.md): the viewer's per-frame CPU work without a renderer.
+    #[command(hide = true)]
+    BenchFrames {
+        scene: PathBuf,
+        #[arg(long, default_value_t = 300)]
+        frames: usize,
+    },
 }
 
 /// What happens during a run: shared by `open` and `simulate`.
@@ -189,6 +196,7 @@ pub fn main() -> ExitCode {
         Some(Command::Replay(args)) => done(crate::report::replay(&args)),
         Some(Command::Export(args)) => done(crate::report::export(&args)),
         Some(Command::Render(args)) => render(args),
+        Some(Command::BenchFrames { scene, frames }) => bench_frames(&scene, frames),
     }
 }
 
@@ -337,6 +345,32 @@ fn render(args: RenderArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     crate::app::render(shot)
+}
+
+#[cfg(feature = "app")]
+fn bench_frames(scene: &Path, frames: usize) -> ExitCode {
+    let r = load_scene_or_demo(Some(scene)).and_then(|(_, site)| {
+        let racks = site.racks().count();
+        crate::app::frame_stats::headless(site, frames.max(10)).map(|m| (racks, m))
+    });
+    match r {
+        Ok((racks, (mean, p50, p95))) => {
+            emit(&format!(
+                "{{\"racks\": {racks}, \"frames\": {frames}, \"frame_ms_mean\": {mean:.3}, \"frame_ms_p50\": {p50:.3}, \"frame_ms_p95\": {p95:.3}}}"
+            ));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(feature = "app"))]
+fn bench_frames(_scene: &Path, _frames: usize) -> ExitCode {
+    eprintln!("this build has no viewer (built without the `app` feature)");
+    ExitCode::from(2)
 }
 
 #[cfg(not(feature = "app"))]

@@ -71,3 +71,42 @@ fn frame_end(mut stats: ResMut<FrameStats>, meshes: Query<Drawn>, mut exit: Mess
     );
     exit.write(AppExit::Success);
 }
+
+/// The viewer's own per-frame CPU work without a window or renderer (`factory-twin
+/// bench-frames`, hidden): the scene's entities, a new snapshot every frame alternating between
+/// two states that differ in every rack, recolouring, selection and inspector history, and the
+/// ECS schedule around them. Returns (mean, p50, p95) milliseconds per frame over `frames`.
+pub fn headless(site: crate::model::Site, frames: usize) -> Result<(f64, f64, f64), String> {
+    use crate::sim::{Action, Scenario, Simulation};
+    let mut sim = Simulation::new(site.clone(), Scenario::default(), 1.0)?;
+    let a = sim.snapshot();
+    sim.apply(&Action::Utilization { target: "all".into(), value: 0.4 });
+    for _ in 0..30 {
+        sim.step();
+    }
+    let b = sim.snapshot();
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins);
+    super::insert_source(&mut app, "bench".into(), site, super::Source::Fixed(Box::new(a.clone())));
+    app.add_plugins(super::plugin);
+    app.update();
+    // Select a rack so the inspector's history runs too.
+    app.world_mut().write_message(super::selection::Select { tag: Some(0), focus: false });
+    let mut ms = Vec::with_capacity(frames);
+    for i in 0..frames + 20 {
+        let next = if i % 2 == 0 { b.clone() } else { a.clone() };
+        let t0 = Instant::now();
+        app.world_mut().resource_mut::<super::sim_link::LatestSnapshot>().snapshot = Some(next);
+        app.update();
+        if i >= 20 {
+            ms.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    let colours = &app.world().resource::<super::colours::CurrentColours>().0;
+    if colours.is_empty() {
+        return Err("nothing was coloured".into());
+    }
+    ms.sort_by(f64::total_cmp);
+    let mean = ms.iter().sum::<f64>() / ms.len() as f64;
+    Ok((mean, ms[ms.len() / 2], ms[(ms.len() * 95) / 100]))
+}
