@@ -75,7 +75,8 @@ fn choose(f: &mut FileOpen, p: PathBuf) {
     }
 }
 
-fn poll_dialog(mut f: ResMut<FileOpen>) {
+fn poll_dialog(f: Option<ResMut<FileOpen>>) {
+    let Some(mut f) = f else { return };
     let Some(rx) = &f.dialog else { return };
     match rx.try_recv() {
         Ok(Some(p)) => {
@@ -91,7 +92,8 @@ fn poll_dialog(mut f: ResMut<FileOpen>) {
 }
 
 /// Starts the viewer on the chosen file and closes this one.
-fn reopen(mut f: ResMut<FileOpen>, mut exit: MessageWriter<AppExit>) {
+fn reopen(f: Option<ResMut<FileOpen>>, mut exit: MessageWriter<AppExit>) {
+    let Some(mut f) = f else { return };
     let Some(path) = f.chosen.take() else { return };
     let started =
         std::env::current_exe().and_then(|exe| std::process::Command::new(exe).arg("open").arg(&path).spawn());

@@ -137,6 +137,8 @@ pub fn render(shot: crate::report::Shot) -> ExitCode {
             crate::cli::ViewArg::Aisle => camera::View::Aisle,
             crate::cli::ViewArg::Plan => camera::View::Plan,
         })));
+    // A still image has nothing to open.
+    app.world_mut().remove_resource::<files::FileOpen>();
     insert_source(&mut app, shot.name, shot.site, Source::Fixed(Box::new(shot.snapshot)));
     exit_code(app.run())
 }
