@@ -1138,27 +1138,26 @@ impl Simulation {
         c.u8s.clear();
         let f = &mut c.f32s;
         let bits = |x: f64| (x as f32).to_bits();
-        // Rack columns written into pre-sized slices of equal length, so the loops vectorise.
-        f.resize(6 * n, 0);
-        let (gpu, rest) = f.split_at_mut(n);
-        let (inlet, rest) = rest.split_at_mut(n);
-        let (coolant, rest) = rest.split_at_mut(n);
-        let (power, rest) = rest.split_at_mut(n);
-        let (util, output) = rest.split_at_mut(n);
-        let (t_gpu, t_in, t_cool, st) = (&s.t_gpu[..n], &s.inlet[..n], &s.t_cool[..n], &s.status[..n]);
-        let (p, u, th) = (&s.power[..n], &s.util[..n], &s.throttle[..n]);
-        for i in 0..n {
-            gpu[i] = bits(t_gpu[i]);
-            inlet[i] = bits(t_in[i]);
-            power[i] = bits(p[i]);
-            util[i] = bits(u[i]);
-        }
-        for i in 0..n {
-            // Status bits, not the network's 150-byte rack records: a dense byte array.
-            coolant[i] = bits(if st[i] & RackStatus::AIR_COOLED != 0 { t_in[i] } else { t_cool[i] });
-            let off = st[i] & (RackStatus::SHUTDOWN | RackStatus::NO_POWER) != 0;
-            output[i] = bits(if off { 0.0 } else { th[i] });
-        }
+        // One simple pass per column over exact-size iterators: no zero-fill first, and each
+        // pass is a plain f64 → f32 conversion the compiler vectorises.
+        f.reserve(6 * n + 8 * self.net.cdus.len() + 64);
+        let st = &s.status[..n];
+        f.extend(s.t_gpu[..n].iter().map(|&x| bits(x)));
+        f.extend(s.inlet[..n].iter().map(|&x| bits(x)));
+        // Status bits, not the network's 150-byte rack records: a dense byte array.
+        f.extend(
+            st.iter()
+                .zip(&s.t_cool[..n])
+                .zip(&s.inlet[..n])
+                .map(|((&b, &tc), &ti)| bits(if b & RackStatus::AIR_COOLED != 0 { ti } else { tc })),
+        );
+        f.extend(s.power[..n].iter().map(|&x| bits(x)));
+        f.extend(s.util[..n].iter().map(|&x| bits(x)));
+        f.extend(
+            st.iter()
+                .zip(&s.throttle[..n])
+                .map(|(&b, &th)| bits(if b & (RackStatus::SHUTDOWN | RackStatus::NO_POWER) != 0 { 0.0 } else { th })),
+        );
         c.u8s.extend_from_slice(&s.status);
         for (i, cdu) in self.net.cdus.iter().enumerate() {
             let headroom = 1.0 - s.cdu_heat[i] / cdu.capacity_kw;
