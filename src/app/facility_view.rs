@@ -3,6 +3,7 @@
 //! material and carries a `MeshTag` into the colour buffer.
 
 use bevy::asset::RenderAssetUsages;
+use bevy::camera::visibility::NoFrustumCulling;
 use bevy::image::{ImageAddressMode, ImageSampler, ImageSamplerDescriptor};
 use bevy::mesh::{MeshTag, VertexAttributeValues};
 use bevy::prelude::*;
@@ -331,7 +332,9 @@ fn spawn_facility(
             Visibility::default(),
         ));
         if let (Some(mesh), Some(p)) = (&unit_box, &palette) {
-            e.insert((Mesh3d(mesh.clone()), MeshMaterial3d(p.material.clone())));
+            // Culling 14,000 small boxes one by one costs more CPU than drawing the few off
+            // screen costs the GPU: they are one instanced batch either way.
+            e.insert((Mesh3d(mesh.clone()), MeshMaterial3d(p.material.clone()), NoFrustumCulling));
         }
     };
     for (id, f, h, gpus, _) in &lay.racks {
@@ -375,7 +378,7 @@ fn spawn_facility(
                 e.insert(PowerLayer);
             }
             if let (Some(mesh), Some(p)) = (&unit_box, &palette) {
-                e.insert((Mesh3d(mesh.clone()), MeshMaterial3d(p.material.clone())));
+                e.insert((Mesh3d(mesh.clone()), MeshMaterial3d(p.material.clone()), NoFrustumCulling));
             }
         }
     };

@@ -12,6 +12,19 @@ use bevy::prelude::*;
 
 use super::colours::FacilityMaterial;
 
+/// With `FACTORY_TWIN_FRAME_STATS_NO_RENDER=1` (and frame stats on) no GPU device is created, so
+/// the figure is the window's ECS and egui work with no renderer competing for the CPU.
+pub fn render_creation() -> bevy::render::settings::RenderCreation {
+    use bevy::render::settings::{RenderCreation, WgpuSettings};
+    let off = std::env::var_os("FACTORY_TWIN_FRAME_STATS").is_some()
+        && std::env::var_os("FACTORY_TWIN_FRAME_STATS_NO_RENDER").is_some();
+    let mut settings = WgpuSettings::default();
+    if off {
+        settings.backends = None;
+    }
+    RenderCreation::Automatic(Box::new(settings))
+}
+
 /// Frames skipped before measuring (pipelines, first uploads).
 const WARM_UP: u32 = 60;
 

@@ -101,7 +101,11 @@ fn windowed_app(title: String, size: (u32, u32), synchronous_pipelines: bool) ->
                 primary_window: Some(Window { title, resolution: WindowResolution::new(size.0, size.1), ..default() }),
                 ..default()
             })
-            .set(bevy::render::RenderPlugin { synchronous_pipeline_compilation: synchronous_pipelines, ..default() }),
+            .set(bevy::render::RenderPlugin {
+                synchronous_pipeline_compilation: synchronous_pipelines,
+                render_creation: frame_stats::render_creation(),
+                ..default()
+            }),
     )
     .insert_resource(ClearColor(Color::srgb(0.055, 0.06, 0.07)))
     .add_plugins(bevy_egui::EguiPlugin::default())
