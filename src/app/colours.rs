@@ -175,7 +175,8 @@ fn recolour(
         set(tags.dry_cooler_start, k, if e.running { UNIT_OK } else { UNIT_DOWN });
     }
     for (k, e) in snap.chillers.iter().enumerate() {
-        let down = snap.active_alarms.iter().any(|a| a.object == tags.chiller_ids[k]);
+        let id = &tags.ids[tags.chiller_start as usize + k];
+        let down = snap.active_alarms.iter().any(|a| &a.object == id);
         set(
             tags.chiller_start,
             k,

@@ -31,7 +31,6 @@ pub struct FacilityTags {
     pub busways: Vec<Option<usize>>,
     pub count: u32,
     pub has_gpus: Vec<bool>,
-    pub chiller_ids: Vec<String>,
     /// World-space bounds of the whole site (min, max), for the camera.
     pub bounds: (Vec3, Vec3),
     /// The outdoor plant stands mostly south of the halls (the camera then looks from the north).
@@ -148,51 +147,52 @@ fn segments(points: &[Vec3], thickness: f32) -> Vec<Segment> {
         .collect()
 }
 
+/// A row's own frame: `u` along the row, `v` across it, whichever plan axis the row runs on.
+struct RowFrame {
+    along_x: bool,
+}
+
+impl RowFrame {
+    fn of(row: &RowRun) -> RowFrame {
+        RowFrame { along_x: row.extent.size().0 >= row.extent.size().1 }
+    }
+    /// Plan (x, y) → (u, v).
+    fn uv(&self, p: (f64, f64)) -> (f64, f64) {
+        if self.along_x { p } else { (p.1, p.0) }
+    }
+    fn world(&self, u: f64, v: f64, height: f32) -> Vec3 {
+        if self.along_x { plan_to_world(u, v, height) } else { plan_to_world(v, u, height) }
+    }
+}
+
 /// Supply and return pipes of one row, overhead from the row's CDU along the row: the supply
 /// runs lower and on one side, the return higher on the other, so both show from any angle.
 pub fn pipe_route(row: &RowRun, cdu: &Footprint, supply: bool) -> Vec<Segment> {
-    let e = &row.extent;
-    let along_x = e.size().0 >= e.size().1;
+    let f = RowFrame::of(row);
+    let (lo, hi) = (f.uv(row.extent.min), f.uv(row.extent.max));
     let (lift, side) = if supply { (0.30, -0.18) } else { (0.55, 0.18) };
     let h = row.top + lift;
-    let (cx, cy) = cdu.centre();
-    let mut pts = Vec::new();
-    if along_x {
-        let y = e.centre().1 + side;
-        let near_x = cx.clamp(e.min.0, e.max.0);
-        let far_x = if (cx - e.min.0).abs() < (cx - e.max.0).abs() { e.max.0 } else { e.min.0 };
-        pts.extend([
-            plan_to_world(far_x, y, h),
-            plan_to_world(near_x, y, h),
-            plan_to_world(near_x, cy + side, h),
-            plan_to_world(cx + side, cy + side, h),
-        ]);
-        pts.push(plan_to_world(cx + side, cy + side, 2.0));
-    } else {
-        let x = e.centre().0 + side;
-        let near_y = cy.clamp(e.min.1, e.max.1);
-        let far_y = if (cy - e.min.1).abs() < (cy - e.max.1).abs() { e.max.1 } else { e.min.1 };
-        pts.extend([
-            plan_to_world(x, far_y, h),
-            plan_to_world(x, near_y, h),
-            plan_to_world(cx + side, near_y, h),
-            plan_to_world(cx + side, cy + side, h),
-        ]);
-        pts.push(plan_to_world(cx + side, cy + side, 2.0));
-    }
+    let (cu, cv) = f.uv(cdu.centre());
+    let v = (lo.1 + hi.1) / 2.0 + side;
+    let near_u = cu.clamp(lo.0, hi.0);
+    let far_u = if (cu - lo.0).abs() < (cu - hi.0).abs() { hi.0 } else { lo.0 };
+    let pts = [
+        f.world(far_u, v, h),
+        f.world(near_u, v, h),
+        f.world(near_u, cv + side, h),
+        f.world(cu + side, cv + side, h),
+        // Down to the top of the CDU.
+        f.world(cu + side, cv + side, 2.0),
+    ];
     segments(&pts, 0.11)
 }
 
 /// The busway over a row, above the pipes.
 pub fn busway(row: &RowRun) -> Vec<Segment> {
-    let e = &row.extent;
-    let h = row.top + 0.85;
-    let (a, b) = if e.size().0 >= e.size().1 {
-        (plan_to_world(e.min.0, e.centre().1, h), plan_to_world(e.max.0, e.centre().1, h))
-    } else {
-        (plan_to_world(e.centre().0, e.min.1, h), plan_to_world(e.centre().0, e.max.1, h))
-    };
-    let mut seg = segments(&[a, b], 0.0);
+    let f = RowFrame::of(row);
+    let (lo, hi) = (f.uv(row.extent.min), f.uv(row.extent.max));
+    let (v, h) = ((lo.1 + hi.1) / 2.0, row.top + 0.85);
+    let mut seg = segments(&[f.world(lo.0, v, h), f.world(hi.0, v, h)], 0.0);
     for s in &mut seg {
         // A flat bar: 0.25 m wide, 0.12 m deep.
         s.1 = Vec3::new(s.1.x.max(0.25), 0.12, s.1.z.max(0.25));
@@ -489,7 +489,6 @@ fn spawn_facility(
         aisle: aisle_of(&boxes[..lay.racks.len()]),
         count: tag,
         has_gpus,
-        chiller_ids: lay.chillers.iter().map(|(id, _)| id.clone()).collect(),
         bounds: (lo, hi),
         index: ids.iter().enumerate().map(|(i, id)| (id.clone(), i as u32)).collect(),
         rack_types: lay.racks.iter().map(|r| r.4.clone()).collect(),

@@ -13,6 +13,8 @@ use super::selection::{Select, Selection};
 pub struct OutlinerTree {
     pub halls: Vec<HallNode>,
     pub plant: Vec<u32>,
+    /// Every pickable object's id in lower case, by tag: searched as the user types.
+    pub lower_ids: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -55,7 +57,8 @@ pub fn build_tree(mut commands: Commands, scene: Res<OpenScene>, tags: Option<Re
             _ => plant.push(tag),
         }
     }
-    commands.insert_resource(OutlinerTree { halls, plant });
+    let lower_ids = tags.ids.iter().map(|id| id.to_lowercase()).collect();
+    commands.insert_resource(OutlinerTree { halls, plant, lower_ids });
 }
 
 /// At most this many search hits are listed.
@@ -87,7 +90,7 @@ pub fn outliner_ui(
         let needle = search.0.trim().to_lowercase();
         if !needle.is_empty() {
             let hits: Vec<u32> =
-                (0..tags.pipe_start).filter(|&t| tags.ids[t as usize].to_lowercase().contains(&needle)).collect();
+                (0..tree.lower_ids.len() as u32).filter(|&t| tree.lower_ids[t as usize].contains(&needle)).collect();
             if hits.is_empty() {
                 ui.label("nothing matches");
             }
