@@ -2,10 +2,14 @@
 //! state, so the step can be reported as a ratio to the memory limit.
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use factory_twin::generate::{Cooling, GenerateOptions, generate};
-use factory_twin::recording::codec::{Columns, encode_into};
-use factory_twin::sim::{Scenario, Simulation};
+use factory_twin::recording::codec::{Columns, Prior, encode_into};
+use factory_twin::sim::{Profile, Scenario, Simulation, StateCopy, Workload};
 
 fn sim_for(racks: usize) -> Simulation {
+    sim_with(racks, Scenario::default())
+}
+
+fn sim_with(racks: usize, scenario: Scenario) -> Simulation {
     let site = generate(&GenerateOptions {
         racks,
         rack_type: "gb300-nvl72".into(),
@@ -14,7 +18,7 @@ fn sim_for(racks: usize) -> Simulation {
         seed: 1,
     })
     .unwrap();
-    Simulation::new(site, Scenario::default(), 1.0).unwrap()
+    Simulation::new(site, scenario, 1.0).unwrap()
 }
 
 fn step(c: &mut Criterion) {
@@ -36,24 +40,31 @@ fn step(c: &mut Criterion) {
     g.finish();
 }
 
-/// The two halves of recording one sample of 1,000 racks: what the sim thread pays (copy the
-/// state out of the engine) and what the writer thread pays (delta-encode, zstd level 1 as the
-/// recorder uses). Recording keeps up with the simulation while the second is below a step.
+/// The two halves of recording one sample of 1,000 racks under a diurnal load (every value
+/// moves every second): what the sim thread pays (copy the engine's arrays) and what the writer
+/// thread pays (convert to columns, predict and bit-pack, zstd level 1 as the chunk compressor).
+/// Recording keeps up with the simulation while the writer's part is below a step.
 fn recording(c: &mut Criterion) {
     let mut g = c.benchmark_group("recording_1000");
-    let mut sim = sim_for(1_000);
+    let diurnal = Workload { target: "all".into(), profile: Profile::Diurnal { peak: 1.0, trough: 0.55 } };
+    let mut sim = sim_with(1_000, Scenario { workloads: vec![diurnal], ..Scenario::default() });
     for _ in 0..600 {
         sim.step();
     }
-    let mut prev = Columns::default();
-    sim.flatten_into(&mut prev);
-    sim.step();
-    let mut cur = Columns::default();
-    g.bench_function("sim_thread_flatten", |b| b.iter(|| sim.flatten_into(std::hint::black_box(&mut cur))));
+    let mut samples = [Columns::default(), Columns::default(), Columns::default()];
+    for s in &mut samples {
+        sim.step();
+        sim.flatten_into(s);
+    }
+    let mut copy = StateCopy::default();
+    g.bench_function("sim_thread_copy", |b| b.iter(|| sim.copy_state_into(std::hint::black_box(&mut copy))));
+    let [before, last, cur] = &mut samples;
+    g.bench_function("writer_columns", |b| b.iter(|| copy.columns_into(std::hint::black_box(cur))));
+    let prior = Prior { last: Some(last), before: Some(before) };
     let mut buf = Vec::new();
-    g.bench_function("writer_encode", |b| b.iter(|| encode_into(&mut buf, sim.shape(), &cur, Some(&prev), None)));
+    g.bench_function("writer_encode", |b| b.iter(|| encode_into(&mut buf, sim.shape(), cur, prior, None)));
     let mut z = zstd::bulk::Compressor::new(1).unwrap();
-    encode_into(&mut buf, sim.shape(), &cur, Some(&prev), None);
+    encode_into(&mut buf, sim.shape(), cur, prior, None);
     g.bench_function("writer_zstd1", |b| b.iter(|| z.compress(&buf).unwrap()));
     g.finish();
 }

@@ -1,10 +1,10 @@
-//! Recordings: every run to an MCAP file (chunked, zstd, indexed) that stands alone — the scene and
+//! Recordings: every run to an MCAP file (chunked, indexed) that stands alone — the scene and
 //! scenario are embedded — and a `Player` that seeks to any time and yields the same `Snapshot`
 //! as the live simulation.
 //!
 //! Layout: channel `/scene` (RON), `/scenario` (RON), `/state` (codec.rs: a keyframe at the start
-//! of every chunk, bit differences between), `/events` (JSON alarms, failures and restores). A chunk is
-//! closed before each keyframe, so seeking is a binary search over chunk start times plus at most
+//! of every chunk, bit-packed prediction residuals between), `/events` (JSON alarms, failures and
+//! restores). A chunk is closed before each keyframe, so seeking is a binary search over chunk start times plus at most
 //! one chunk's deltas, and a killed recorder loses at most the chunk in progress.
 
 pub mod codec;
@@ -12,49 +12,64 @@ pub mod playback;
 
 use std::collections::BTreeMap;
 use std::fs::File;
+use std::io::BufWriter;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use mcap::records::{ChunkHeader, Record};
 
 use crate::model::Site;
 use crate::scene;
-use crate::sim::{Alarm, Scenario, Simulation, Snapshot};
-use codec::{Columns, Shape, decode, encode_into, unflatten};
+use crate::sim::{Alarm, Scenario, Simulation, Snapshot, StateCopy};
+use codec::{Columns, Prior, Shape, decode, encode_into, unflatten};
 
 /// Sim seconds between keyframes (and chunk boundaries).
 pub const KEYFRAME_EVERY_S: f64 = 60.0;
 /// Largest uncompressed chunk accepted when reading (ours: ~15 MB for 10,000 racks).
 const MAX_CHUNK_BYTES: u64 = 512 << 20;
-const STATE_ENCODING: &str = "factory-twin-state-v2";
+/// v3: f32 values bit-packed as residuals of a straight-line prediction; v2 files (byte-plane
+/// differences) still read.
+const STATE_ENCODING: &str = "factory-twin-state-v3";
 
 fn ns(t: f64) -> u64 {
     (t.max(0.0) * 1e9).round() as u64
 }
 
-/// Writes a recording while a simulation runs. The sim thread only copies the state out of the
-/// engine's arrays into a recycled buffer (`Simulation::flatten_into`); encoding, compression and
-/// I/O run on a writer thread, so recording costs the simulation little.
+/// Writes a recording while a simulation runs. The sim thread only copies the engine's arrays
+/// into a recycled buffer (`Simulation::copy_state_into`, a memcpy each); conversion, encoding,
+/// compression and I/O run on a writer thread, so recording costs the simulation little.
 pub struct Recorder {
     tx: Option<crossbeam_channel::Sender<WriterMsg>>,
-    /// Column buffers the writer is done with, reused so the sim thread does not allocate.
-    spare: crossbeam_channel::Receiver<Columns>,
+    /// Copies the writer is done with, reused so the sim thread does not allocate.
+    spare: crossbeam_channel::Receiver<StateCopy>,
     writer: Option<std::thread::JoinHandle<Result<(), String>>>,
     period_s: f64,
     next_sample_s: f64,
     prev_alarms: Option<Arc<Vec<Alarm>>>,
     events_written: usize,
     batch: Vec<Sample>,
+    batch_size: usize,
 }
 
-/// Samples handed to the writer per message: one wake-up of the writer thread per batch instead
-/// of per sample (a futex wake costs microseconds in a VM, a fair share of a 20 µs step).
+/// Most samples handed to the writer per message: one wake-up of the writer thread per batch
+/// instead of per sample (a futex wake costs microseconds in a VM, a fair share of a 15 µs
+/// step). Large sites get smaller batches (`batch_for`): their steps dwarf a wake-up.
 const BATCH: usize = 32;
+/// Batches queued for the writer before the sim waits. With the batch being filled and the one
+/// the writer works on, this bounds the copies in flight, and the spare pool holds them all, so
+/// a sim that runs ahead of the writer waits instead of allocating.
+const QUEUED_BATCHES: usize = 2;
+
+/// Samples per batch for a site of `racks`: about 1 MB of copies at most.
+fn batch_for(racks: usize) -> usize {
+    (40_000 / racks.max(1)).clamp(1, BATCH)
+}
 
 struct Sample {
     t: f64,
     shape: Shape,
-    cols: Columns,
+    copy: StateCopy,
     alarms: Option<Arc<Vec<Alarm>>>,
 }
 
@@ -66,21 +81,31 @@ enum WriterMsg {
 
 /// The writer thread's side: owns the file.
 struct Writer {
-    mcap: mcap::Writer<File>,
+    mcap: mcap::Writer<BufWriter<File>>,
     state: u16,
     events: u16,
     seq: u32,
     next_keyframe_s: f64,
-    prev: Option<Columns>,
+    /// The last sample written and the one before it in this chunk: what the next is predicted
+    /// from.
+    last: Option<Columns>,
+    before: Option<Columns>,
     /// The active alarms as last sent: every keyframe carries them in full.
     alarms: Arc<Vec<Alarm>>,
     encoded: Vec<u8>,
-    spare: crossbeam_channel::Sender<Columns>,
+    spare: crossbeam_channel::Sender<StateCopy>,
+    /// Column buffers no longer needed as a prior.
+    free: Vec<Columns>,
 }
 
 impl Writer {
-    fn state(&mut self, t: f64, shape: Shape, cols: Columns, alarms: Option<Arc<Vec<Alarm>>>) -> Result<(), String> {
-        let keyframe = t + 1e-9 >= self.next_keyframe_s || self.prev.is_none();
+    fn state(&mut self, t: f64, shape: Shape, copy: StateCopy, alarms: Option<Arc<Vec<Alarm>>>) -> Result<(), String> {
+        let mut cols = self.free.pop().unwrap_or_default();
+        copy.columns_into(&mut cols);
+        // Full means the sim has enough buffers: let this one go.
+        let _ = self.spare.try_send(copy);
+        // A live edit changes the shape: the next sample starts a chunk with a keyframe.
+        let keyframe = t + 1e-9 >= self.next_keyframe_s || self.last.as_ref().is_none_or(|l| !l.same_shape(&cols));
         if keyframe {
             // Close the chunk so the next one starts with this keyframe.
             self.mcap.flush().map_err(|e| e.to_string())?;
@@ -94,8 +119,13 @@ impl Writer {
             Some(a) => Some(serde_json::to_vec(&*a).map_err(|e| e.to_string())?),
             None => None,
         };
-        let prev = if keyframe { None } else { self.prev.as_ref() };
-        encode_into(&mut self.encoded, shape, &cols, prev, alarms_json.as_deref());
+        if keyframe {
+            let (last, before) = (self.last.take(), self.before.take());
+            self.recycle(last);
+            self.recycle(before);
+        }
+        let prior = Prior { last: self.last.as_ref(), before: self.before.as_ref() };
+        encode_into(&mut self.encoded, shape, &cols, prior, alarms_json.as_deref());
         self.seq += 1;
         let header = mcap::records::MessageHeader {
             channel_id: self.state,
@@ -104,11 +134,13 @@ impl Writer {
             publish_time: ns(t),
         };
         self.mcap.write_to_known_channel(&header, &self.encoded).map_err(|e| e.to_string())?;
-        if let Some(old) = self.prev.replace(cols) {
-            // Full means the sim has enough buffers: let this one go.
-            let _ = self.spare.try_send(old);
-        }
+        let before = std::mem::replace(&mut self.before, self.last.replace(cols));
+        self.recycle(before);
         Ok(())
+    }
+
+    fn recycle(&mut self, buffer: Option<Columns>) {
+        self.free.extend(buffer);
     }
 
     fn event(&mut self, a: &Alarm) -> Result<(), String> {
@@ -125,11 +157,11 @@ impl Writer {
     }
 
     fn run(mut self, rx: crossbeam_channel::Receiver<WriterMsg>) -> Result<(), String> {
-        for msg in rx {
+        while let Some(msg) = next_message(&rx) {
             match msg {
                 WriterMsg::States(batch) => {
-                    for Sample { t, shape, cols, alarms } in batch {
-                        self.state(t, shape, cols, alarms)?;
+                    for Sample { t, shape, copy, alarms } in batch {
+                        self.state(t, shape, copy, alarms)?;
                     }
                 }
                 WriterMsg::Event(a) => self.event(&a)?,
@@ -138,6 +170,30 @@ impl Writer {
         }
         // Dropped without Finish: leave the file as a crash would, readable up to its last chunk.
         Ok(())
+    }
+}
+
+/// How often an idle writer looks for work while samples keep coming.
+const POLL: Duration = Duration::from_micros(200);
+/// How long without work before the writer blocks instead (a slow run: waking it costs nothing
+/// that matters then).
+const IDLE_BEFORE_BLOCKING: Duration = Duration::from_millis(50);
+
+/// The writer's next message. While a simulation runs fast the writer polls, so the sim thread
+/// never pays for waking it (a futex wake is microseconds in a VM, a tenth of a step); when no
+/// work has come for a while it blocks until some does.
+fn next_message(rx: &crossbeam_channel::Receiver<WriterMsg>) -> Option<WriterMsg> {
+    let mut idle = Duration::ZERO;
+    loop {
+        match rx.try_recv() {
+            Ok(msg) => return Some(msg),
+            Err(crossbeam_channel::TryRecvError::Disconnected) => return None,
+            Err(crossbeam_channel::TryRecvError::Empty) if idle < IDLE_BEFORE_BLOCKING => {
+                std::thread::sleep(POLL);
+                idle += POLL;
+            }
+            Err(crossbeam_channel::TryRecvError::Empty) => return rx.recv().ok(),
+        }
     }
 }
 
@@ -161,12 +217,15 @@ impl Recorder {
         let mcap_err = |e: mcap::McapError| format!("{}: {e}", path.display());
         let mut mcap = mcap::WriteOptions::new()
             .profile("factory-twin")
-            .compression(Some(mcap::Compression::Zstd))
-            .compression_level(1)
-            .compression_threads(0)
+            // No chunk compression: the state is already bit-packed (codec.rs). zstd on top took
+            // another third off the size but cost the writer a third of a simulation step per
+            // sample, which is what decided whether recording slowed the simulation.
+            .compression(None)
             // Chunks end at keyframes (flush), not at a size.
             .chunk_size(Some(u64::MAX))
-            .create(file)
+            // Uncompressed records go straight to the file: buffer them. The writer seeks back
+            // to finish each chunk's header, which flushes the buffer at least once a chunk.
+            .create(BufWriter::with_capacity(1 << 20, file))
             .map_err(mcap_err)?;
         let scene_ch = mcap.add_channel(0, "/scene", "ron", &BTreeMap::new()).map_err(mcap_err)?;
         let scenario_ch = mcap.add_channel(0, "/scenario", "ron", &BTreeMap::new()).map_err(mcap_err)?;
@@ -180,20 +239,24 @@ impl Recorder {
             let header = mcap::records::MessageHeader { channel_id: ch, sequence: 0, log_time: t0, publish_time: t0 };
             mcap.write_to_known_channel(&header, data).map_err(mcap_err)?;
         }
-        let (spare_tx, spare) = crossbeam_channel::bounded(2 * BATCH);
+        let batch_size = batch_for(sim.shape().racks as usize);
+        // Copies in flight: the batch being filled, the queued ones, the one being written.
+        let (spare_tx, spare) = crossbeam_channel::bounded((QUEUED_BATCHES + 2) * batch_size);
         let writer = Writer {
             mcap,
             state,
             events,
             seq: 0,
             next_keyframe_s: sim.time_s(),
-            prev: None,
+            last: None,
+            before: None,
             alarms: Arc::new(Vec::new()),
             encoded: Vec::new(),
             spare: spare_tx,
+            free: Vec::new(),
         };
         // Bounded: a writer that falls far behind slows the sim rather than filling memory.
-        let (tx, rx) = crossbeam_channel::bounded(16);
+        let (tx, rx) = crossbeam_channel::bounded(QUEUED_BATCHES);
         let handle = std::thread::Builder::new()
             .name("factory-recorder".into())
             .spawn(move || writer.run(rx))
@@ -206,7 +269,8 @@ impl Recorder {
             next_sample_s: sim.time_s(),
             prev_alarms: None,
             events_written: 0,
-            batch: Vec::with_capacity(BATCH),
+            batch: Vec::with_capacity(batch_size),
+            batch_size,
         })
     }
 
@@ -228,7 +292,7 @@ impl Recorder {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(self.batch_size));
         self.send(WriterMsg::States(batch))
     }
 
@@ -240,15 +304,15 @@ impl Recorder {
         }
         self.next_sample_s +=
             self.period_s * ((t - self.next_sample_s) / self.period_s + 1e-9).floor().max(0.0) + self.period_s;
-        let mut cols = self.spare.try_recv().unwrap_or_default();
-        sim.flatten_into(&mut cols);
+        let mut copy = self.spare.try_recv().unwrap_or_default();
+        sim.copy_state_into(&mut copy);
         // The alarm list travels only when it changed (the engine swaps the Arc when it does).
         let active = sim.active_alarms();
         let changed = !self.prev_alarms.as_ref().is_some_and(|a| Arc::ptr_eq(a, &active));
         let alarms = changed.then(|| active.clone());
         self.prev_alarms = Some(active);
-        self.batch.push(Sample { t, shape: sim.shape(), cols, alarms });
-        if self.batch.len() >= BATCH {
+        self.batch.push(Sample { t, shape: sim.shape(), copy, alarms });
+        if self.batch.len() >= self.batch_size {
             self.flush_batch()?;
         }
         // A rollback after a caught panic shortens the log.
@@ -535,14 +599,14 @@ impl Player {
             self.cache = Some((i, msgs));
         }
         let Some((_, msgs)) = &self.cache else { return Err("internal: no chunk".into()) };
-        let mut cols: Option<Columns> = None;
+        let (mut last, mut before): (Option<Columns>, Option<Columns>) = (None, None);
         let mut shape = Shape::default();
         let mut alarms: Option<Vec<u8>> = None;
         for (k, (at, body)) in msgs.iter().enumerate() {
             if k > 0 && *at > t_ns {
                 break;
             }
-            let d = decode(body, cols.as_ref())?;
+            let d = decode(body, Prior { last: last.as_ref(), before: before.as_ref() })?;
             if k == 0 && !d.keyframe {
                 return Err("a chunk does not start with a keyframe".into());
             }
@@ -550,9 +614,10 @@ impl Player {
             if d.alarms.is_some() {
                 alarms = d.alarms;
             }
-            cols = Some(d.columns);
+            before = if d.keyframe { None } else { last.take() };
+            last = Some(d.columns);
         }
-        let cols = cols.ok_or("no state")?;
+        let cols = last.ok_or("no state")?;
         let list: Vec<Alarm> = match alarms {
             Some(json) => serde_json::from_slice(&json).map_err(|e| format!("damaged alarm list: {e}"))?,
             None => Vec::new(),
@@ -582,14 +647,15 @@ impl Player {
         let state = self.state_channel().ok_or("the recording has no state channel")?;
         let shape_alarms = Arc::new(Vec::new());
         for i in 0..self.chunks.len() {
-            let mut prev: Option<Columns> = None;
+            let (mut last, mut before): (Option<Columns>, Option<Columns>) = (None, None);
             for r in self.chunk_records(i)? {
                 if let Rec::Message(ch, _, body) = r {
                     if ch == state {
-                        let d = decode(&body, prev.as_ref())?;
+                        let d = decode(&body, Prior { last: last.as_ref(), before: before.as_ref() })?;
                         let snap = unflatten(d.shape, &d.columns, shape_alarms.clone())?;
                         f(&snap)?;
-                        prev = Some(d.columns);
+                        before = if d.keyframe { None } else { last.take() };
+                        last = Some(d.columns);
                     }
                 }
             }

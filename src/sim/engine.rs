@@ -8,12 +8,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::model::Site;
-use crate::recording::codec::{self, Columns, Shape};
+use crate::recording::codec::{Columns, Shape};
 
 use super::network::{NONE, Network, Supply};
 use super::physics::*;
 use super::scenario::{Action, Event, Failure, FailureKind, Profile, Scenario, matches};
 use super::snapshot::*;
+use super::state_copy::{StateCopy, copy, copy_f32};
 
 /// Which kinds of object an alarm can be about.
 const CLASSES: usize = 10;
@@ -1127,71 +1128,47 @@ impl Simulation {
         }
     }
 
-    /// Writes the state straight from the engine's arrays into `c` (cleared first, allocation
-    /// reused), in the order of `codec::flatten(&self.snapshot())` — the recorder's hot path, one
-    /// pass and no `Snapshot` in between. A test holds the two equal.
-    pub fn flatten_into(&self, c: &mut Columns) {
+    /// Copies the state out of the engine's arrays into `c` (allocations reused): the
+    /// recorder's part on the sim thread. `StateCopy::columns_into` finishes it elsewhere.
+    pub fn copy_state_into(&self, c: &mut StateCopy) {
         let s = &self.s;
-        let n = s.t_gpu.len();
-        c.f32s.clear();
-        c.f64s.clear();
-        c.u8s.clear();
-        let f = &mut c.f32s;
-        let bits = |x: f64| (x as f32).to_bits();
-        // One simple pass per column over exact-size iterators: no zero-fill first, and each
-        // pass is a plain f64 → f32 conversion the compiler vectorises.
-        f.reserve(6 * n + 8 * self.net.cdus.len() + 64);
-        let st = &s.status[..n];
-        f.extend(s.t_gpu[..n].iter().map(|&x| bits(x)));
-        f.extend(s.inlet[..n].iter().map(|&x| bits(x)));
-        // Status bits, not the network's 150-byte rack records: a dense byte array.
-        f.extend(
-            st.iter()
-                .zip(&s.t_cool[..n])
-                .zip(&s.inlet[..n])
-                .map(|((&b, &tc), &ti)| bits(if b & RackStatus::AIR_COOLED != 0 { ti } else { tc })),
-        );
-        f.extend(s.power[..n].iter().map(|&x| bits(x)));
-        f.extend(s.util[..n].iter().map(|&x| bits(x)));
-        f.extend(
-            st.iter()
-                .zip(&s.throttle[..n])
-                .map(|(&b, &th)| bits(if b & (RackStatus::SHUTDOWN | RackStatus::NO_POWER) != 0 { 0.0 } else { th })),
-        );
-        c.u8s.extend_from_slice(&s.status);
-        for (i, cdu) in self.net.cdus.iter().enumerate() {
-            let headroom = 1.0 - s.cdu_heat[i] / cdu.capacity_kw;
-            f.extend([s.cdu_sup[i], s.cdu_ret[i], s.cdu_frac[i], s.cdu_heat[i], s.cdu_pump[i], headroom].map(bits));
-            c.u8s.push(s.cdu_running[i]);
+        c.time_s = self.time_s;
+        c.step = self.step;
+        c.kpis.clone_from(&s.kpis);
+        for (dst, src) in c.rack.iter_mut().zip([&s.t_gpu, &s.inlet, &s.t_cool, &s.power, &s.util, &s.throttle]) {
+            copy_f32(dst, src);
         }
-        for h in 0..self.net.halls.len() {
-            f.extend([s.room[h], s.hall_sup_air[h], s.hall_air_heat[h]].map(bits));
+        copy(&mut c.status, &s.status);
+        for (dst, src) in c.cdu.iter_mut().zip([&s.cdu_sup, &s.cdu_ret, &s.cdu_frac, &s.cdu_heat, &s.cdu_pump]) {
+            copy(dst, src);
         }
-        for l in 0..self.net.loops.len() {
-            f.extend([s.loop_sup[l], s.loop_ret[l], s.loop_frac[l], s.loop_heat[l], s.loop_pump[l]].map(bits));
+        copy(&mut c.cdu_running, &s.cdu_running);
+        for (dst, src) in c.hall.iter_mut().zip([&s.room, &s.hall_sup_air, &s.hall_air_heat]) {
+            copy(dst, src);
         }
-        for list in [&s.crah, &s.dc, &s.ch] {
-            for x in list.iter() {
-                f.extend([x.heat_kw.to_bits(), x.power_kw.to_bits()]);
-                c.u8s.push(u8::from(x.running));
-            }
+        for (dst, src) in c.loops.iter_mut().zip([&s.loop_sup, &s.loop_ret, &s.loop_frac, &s.loop_heat, &s.loop_pump]) {
+            copy(dst, src);
         }
-        for (i, feed) in self.net.feeds.iter().enumerate() {
-            f.extend([s.feed_load[i], 1.0 - s.feed_load[i] / feed.capacity_kw, 0.0].map(bits));
-            c.u8s.extend([u8::from(!self.fail.feed[i]), 0]);
+        for (dst, src) in c.equipment.iter_mut().zip([&s.crah, &s.dc, &s.ch]) {
+            dst.clone_from(src);
         }
-        for (i, ups) in self.net.ups.iter().enumerate() {
-            let battery = s.ups_batt_kj[i] / ups.battery_kj.max(1e-9);
-            f.extend([s.ups_load[i], 1.0 - s.ups_load[i] / ups.capacity_kw, battery].map(bits));
-            c.u8s.extend([u8::from(s.ups_out[i]), u8::from(s.ups_on_batt[i])]);
+        copy(&mut c.feed_load, &s.feed_load);
+        copy(&mut c.feed_failed, &self.fail.feed);
+        copy(&mut c.ups_load, &s.ups_load);
+        copy(&mut c.ups_battery_kj, &s.ups_batt_kj);
+        copy(&mut c.ups_out, &s.ups_out);
+        copy(&mut c.ups_on_battery, &s.ups_on_batt);
+        copy(&mut c.pdu_load, &s.pdu_load);
+        if !Arc::ptr_eq(&c.ratings, &self.net.ratings) {
+            c.ratings = self.net.ratings.clone();
         }
-        for (i, pdu) in self.net.pdus.iter().enumerate() {
-            f.extend([s.pdu_load[i], 1.0 - s.pdu_load[i] / pdu.capacity_kw, 0.0].map(bits));
-            c.u8s.extend([u8::from(s.ups_out[pdu.ups as usize]), 0]);
-        }
-        c.f64s.push(self.time_s.to_bits());
-        c.f64s.push(self.step);
-        c.f64s.extend(codec::kpis_to(&s.kpis).map(f64::to_bits));
+    }
+
+    /// The state as recorded `Columns`, in the order of `codec::flatten(&self.snapshot())`.
+    pub fn flatten_into(&self, c: &mut Columns) {
+        let mut copy = StateCopy::default();
+        self.copy_state_into(&mut copy);
+        copy.columns_into(c);
     }
 
     pub fn snapshot(&mut self) -> Snapshot {

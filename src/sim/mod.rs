@@ -7,6 +7,7 @@ pub mod network;
 pub mod physics;
 pub mod scenario;
 pub mod snapshot;
+pub mod state_copy;
 
 #[cfg(test)]
 mod tests;
@@ -15,3 +16,4 @@ pub use engine::Simulation;
 pub use handle::{SimCommand, SimEvent, SimHandle};
 pub use scenario::{Action, Event, Failure, FailureKind, Profile, Scenario, Workload};
 pub use snapshot::{Alarm, AlarmKind, AlarmSeverity, Kpis, Snapshot};
+pub use state_copy::StateCopy;

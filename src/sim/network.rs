@@ -2,6 +2,7 @@
 //! loops → heat rejection, and racks → PDUs → UPS → feeds. Derived again after every live edit.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::model::catalogue::RackKind;
 use crate::model::{Condenser, Site, cdu_id, crah_id};
@@ -146,6 +147,19 @@ pub struct Ids {
     pub pdus: Vec<String>,
 }
 
+/// Ratings a recorded sample derives headroom and battery charge from. Shared (an `Arc`) with
+/// the recording writer, so the sim thread copies only the values that move.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ratings {
+    pub cdu_kw: Vec<f64>,
+    pub feed_kw: Vec<f64>,
+    pub ups_kw: Vec<f64>,
+    pub ups_battery_kj: Vec<f64>,
+    pub pdu_kw: Vec<f64>,
+    /// The UPS each PDU hangs from.
+    pub pdu_ups: Vec<u32>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Network {
     pub ids: Ids,
@@ -159,6 +173,7 @@ pub struct Network {
     pub feeds: Vec<FeedNode>,
     pub ups: Vec<UpsNode>,
     pub pdus: Vec<PduNode>,
+    pub ratings: Arc<Ratings>,
 }
 
 /// Utilization of a rack with none set in the scene.
@@ -410,6 +425,14 @@ impl Network {
                 r.c_coolant = 50.0 * RHO_PG25 * CP_PG25;
             }
         }
-        Ok(Network { ids, racks, halls, cdus, crahs, loops, dry_coolers, chillers, feeds, ups, pdus })
+        let ratings = Arc::new(Ratings {
+            cdu_kw: cdus.iter().map(|c| c.capacity_kw).collect(),
+            feed_kw: feeds.iter().map(|f| f.capacity_kw).collect(),
+            ups_kw: ups.iter().map(|u| u.capacity_kw).collect(),
+            ups_battery_kj: ups.iter().map(|u| u.battery_kj).collect(),
+            pdu_kw: pdus.iter().map(|p| p.capacity_kw).collect(),
+            pdu_ups: pdus.iter().map(|p| p.ups).collect(),
+        });
+        Ok(Network { ids, racks, halls, cdus, crahs, loops, dry_coolers, chillers, feeds, ups, pdus, ratings })
     }
 }
