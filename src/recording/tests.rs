@@ -192,18 +192,13 @@ fn bit_flip_source() -> Vec<u8> {
         .clone()
 }
 
-#[test]
-fn flattening_from_the_engine_equals_flattening_its_snapshot() {
-    // The recorder's fast path must write exactly what `flatten(snapshot)` would, through a
-    // cooling failure, a utility loss on batteries and the UPS running out.
-    let mut sc = scenario();
-    for (at_s, kind, target) in [(100.0, FailureKind::Utility, "feed-1"), (150.0, FailureKind::Crah, "*")] {
-        sc.events.push(Event { at_s, action: Action::Fail(Failure { kind, target: target.into() }) });
-    }
-    let mut sim = Simulation::new(scene::parse(scene::DEMO_SCENE).unwrap().site, sc, 1.0).unwrap();
+/// Runs `steps` and holds the recorder's copy of the state, turned into columns, equal to
+/// `flatten(snapshot)`. Returns the rack status bits seen.
+fn copies_equal_the_snapshot(scene_text: &str, scenario: Scenario, steps: usize) -> u8 {
+    let mut sim = Simulation::new(scene::parse(scene_text).unwrap().site, scenario, 1.0).unwrap();
     let mut cols = Columns::default();
     let mut statuses_seen = 0u8;
-    for _ in 0..700 {
+    for _ in 0..steps {
         sim.step();
         sim.flatten_into(&mut cols);
         let snap = sim.snapshot();
@@ -211,5 +206,25 @@ fn flattening_from_the_engine_equals_flattening_its_snapshot() {
         assert_eq!(sim.shape(), Shape::of(&snap));
         statuses_seen |= snap.racks.status.iter().fold(0, |a, s| a | s);
     }
-    assert_ne!(statuses_seen & crate::sim::snapshot::RackStatus::NO_POWER, 0, "the UPS never ran out");
+    statuses_seen
+}
+
+#[test]
+fn the_recorders_copy_equals_flattening_the_snapshot() {
+    // Through a cooling failure, a utility loss on batteries and the UPS running out; on a
+    // liquid-cooled hall and on one with air-cooled racks.
+    use crate::sim::snapshot::RackStatus;
+    let fails = |list: &[(f64, FailureKind, &str)]| {
+        list.iter()
+            .map(|&(at_s, kind, target)| Event { at_s, action: Action::Fail(Failure { kind, target: target.into() }) })
+            .collect::<Vec<_>>()
+    };
+    let mut sc = scenario();
+    sc.events.extend(fails(&[(100.0, FailureKind::Utility, "feed-1"), (150.0, FailureKind::Crah, "*")]));
+    let seen = copies_equal_the_snapshot(scene::DEMO_SCENE, sc, 700);
+    assert_ne!(seen & RackStatus::NO_POWER, 0, "the UPS never ran out");
+    let air = include_str!("../../scenes/mixed-air-hall.ron");
+    let sc = Scenario { events: fails(&[(60.0, FailureKind::Crah, "*")]), ..Scenario::default() };
+    let seen = copies_equal_the_snapshot(air, sc, 500);
+    assert_ne!(seen & RackStatus::AIR_COOLED, 0, "no air-cooled rack to check");
 }
