@@ -5,7 +5,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use bitpacking::{BitPacker, BitPacker4x};
+use bitpacking::{BitPacker, BitPacker1x, BitPacker4x};
 
 use crate::sim::snapshot::*;
 
@@ -39,6 +39,12 @@ impl Shape {
             pdus: s.pdus.len() as u32,
         }
     }
+    /// How many f32 values a snapshot of this shape flattens to (`None` past `usize`).
+    fn values(&self) -> Option<usize> {
+        let per = [6, 6, 3, 5, 2, 2, 2, 3, 3, 3];
+        self.counts().iter().zip(per).try_fold(0usize, |sum, (&c, k)| sum.checked_add((c as usize).checked_mul(k)?))
+    }
+
     fn counts(&self) -> [u32; 10] {
         [
             self.racks,
@@ -258,15 +264,20 @@ fn unzigzag64(z: u64) -> u64 {
     ((z >> 1) as i64 ^ -((z & 1) as i64)) as u64
 }
 
+/// Raw byte planes (files written before PACKED_KEYFRAME).
 const KEYFRAME: u8 = 0;
 /// Byte planes of bit differences from the previous sample (files written before PREDICTED).
 const DELTA: u8 = 2;
 /// f32 values as bit-packed residuals from a straight-line prediction (see `encode_into`).
 const PREDICTED: u8 = 3;
+/// A keyframe: the first f32 as it is, then each bit-packed as its difference from the value
+/// before it (neighbouring racks read alike); f64 and u8 bit-packed as they are.
+const PACKED_KEYFRAME: u8 = 4;
 /// Marks "active alarms unchanged since the previous message".
 const ALARMS_UNCHANGED: u32 = u32::MAX;
-/// Values per bit-packed block: each block stores its width in one byte, then 16 × width bytes.
+/// Values per bit-packed block (`pack_blocks`), and per block of what is left over.
 const BLOCK: usize = BitPacker4x::BLOCK_LEN;
+const SMALL_BLOCK: usize = BitPacker1x::BLOCK_LEN;
 
 /// The samples a delta is predicted from: the previous one, and the one before it when the
 /// chunk has one. Encoder and decoder must see the same prior.
@@ -316,7 +327,7 @@ pub fn encode_into(out: &mut Vec<u8>, shape: Shape, cur: &Columns, prior: Prior,
     let last = prior.last.filter(|l| l.f64s.len() == cur.f64s.len() && l.u8s.len() == cur.u8s.len());
     let predicted = f32_prior.zip(last);
     out.reserve(64 + n * 4 + n.div_ceil(BLOCK) + cur.f64s.len() * 8 + cur.u8s.len() + alarms.map_or(0, <[u8]>::len));
-    out.push(if predicted.is_some() { PREDICTED } else { KEYFRAME });
+    out.push(if predicted.is_some() { PREDICTED } else { PACKED_KEYFRAME });
     for c in shape.counts() {
         out.extend_from_slice(&c.to_le_bytes());
     }
@@ -348,12 +359,27 @@ pub fn encode_into(out: &mut Vec<u8>, shape: Shape, cur: &Columns, prior: Prior,
             });
         }
         None => {
-            // Byte planes: all lowest bytes, then the next, … so equal high bytes line up.
-            for plane in 0..4 {
-                out.extend(cur.f32s.iter().map(|v| (v >> (plane * 8)) as u8));
-            }
-            put_planes64(out, cur.f64s.iter().copied(), cur.f64s.len());
-            out.extend_from_slice(&cur.u8s);
+            // The first value as it is, then every value as its difference from the one before.
+            let f = &cur.f32s;
+            out.extend_from_slice(&f.first().copied().unwrap_or(0).to_le_bytes());
+            pack_blocks(out, n, |range, block| {
+                let before = f[range.start.saturating_sub(1)];
+                let prev = std::iter::once(before).chain(f[range.clone()].iter().copied());
+                block
+                    .iter_mut()
+                    .zip(f[range].iter().zip(prev))
+                    .for_each(|(r, (&v, p))| *r = zigzag32(v.wrapping_sub(p)));
+            });
+            let f64s = &cur.f64s;
+            pack_blocks(out, f64s.len(), |range, block| {
+                range.zip(block.iter_mut()).for_each(|(i, r)| *r = f64s[i] as u32)
+            });
+            pack_blocks(out, f64s.len(), |range, block| {
+                range.zip(block.iter_mut()).for_each(|(i, r)| *r = (f64s[i] >> 32) as u32)
+            });
+            pack_blocks(out, cur.u8s.len(), |range, block| {
+                block.iter_mut().zip(&cur.u8s[range]).for_each(|(r, &b)| *r = u32::from(b))
+            });
         }
     }
     if let Some(a) = alarms {
@@ -361,21 +387,30 @@ pub fn encode_into(out: &mut Vec<u8>, shape: Shape, cur: &Columns, prior: Prior,
     }
 }
 
-/// Bit-packs `n` values 128 at a time: `fill` writes the values of `range` into the block's
-/// first `range.len()` slots; each block is stored as its width in bits (one byte), then
-/// 16 × width bytes.
+/// Bit-packs `n` values: 128 at a time, then the rest 32 at a time (so a short column does not
+/// pay for a whole block of 128). `fill` writes the values of `range` into the block's first
+/// `range.len()` slots; each block is stored as its width in bits (one byte), then
+/// block length × width / 8 bytes.
 fn pack_blocks(out: &mut Vec<u8>, n: usize, mut fill: impl FnMut(Range<usize>, &mut [u32])) {
-    let packer = BitPacker4x::new();
-    let mut block = [0u32; BLOCK];
-    for start in (0..n).step_by(BLOCK) {
-        let end = (start + BLOCK).min(n);
+    let (wide, narrow) = (BitPacker4x::new(), BitPacker1x::new());
+    let mut buffer = [0u32; BLOCK];
+    let mut start = 0;
+    while start < n {
+        let block_len = if n - start >= BLOCK { BLOCK } else { SMALL_BLOCK };
+        let end = (start + block_len).min(n);
+        let block = &mut buffer[..block_len];
         fill(start..end, &mut block[..end - start]);
         block[end - start..].fill(0);
-        let width = packer.num_bits(&block);
+        let width = if block_len == BLOCK { wide.num_bits(block) } else { narrow.num_bits(block) };
         out.push(width);
         let at = out.len();
-        out.resize(at + 16 * width as usize, 0);
-        packer.compress(&block, &mut out[at..], width);
+        out.resize(at + block_len * width as usize / 8, 0);
+        if block_len == BLOCK {
+            wide.compress(block, &mut out[at..], width);
+        } else {
+            narrow.compress(block, &mut out[at..], width);
+        }
+        start = end;
     }
 }
 
@@ -387,35 +422,33 @@ fn unpack_blocks(
     n: usize,
     mut take: impl FnMut(Range<usize>, &[u32]),
 ) -> Result<(), String> {
-    let packer = BitPacker4x::new();
-    let mut block = [0u32; BLOCK];
-    for start in (0..n).step_by(BLOCK) {
+    let (wide, narrow) = (BitPacker4x::new(), BitPacker1x::new());
+    let mut buffer = [0u32; BLOCK];
+    let mut start = 0;
+    while start < n {
+        let block_len = if n - start >= BLOCK { BLOCK } else { SMALL_BLOCK };
         let width = *data.get(*pos).ok_or_else(damaged_short)?;
         if width > 32 {
             return Err(format!("state message is damaged (a block {width} bits wide)"));
         }
-        let len = 16 * width as usize;
+        let len = block_len * width as usize / 8;
         let packed = data.get(*pos + 1..*pos + 1 + len).ok_or_else(damaged_short)?;
-        packer.decompress(packed, &mut block, width);
+        let block = &mut buffer[..block_len];
+        if block_len == BLOCK {
+            wide.decompress(packed, block, width);
+        } else {
+            narrow.decompress(packed, block, width);
+        }
         *pos += 1 + len;
-        let end = (start + BLOCK).min(n);
+        let end = (start + block_len).min(n);
         take(start..end, &block[..end - start]);
+        start = end;
     }
     Ok(())
 }
 
 fn damaged_short() -> String {
     "state message is damaged (shorter than its header says)".to_string()
-}
-
-fn put_planes64(out: &mut Vec<u8>, values: impl Iterator<Item = u64> + Clone, n: usize) {
-    let base = out.len();
-    out.resize(base + 8 * n, 0);
-    for (i, v) in values.enumerate() {
-        for (plane, b) in v.to_le_bytes().into_iter().enumerate() {
-            out[base + plane * n + i] = b;
-        }
-    }
 }
 
 /// One decoded state message.
@@ -448,7 +481,7 @@ pub fn decode(data: &[u8], prior: Prior) -> Result<Decoded, String> {
     let n8 = u32_at(&mut pos)? as usize;
     let alarms_len = u32_at(&mut pos)?;
     let keyframe = match kind {
-        KEYFRAME => true,
+        KEYFRAME | PACKED_KEYFRAME => true,
         DELTA | PREDICTED => false,
         k => return Err(format!("unknown state message kind {k}")),
     };
@@ -462,6 +495,34 @@ pub fn decode(data: &[u8], prior: Prior) -> Result<Decoded, String> {
         Some(p) => Some(p),
     };
     let (f32s, f64s, u8s) = match (kind, last) {
+        (PACKED_KEYFRAME, _) => {
+            // Every 128 values take at least a byte: a damaged count cannot ask for more.
+            let at_most = BLOCK * (data.len() - pos);
+            if n32 > at_most || n64 > at_most || n8 > at_most || Shape::from_counts(counts).values() != Some(n32) {
+                return Err("state message is damaged (its counts disagree)".into());
+            }
+            let mut f32s = vec![0u32; n32];
+            let first = data.get(pos..pos + 4).ok_or_else(bad)?;
+            let mut prev = u32::from_le_bytes([first[0], first[1], first[2], first[3]]);
+            pos += 4;
+            unpack_blocks(data, &mut pos, n32, |range, residuals| {
+                for (v, &r) in f32s[range].iter_mut().zip(residuals) {
+                    prev = unzigzag32(r).wrapping_add(prev);
+                    *v = prev;
+                }
+            })?;
+            let mut f64s = vec![0u64; n64];
+            for half in [0, 32] {
+                unpack_blocks(data, &mut pos, n64, |range, v| {
+                    f64s[range].iter_mut().zip(v).for_each(|(d, &x)| *d |= u64::from(x) << half);
+                })?;
+            }
+            let mut u8s = vec![0u8; n8];
+            unpack_blocks(data, &mut pos, n8, |range, v| {
+                u8s[range].iter_mut().zip(v).for_each(|(f, &x)| *f = x as u8)
+            })?;
+            (f32s, f64s, u8s)
+        }
         (PREDICTED, Some(last)) => {
             let Some((l32, b32)) = prior.f32s(n32) else { return Err(bad()) };
             let mut f32s = vec![0u32; n32];
@@ -548,7 +609,7 @@ mod tests {
             cols(vec![1.0f32.to_bits(), f32::NAN.to_bits(), 0x3F7F_FFFF], vec![2.5f64.to_bits(), u64::MAX], vec![3, 9]);
         let b = cols(vec![1.000_001f32.to_bits(), 0, 0x3F80_0000], vec![(-2.5f64).to_bits(), 0], vec![4, 9]);
         let c = cols(vec![u32::MAX, 7, 0x3F80_0001], vec![0, 1], vec![0, 255]);
-        let shape = Shape::default();
+        let shape = Shape { halls: 1, ..Shape::default() };
         // A plain difference (no sample before the last) and a straight-line prediction.
         for (prior, cur) in
             [(Prior { last: Some(&a), before: None }, &b), (Prior { last: Some(&b), before: Some(&a) }, &c)]
@@ -559,28 +620,72 @@ mod tests {
             assert!(!d.keyframe);
             assert_eq!(&d.columns, cur);
         }
-        let key = decode(&encode(shape, &b, Prior::default(), Some(b"[]")), Prior::default()).unwrap();
-        assert!(key.keyframe);
-        assert_eq!(key.columns, b);
-        assert_eq!(key.alarms.as_deref(), Some(&b"[]"[..]));
+        for cur in [&a, &b, &c] {
+            let msg = encode(shape, cur, Prior::default(), Some(b"[]"));
+            assert_eq!(msg[0], PACKED_KEYFRAME);
+            let key = decode(&msg, Prior::default()).unwrap();
+            assert!(key.keyframe);
+            assert_eq!(&key.columns, cur);
+            assert_eq!(key.alarms.as_deref(), Some(&b"[]"[..]));
+        }
+    }
+
+    #[test]
+    fn keyframes_pack_neighbouring_values_as_differences() {
+        // 600 rack temperatures a little apart: each value costs a few bits, not 32.
+        let shape = Shape { racks: 100, ..Shape::default() };
+        let f32s: Vec<u32> = (0..600).map(|i| (45.0f32 + (i % 7) as f32 * 0.01).to_bits()).collect();
+        let key = cols(f32s, vec![7f64.to_bits()], vec![0; 100]);
+        let msg = encode(shape, &key, Prior::default(), None);
+        assert!(msg.len() < 600 * 4 * 6 / 10, "{} bytes", msg.len());
+        assert_eq!(decode(&msg, Prior::default()).unwrap().columns, key);
+        for cut in 0..msg.len() {
+            assert!(decode(&msg[..cut], Prior::default()).is_err(), "cut at {cut}");
+        }
+        // Counts that disagree with the shape, or ask for more values than the bytes can hold.
+        let mut lying = msg.clone();
+        lying[1 + 4 * 10..1 + 4 * 11].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(decode(&lying, Prior::default()).unwrap_err().contains("counts disagree"));
+        let mut lying = msg.clone();
+        lying[1..5].copy_from_slice(&101u32.to_le_bytes());
+        assert!(decode(&lying, Prior::default()).unwrap_err().contains("counts disagree"));
     }
 
     #[test]
     fn steady_lines_pack_to_almost_nothing() {
-        // 1,000 values each rising by a fixed step: the prediction is exact, so each block of
-        // 128 is one width byte.
+        // 1,000 values each rising by a fixed step: the prediction is exact, so each block is
+        // one width byte.
         let at = |k: u32| cols((0..1000).map(|i| 0x4200_0000 + 1000 * i + 37 * k).collect(), vec![], vec![]);
         let (a, b, c) = (at(0), at(1), at(2));
-        let msg = encode(Shape::default(), &c, Prior { last: Some(&b), before: Some(&a) }, None);
+        let shape = Shape { loops: 200, ..Shape::default() };
+        let msg = encode(shape, &c, Prior { last: Some(&b), before: Some(&a) }, None);
         let header = 1 + 4 * 14;
-        assert_eq!(msg.len(), header + 1000usize.div_ceil(BLOCK));
-        let plain = encode(Shape::default(), &c, Prior { last: Some(&b), before: None }, None);
+        assert_eq!(msg.len(), header + 1000 / BLOCK + (1000 % BLOCK).div_ceil(SMALL_BLOCK));
+        let plain = encode(shape, &c, Prior { last: Some(&b), before: None }, None);
         assert!(plain.len() > header + 800, "a plain difference needs 7 bits for a step of 37");
     }
 
+    /// A message in the layout of files from before bit-packing: header, then byte planes of
+    /// the f32s and f64s, then the u8s.
+    fn legacy(kind: u8, c: &Columns) -> Vec<u8> {
+        let mut out = vec![kind];
+        out.extend([0u8; 40]);
+        for n in [c.f32s.len(), c.f64s.len(), c.u8s.len()] {
+            out.extend((n as u32).to_le_bytes());
+        }
+        out.extend(ALARMS_UNCHANGED.to_le_bytes());
+        for plane in 0..4 {
+            out.extend(c.f32s.iter().map(|v| (v >> (plane * 8)) as u8));
+        }
+        for plane in 0..8 {
+            out.extend(c.f64s.iter().map(|v| (v >> (plane * 8)) as u8));
+        }
+        out.extend(&c.u8s);
+        out
+    }
+
     #[test]
-    fn messages_written_before_prediction_still_decode() {
-        // The old delta layout is a keyframe's layout holding differences: build one that way.
+    fn messages_written_before_bit_packing_still_decode() {
         let a = cols(vec![10, 20, 30], vec![5], vec![1, 0]);
         let b = cols(vec![11, 18, 30], vec![4], vec![1, 1]);
         let diff = cols(
@@ -588,9 +693,11 @@ mod tests {
             b.f64s.iter().zip(&a.f64s).map(|(x, y)| zigzag64(x.wrapping_sub(*y))).collect(),
             b.u8s.iter().zip(&a.u8s).map(|(x, y)| x ^ y).collect(),
         );
-        let mut msg = encode(Shape::default(), &diff, Prior::default(), None);
-        msg[0] = DELTA;
-        assert_eq!(decode(&msg, Prior { last: Some(&a), before: None }).unwrap().columns, b);
+        let key = decode(&legacy(KEYFRAME, &a), Prior::default()).unwrap();
+        assert!(key.keyframe);
+        assert_eq!(key.columns, a);
+        let delta = decode(&legacy(DELTA, &diff), Prior { last: Some(&a), before: None }).unwrap();
+        assert_eq!(delta.columns, b);
     }
 
     #[test]
