@@ -218,7 +218,7 @@ impl Recorder {
         let mut mcap = mcap::WriteOptions::new()
             .profile("factory-twin")
             // No chunk compression: the state is already bit-packed (codec.rs). zstd on top took
-            // another third off the size but cost the writer a third of a simulation step per
+            // another third off the size but cost the writer half a simulation step per
             // sample, which is what decided whether recording slowed the simulation.
             .compression(None)
             // Chunks end at keyframes (flush), not at a size.
