@@ -39,7 +39,8 @@ impl Shape {
             pdus: s.pdus.len() as u32,
         }
     }
-    /// How many f32 values a snapshot of this shape flattens to (`None` past `usize`).
+    /// How many f32 values a snapshot of this shape flattens to (`None` past `usize`): per
+    /// object, in `counts` order, as many as `flatten` writes for it.
     fn values(&self) -> Option<usize> {
         let per = [6, 6, 3, 5, 2, 2, 2, 3, 3, 3];
         self.counts().iter().zip(per).try_fold(0usize, |sum, (&c, k)| sum.checked_add((c as usize).checked_mul(k)?))
@@ -628,6 +629,14 @@ mod tests {
             assert_eq!(&key.columns, cur);
             assert_eq!(key.alarms.as_deref(), Some(&b"[]"[..]));
         }
+    }
+
+    #[test]
+    fn a_shape_counts_the_values_flatten_writes() {
+        let site = crate::scene::parse(crate::scene::DEMO_SCENE).unwrap().site;
+        let mut sim = crate::sim::Simulation::new(site, Default::default(), 1.0).unwrap();
+        let snap = sim.snapshot();
+        assert_eq!(Shape::of(&snap).values(), Some(flatten(&snap).f32s.len()));
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //!
 //! Layout: channel `/scene` (RON), `/scenario` (RON), `/state` (codec.rs: a keyframe at the start
 //! of every chunk, bit-packed prediction residuals between), `/events` (JSON alarms, failures and
-//! restores). A chunk is closed before each keyframe, so seeking is a binary search over chunk start times plus at most
-//! one chunk's deltas, and a killed recorder loses at most the chunk in progress.
+//! restores). A chunk is closed before each keyframe, so seeking is a binary search over chunk
+//! start times plus at most one chunk's deltas, and a killed recorder loses at most the chunk in
+//! progress.
 
 pub mod codec;
 pub mod playback;
@@ -37,8 +38,8 @@ fn ns(t: f64) -> u64 {
 }
 
 /// Writes a recording while a simulation runs. The sim thread only copies the engine's arrays
-/// into a recycled buffer (`Simulation::copy_state_into`, a memcpy each); conversion, encoding,
-/// compression and I/O run on a writer thread, so recording costs the simulation little.
+/// into a recycled buffer (`Simulation::copy_state_into`: rack columns converted to f32, the rest
+/// a memcpy); the rest of the conversion, the encoding and the I/O run on a writer thread.
 pub struct Recorder {
     tx: Option<crossbeam_channel::Sender<WriterMsg>>,
     /// Copies the writer is done with, reused so the sim thread does not allocate.
@@ -52,9 +53,9 @@ pub struct Recorder {
     batch_size: usize,
 }
 
-/// Most samples handed to the writer per message: one wake-up of the writer thread per batch
-/// instead of per sample (a futex wake costs microseconds in a VM, a fair share of a 15 µs
-/// step). Large sites get smaller batches (`batch_for`): their steps dwarf a wake-up.
+/// Most samples handed to the writer per message: one hand-over (and, if the writer sleeps, one
+/// wake-up: microseconds in a VM, a fair share of a 15 µs step) per batch instead of per
+/// sample. Large sites get smaller batches (`batch_for`): their steps dwarf a hand-over.
 const BATCH: usize = 32;
 /// Batches queued for the writer before the sim waits. With the batch being filled and the one
 /// the writer works on, this bounds the copies in flight, and the spare pool holds them all, so
