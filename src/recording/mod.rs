@@ -13,7 +13,7 @@ pub mod playback;
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -166,7 +166,12 @@ impl Writer {
                     }
                 }
                 WriterMsg::Event(a) => self.event(&a)?,
-                WriterMsg::Finish => return self.mcap.finish().map(|_| ()).map_err(|e| e.to_string()),
+                WriterMsg::Finish => {
+                    self.mcap.finish().map_err(|e| e.to_string())?;
+                    // The last buffered bytes: a failed write (a full disk) is reported here
+                    // rather than lost in a drop.
+                    return self.mcap.into_inner().flush().map_err(|e| e.to_string());
+                }
             }
         }
         // Dropped without Finish: leave the file as a crash would, readable up to its last chunk.
