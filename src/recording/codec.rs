@@ -345,15 +345,8 @@ pub fn encode_into(out: &mut Vec<u8>, shape: Shape, cur: &Columns, prior: Prior,
                     *r = zigzag32(c.wrapping_sub(predict(l, b)));
                 }
             });
-            // The f64s (time, KPIs) as plain differences, low and high halves packed apart:
-            // the high halves of a slow change are zero.
-            let d64 = |i: usize| zigzag64(cur64[i].wrapping_sub(last.f64s[i]));
-            pack_blocks(out, cur64.len(), |range, block| {
-                range.zip(block.iter_mut()).for_each(|(i, r)| *r = d64(i) as u32);
-            });
-            pack_blocks(out, cur64.len(), |range, block| {
-                range.zip(block.iter_mut()).for_each(|(i, r)| *r = (d64(i) >> 32) as u32);
-            });
+            // The f64s (time, KPIs) as plain differences.
+            pack_u64s(out, cur64.len(), |i| zigzag64(cur64[i].wrapping_sub(last.f64s[i])));
             pack_blocks(out, cur.u8s.len(), |range, block| {
                 let flags = cur.u8s[range.clone()].iter().zip(&last.u8s[range]);
                 block.iter_mut().zip(flags).for_each(|(r, (a, b))| *r = u32::from(a ^ b));
@@ -371,13 +364,7 @@ pub fn encode_into(out: &mut Vec<u8>, shape: Shape, cur: &Columns, prior: Prior,
                     .zip(f[range].iter().zip(prev))
                     .for_each(|(r, (&v, p))| *r = zigzag32(v.wrapping_sub(p)));
             });
-            let f64s = &cur.f64s;
-            pack_blocks(out, f64s.len(), |range, block| {
-                range.zip(block.iter_mut()).for_each(|(i, r)| *r = f64s[i] as u32)
-            });
-            pack_blocks(out, f64s.len(), |range, block| {
-                range.zip(block.iter_mut()).for_each(|(i, r)| *r = (f64s[i] >> 32) as u32)
-            });
+            pack_u64s(out, cur.f64s.len(), |i| cur.f64s[i]);
             pack_blocks(out, cur.u8s.len(), |range, block| {
                 block.iter_mut().zip(&cur.u8s[range]).for_each(|(r, &b)| *r = u32::from(b))
             });
@@ -448,6 +435,26 @@ fn unpack_blocks(
     Ok(())
 }
 
+/// `n` u64 values as two packed runs, low halves then high halves: the high halves of a small
+/// difference are zero.
+fn pack_u64s(out: &mut Vec<u8>, n: usize, value: impl Fn(usize) -> u64) {
+    for half in [0, 32] {
+        pack_blocks(out, n, |range, block| {
+            range.zip(block.iter_mut()).for_each(|(i, r)| *r = (value(i) >> half) as u32)
+        });
+    }
+}
+
+fn unpack_u64s(data: &[u8], pos: &mut usize, n: usize) -> Result<Vec<u64>, String> {
+    let mut values = vec![0u64; n];
+    for half in [0, 32] {
+        unpack_blocks(data, pos, n, |range, v| {
+            values[range].iter_mut().zip(v).for_each(|(d, &x)| *d |= u64::from(x) << half);
+        })?;
+    }
+    Ok(values)
+}
+
 fn damaged_short() -> String {
     "state message is damaged (shorter than its header says)".to_string()
 }
@@ -512,12 +519,7 @@ pub fn decode(data: &[u8], prior: Prior) -> Result<Decoded, String> {
                     *v = prev;
                 }
             })?;
-            let mut f64s = vec![0u64; n64];
-            for half in [0, 32] {
-                unpack_blocks(data, &mut pos, n64, |range, v| {
-                    f64s[range].iter_mut().zip(v).for_each(|(d, &x)| *d |= u64::from(x) << half);
-                })?;
-            }
+            let f64s = unpack_u64s(data, &mut pos, n64)?;
             let mut u8s = vec![0u8; n8];
             unpack_blocks(data, &mut pos, n8, |range, v| {
                 u8s[range].iter_mut().zip(v).for_each(|(f, &x)| *f = x as u8)
@@ -533,12 +535,7 @@ pub fn decode(data: &[u8], prior: Prior) -> Result<Decoded, String> {
                     *v = unzigzag32(r).wrapping_add(predict(l, b));
                 }
             })?;
-            let mut d64 = vec![0u64; n64];
-            for half in [0, 32] {
-                unpack_blocks(data, &mut pos, n64, |range, v| {
-                    d64[range].iter_mut().zip(v).for_each(|(d, &x)| *d |= u64::from(x) << half);
-                })?;
-            }
+            let d64 = unpack_u64s(data, &mut pos, n64)?;
             let f64s = d64.iter().zip(&last.f64s).map(|(&d, &b)| unzigzag64(d).wrapping_add(b)).collect();
             let mut u8s = last.u8s.clone();
             unpack_blocks(data, &mut pos, n8, |range, v| {
