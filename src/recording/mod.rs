@@ -108,9 +108,11 @@ impl Writer {
         // A live edit changes the shape: the next sample starts a chunk with a keyframe.
         let keyframe = t + 1e-9 >= self.next_keyframe_s || self.last.as_ref().is_none_or(|l| !l.same_shape(&cols));
         if keyframe {
-            // Close the chunk so the next one starts with this keyframe.
+            // Close the chunk so the next one starts with this keyframe, predicted from nothing.
             self.mcap.flush().map_err(|e| e.to_string())?;
             self.next_keyframe_s = t + KEYFRAME_EVERY_S;
+            self.free.extend(self.last.take());
+            self.free.extend(self.before.take());
         }
         if let Some(a) = &alarms {
             self.alarms = a.clone();
@@ -120,11 +122,6 @@ impl Writer {
             Some(a) => Some(serde_json::to_vec(&*a).map_err(|e| e.to_string())?),
             None => None,
         };
-        if keyframe {
-            let (last, before) = (self.last.take(), self.before.take());
-            self.recycle(last);
-            self.recycle(before);
-        }
         let prior = Prior { last: self.last.as_ref(), before: self.before.as_ref() };
         encode_into(&mut self.encoded, shape, &cols, prior, alarms_json.as_deref());
         self.seq += 1;
@@ -136,12 +133,8 @@ impl Writer {
         };
         self.mcap.write_to_known_channel(&header, &self.encoded).map_err(|e| e.to_string())?;
         let before = std::mem::replace(&mut self.before, self.last.replace(cols));
-        self.recycle(before);
+        self.free.extend(before);
         Ok(())
-    }
-
-    fn recycle(&mut self, buffer: Option<Columns>) {
-        self.free.extend(buffer);
     }
 
     fn event(&mut self, a: &Alarm) -> Result<(), String> {
@@ -605,14 +598,14 @@ impl Player {
             self.cache = Some((i, msgs));
         }
         let Some((_, msgs)) = &self.cache else { return Err("internal: no chunk".into()) };
-        let (mut last, mut before): (Option<Columns>, Option<Columns>) = (None, None);
+        let mut chunk = ChunkDecoder::default();
         let mut shape = Shape::default();
         let mut alarms: Option<Vec<u8>> = None;
         for (k, (at, body)) in msgs.iter().enumerate() {
             if k > 0 && *at > t_ns {
                 break;
             }
-            let d = decode(body, Prior { last: last.as_ref(), before: before.as_ref() })?;
+            let d = chunk.next(body)?;
             if k == 0 && !d.keyframe {
                 return Err("a chunk does not start with a keyframe".into());
             }
@@ -620,10 +613,8 @@ impl Player {
             if d.alarms.is_some() {
                 alarms = d.alarms;
             }
-            before = if d.keyframe { None } else { last.take() };
-            last = Some(d.columns);
         }
-        let cols = last.ok_or("no state")?;
+        let cols = chunk.last.ok_or("no state")?;
         let list: Vec<Alarm> = match alarms {
             Some(json) => serde_json::from_slice(&json).map_err(|e| format!("damaged alarm list: {e}"))?,
             None => Vec::new(),
@@ -653,20 +644,37 @@ impl Player {
         let state = self.state_channel().ok_or("the recording has no state channel")?;
         let shape_alarms = Arc::new(Vec::new());
         for i in 0..self.chunks.len() {
-            let (mut last, mut before): (Option<Columns>, Option<Columns>) = (None, None);
+            let mut chunk = ChunkDecoder::default();
             for r in self.chunk_records(i)? {
                 if let Rec::Message(ch, _, body) = r {
                     if ch == state {
-                        let d = decode(&body, Prior { last: last.as_ref(), before: before.as_ref() })?;
-                        let snap = unflatten(d.shape, &d.columns, shape_alarms.clone())?;
-                        f(&snap)?;
-                        before = if d.keyframe { None } else { last.take() };
-                        last = Some(d.columns);
+                        let d = chunk.next(&body)?;
+                        let cols = chunk.last.as_ref().ok_or("no state")?;
+                        f(&unflatten(d.shape, cols, shape_alarms.clone())?)?;
                     }
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// Decodes one chunk's state messages in order, keeping the two samples the next message is
+/// predicted from (as the writer did).
+#[derive(Default)]
+struct ChunkDecoder {
+    last: Option<Columns>,
+    before: Option<Columns>,
+}
+
+impl ChunkDecoder {
+    /// Decodes the next message; its columns are then `self.last` (the returned `columns` are
+    /// left empty).
+    fn next(&mut self, body: &[u8]) -> Result<codec::Decoded, String> {
+        let mut d = decode(body, Prior { last: self.last.as_ref(), before: self.before.as_ref() })?;
+        self.before = if d.keyframe { None } else { self.last.take() };
+        self.last = Some(std::mem::take(&mut d.columns));
+        Ok(d)
     }
 }
 

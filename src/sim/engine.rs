@@ -14,7 +14,7 @@ use super::network::{NONE, Network, Supply};
 use super::physics::*;
 use super::scenario::{Action, Event, Failure, FailureKind, Profile, Scenario, matches};
 use super::snapshot::*;
-use super::state_copy::{StateCopy, copy, copy_f32};
+use super::state_copy::{StateCopy, copy_f32};
 
 /// Which kinds of object an alarm can be about.
 const CLASSES: usize = 10;
@@ -1138,27 +1138,27 @@ impl Simulation {
         for (dst, src) in c.rack.iter_mut().zip([&s.t_gpu, &s.inlet, &s.t_cool, &s.power, &s.util, &s.throttle]) {
             copy_f32(dst, src);
         }
-        copy(&mut c.status, &s.status);
+        c.status.clone_from(&s.status);
         for (dst, src) in c.cdu.iter_mut().zip([&s.cdu_sup, &s.cdu_ret, &s.cdu_frac, &s.cdu_heat, &s.cdu_pump]) {
-            copy(dst, src);
+            dst.clone_from(src);
         }
-        copy(&mut c.cdu_running, &s.cdu_running);
+        c.cdu_running.clone_from(&s.cdu_running);
         for (dst, src) in c.hall.iter_mut().zip([&s.room, &s.hall_sup_air, &s.hall_air_heat]) {
-            copy(dst, src);
+            dst.clone_from(src);
         }
         for (dst, src) in c.loops.iter_mut().zip([&s.loop_sup, &s.loop_ret, &s.loop_frac, &s.loop_heat, &s.loop_pump]) {
-            copy(dst, src);
+            dst.clone_from(src);
         }
         for (dst, src) in c.equipment.iter_mut().zip([&s.crah, &s.dc, &s.ch]) {
             dst.clone_from(src);
         }
-        copy(&mut c.feed_load, &s.feed_load);
-        copy(&mut c.feed_failed, &self.fail.feed);
-        copy(&mut c.ups_load, &s.ups_load);
-        copy(&mut c.ups_battery_kj, &s.ups_batt_kj);
-        copy(&mut c.ups_out, &s.ups_out);
-        copy(&mut c.ups_on_battery, &s.ups_on_batt);
-        copy(&mut c.pdu_load, &s.pdu_load);
+        c.feed_load.clone_from(&s.feed_load);
+        c.feed_failed.clone_from(&self.fail.feed);
+        c.ups_load.clone_from(&s.ups_load);
+        c.ups_battery_kj.clone_from(&s.ups_batt_kj);
+        c.ups_out.clone_from(&s.ups_out);
+        c.ups_on_battery.clone_from(&s.ups_on_batt);
+        c.pdu_load.clone_from(&s.pdu_load);
         if !Arc::ptr_eq(&c.ratings, &self.net.ratings) {
             c.ratings = self.net.ratings.clone();
         }

@@ -1,8 +1,9 @@
 //! The sim thread's half of recording a sample: the engine's arrays copied out as plainly as
 //! possible — rack columns converted to f32 in one vectorised pass each (half the bytes to write
 //! into buffers that are cold in this core's cache, which is what the copy costs), everything
-//! else a `memcpy`. The recording writer turns the copy into `Columns` on its own thread
-//! (`StateCopy::columns_into`), so a recorded run pays for little more than the copy.
+//! else a `memcpy` (`Vec::clone_from`, reusing the buffer). The recording writer turns the copy
+//! into `Columns` on its own thread (`StateCopy::columns_into`), so a recorded run pays for
+//! little more than the copy.
 
 use std::sync::Arc;
 
@@ -38,12 +39,6 @@ pub struct StateCopy {
     pub(super) ups_on_battery: Vec<bool>,
     pub(super) pdu_load: Vec<f64>,
     pub(super) ratings: Arc<Ratings>,
-}
-
-/// `dst` becomes a copy of `src`, reusing its allocation.
-pub(super) fn copy<T: Copy>(dst: &mut Vec<T>, src: &[T]) {
-    dst.clear();
-    dst.extend_from_slice(src);
 }
 
 /// `dst` becomes the f32 bits of `src`, reusing its allocation.
