@@ -1,8 +1,9 @@
 //! How much recording slows a simulation running flat out: one 1,000-rack site under a diurnal
 //! load, stepped in one-hour segments alternately without and with a `Recorder` (1 Hz, so every
-//! step is a sample). Alternating short segments in one process keeps a VM's drifting speed
-//! out of the ratio, which separate runs of the CLI cannot. Prints the median ratio of recorded
-//! to plain speed over pairs of neighbouring segments, with its quartiles.
+//! step is a sample). Alternating short segments in one process keeps most of a VM's drifting
+//! speed out of the ratio, which separate runs of the CLI could not; on a noisy VM repeat it and
+//! compare runs (BENCHMARKS.md). Prints the median ratio of recorded to plain speed over pairs of
+//! neighbouring segments, with its quartiles.
 //!
 //! `cargo bench --no-default-features --bench recording_overhead [-- PAIRS]`
 use std::time::Instant;

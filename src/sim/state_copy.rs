@@ -176,6 +176,22 @@ mod tests {
             let mut dst = vec![7u32; n + 5];
             copy_f32(&mut dst, &src);
             assert_eq!(dst, expect, "{n} values");
+            // Every path this CPU can run, not only the one `copy_f32` picks.
+            #[cfg(target_arch = "x86_64")]
+            {
+                let mut each = vec![7u32; n];
+                if std::arch::is_x86_feature_detected!("avx") {
+                    // SAFETY: the CPU has AVX, checked just above.
+                    unsafe { to_f32_bits_avx(&mut each, &src) };
+                    assert_eq!(each, expect, "AVX, {n} values");
+                }
+                each.fill(7);
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has AVX-512F, checked just above.
+                    unsafe { to_f32_bits_avx512(&mut each, &src) };
+                    assert_eq!(each, expect, "AVX-512, {n} values");
+                }
+            }
         }
     }
 }
