@@ -15,7 +15,7 @@ use factory_twin::sim::{Profile, Scenario, Simulation, Workload};
 const STEPS: usize = 3_600;
 
 fn main() {
-    let pairs: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(40);
+    let pairs: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(40).max(1);
     let site = generate(&GenerateOptions {
         racks: 1_000,
         rack_type: "gb300-nvl72".into(),

@@ -319,8 +319,8 @@ pub fn encode(shape: Shape, cur: &Columns, prior: Prior, alarms: Option<&[u8]>) 
 /// prediction from the two samples before, bit-packed 128 at a time (crate `bitpacking`): most
 /// of a site's values move smoothly, so the residuals are a few bits wide and packing them
 /// costs about a microsecond per 1,000 racks, where a general-purpose compressor on the raw
-/// differences cost 30 µs — more than a simulation step. The f64 KPIs and u8 flags are few and
-/// stay as byte-plane differences and XOR for the chunk compressor.
+/// differences cost 30 µs — more than a simulation step. The few f64 KPIs are packed as plain
+/// differences and the u8 flags as XOR with the previous sample's.
 pub fn encode_into(out: &mut Vec<u8>, shape: Shape, cur: &Columns, prior: Prior, alarms: Option<&[u8]>) {
     out.clear();
     let n = cur.f32s.len();
