@@ -110,6 +110,10 @@ pub struct SimulateArgs {
     /// Samples per sim second in the recording.
     #[arg(long, default_value_t = 1.0)]
     pub record_rate: f64,
+    /// Draw the progress bar on stderr even when it is not a terminal (for a script watching a
+    /// long run).
+    #[arg(long)]
+    pub progress: bool,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -275,27 +279,7 @@ fn generate_cmd(opts: &GenerateOptions, out: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Loads the scene to open: a file, or the embedded demo hall.
-/// A recording starts with the MCAP magic; anything else is read as a scene.
-pub fn is_recording(path: &Path) -> bool {
-    use std::io::Read;
-    let mut head = [0u8; 8];
-    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && head == *mcap::MAGIC
-}
-
-pub fn load_scene_or_demo(file: Option<&Path>) -> Result<(String, crate::model::Site), String> {
-    match file {
-        None => scene::parse(scene::DEMO_SCENE)
-            .map(|l| ("demo-hall (embedded)".to_string(), l.site))
-            .map_err(|e| e.0.iter().map(|d| d.display("embedded demo").to_string()).collect::<Vec<_>>().join("\n")),
-        Some(f) => {
-            let name = f.display().to_string();
-            scene::load_file(f)
-                .map(|l| (name.clone(), l.site))
-                .map_err(|e| e.0.iter().map(|d| d.display(&name).to_string()).collect::<Vec<_>>().join("\n"))
-        }
-    }
-}
+pub use crate::open::{is_recording, load_scene_or_demo};
 
 #[cfg(feature = "app")]
 fn open(args: OpenArgs) -> ExitCode {

@@ -36,6 +36,10 @@ const CHILLER_KW: f64 = 1055.0;
 const CHILLER_COP: f64 = 5.96;
 /// CRAH module: *estimate* for a large chilled-water unit: 250 kW, 20 m³/s, 15 kW of fans.
 const CRAH_KW: f64 = 250.0;
+/// Most heat one facility loop carries: one pump set of 2+1 pumps of ~300 kW at ~1,200 kg/s
+/// (*estimate*: pumps of that size are the largest commonly built). A bigger hall gets several
+/// loops, each with its own dry coolers and chillers, as a real plant would be split.
+const LOOP_MAX_KW: f64 = 50_000.0;
 const ROW_PITCH_M: f64 = 3.0;
 const MARGIN_M: f64 = 3.0;
 
@@ -60,6 +64,13 @@ pub fn generate(opts: &GenerateOptions) -> Result<Site, String> {
     }
     if opts.cooling == Cooling::Liquid && !ty.is_liquid() {
         return Err(format!("\"{}\" is air-cooled; use --cooling air or a liquid-cooled type", ty.id));
+    }
+    if opts.cooling == Cooling::Air && ty.is_liquid() {
+        return Err(format!(
+            "\"{}\" is liquid-cooled ({:.0} % of its heat goes to liquid); use --cooling liquid or an air-cooled type",
+            ty.id,
+            ty.liquid_fraction * 100.0
+        ));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let mut site = Site {
@@ -129,7 +140,12 @@ fn add_hall(
 
     let ups_id = |k: usize| format!("{hall_id}-ups-{}", k + 1);
     let feed_id = format!("feed-{}", h + 1);
-    let loop_id = format!("{hall_id}-fw");
+    // Facility loops: as few as carry the heat, each a contiguous block of CDU groups (liquid)
+    // or of CRAHs (air). One loop keeps the plain id.
+    let loop_heat_kw = if liquid { racks as f64 * liquid_kw } else { crah_total as f64 * CRAH_KW };
+    let loops = ((loop_heat_kw / LOOP_MAX_KW).ceil() as usize).max(1);
+    let loop_id = |k: usize| if loops == 1 { format!("{hall_id}-fw") } else { format!("{hall_id}-fw-{}", k + 1) };
+    let mut loop_kw = vec![0.0; loops];
 
     let mut hall = Hall {
         id: hall_id.clone(),
@@ -189,6 +205,8 @@ fn add_hall(
             pdus.push(Pdu { id: pdu, ups: ups_id(ups), capacity_kw: round_up(load * 1.1, 10.0), efficiency: 0.99 });
             if liquid {
                 let heat = n as f64 * liquid_kw;
+                let lp = group * loops / groups;
+                loop_kw[lp] += heat;
                 let flow = n as f64 * ty.coolant_flow_lpm;
                 let pump_kw = (CDU_KW * CDU_PUMP_SHARE * 10.0).round() / 10.0;
                 ups_load[ups] += 2.0 * pump_kw;
@@ -204,7 +222,7 @@ fn add_hall(
                     pumps_duty: 2,
                     pump_kw,
                     tcs_volume_l: round_up(100.0 + n as f64 * 60.0, 10.0),
-                    facility_loop: loop_id.clone(),
+                    facility_loop: loop_id(lp),
                     supply: ups_id(ups),
                     position: Some((cx, y + ty.depth_m / 2.0)),
                 });
@@ -221,13 +239,18 @@ fn add_hall(
     for c in 0..crah_total {
         let x = 1.2 + (c / 2) as f64 * 2.0 + 0.9;
         let y = if c % 2 == 0 { 0.9 } else { hall.size.1 - 0.9 };
+        let lp = c * loops / crah_total;
+        if !liquid {
+            // What the validator counts: each CRAH's capacity, up to the hall's air heat.
+            loop_kw[lp] += CRAH_KW.min(air_kw);
+        }
         hall.crahs.push(Crah {
             id: format!("crah-{}", c + 1),
             capacity_kw: CRAH_KW,
             airflow_m3_s: 20.0,
             fan_kw: 15.0,
             supply_air_c: 22.0,
-            facility_loop: (!liquid).then(|| loop_id.clone()),
+            facility_loop: (!liquid).then(|| loop_id(lp)),
             supply: feed_id.clone(),
             position: Some((x, y)),
         });
@@ -235,61 +258,64 @@ fn add_hall(
         mech_feed_kw += 15.0 + if liquid { CRAH_KW / 3.5 } else { 0.0 };
     }
 
-    // Facility loop and heat rejection, N+1 chillers as trim with economiser.
-    let loop_kw = if liquid { racks as f64 * liquid_kw } else { air_kw };
+    // Facility loops and their heat rejection, N+1 chillers as trim with economiser.
     let setpoint = if liquid { 30.0 } else { 12.0 };
-    let mut rejection = Vec::new();
-    if liquid {
-        // Dry coolers carry the whole load at 25 °C air with a 40 °C return (15 K vs the rated 11.1 K).
-        let per_dc = DRY_COOLER_KW * (40.0 - 25.0) / (46.1 - 35.0);
-        let n = (loop_kw / per_dc).ceil().max(1.0) as usize;
-        for k in 0..n {
-            let id = format!("{hall_id}-dc-{}", k + 1);
-            rejection.push(id.clone());
-            site.plant.dry_coolers.push(DryCooler {
-                id,
-                capacity_kw: DRY_COOLER_KW,
-                design_air_c: 35.0,
-                design_fluid_in_c: 46.1,
-                fans: 12,
-                fan_kw: DRY_COOLER_FAN_KW,
-                supply: feed_id.clone(),
-                position: Some((x0 + 6.0 + (k % 6) as f64 * 13.0, y0 - 8.0 - (k / 6) as f64 * 4.0)),
-            });
-            mech_feed_kw += DRY_COOLER_FAN_KW;
+    let (mut dcs, mut chs) = (0usize, 0usize);
+    for (k, &kw) in loop_kw.iter().enumerate() {
+        let mut rejection = Vec::new();
+        if liquid {
+            // Dry coolers carry the whole load at 25 °C air with a 40 °C return (15 K vs the rated 11.1 K).
+            let per_dc = DRY_COOLER_KW * (40.0 - 25.0) / (46.1 - 35.0);
+            for _ in 0..(kw / per_dc).ceil().max(1.0) as usize {
+                let id = format!("{hall_id}-dc-{}", dcs + 1);
+                rejection.push(id.clone());
+                site.plant.dry_coolers.push(DryCooler {
+                    id,
+                    capacity_kw: DRY_COOLER_KW,
+                    design_air_c: 35.0,
+                    design_fluid_in_c: 46.1,
+                    fans: 12,
+                    fan_kw: DRY_COOLER_FAN_KW,
+                    supply: feed_id.clone(),
+                    position: Some((x0 + 6.0 + (dcs % 6) as f64 * 13.0, y0 - 8.0 - (dcs / 6) as f64 * 4.0)),
+                });
+                mech_feed_kw += DRY_COOLER_FAN_KW;
+                dcs += 1;
+            }
         }
-    }
-    let chillers = (loop_kw / CHILLER_KW).ceil().max(1.0) as usize + 1;
-    for k in 0..chillers {
-        let id = format!("{hall_id}-ch-{}", k + 1);
-        rejection.push(id.clone());
-        site.plant.chillers.push(Chiller {
-            id,
-            capacity_kw: CHILLER_KW,
-            cop: CHILLER_COP,
-            condenser: Condenser::AirCooled,
-            economiser: true,
-            restart_s: 300.0,
-            supply: feed_id.clone(),
-            position: Some((x0 + 3.0 + (k % 12) as f64 * 6.5, y0 - 30.0 - (k / 12) as f64 * 3.5)),
+        for _ in 0..(kw / CHILLER_KW).ceil().max(1.0) as usize + 1 {
+            let id = format!("{hall_id}-ch-{}", chs + 1);
+            rejection.push(id.clone());
+            site.plant.chillers.push(Chiller {
+                id,
+                capacity_kw: CHILLER_KW,
+                cop: CHILLER_COP,
+                condenser: Condenser::AirCooled,
+                economiser: true,
+                restart_s: 300.0,
+                supply: feed_id.clone(),
+                position: Some((x0 + 3.0 + (chs % 12) as f64 * 6.5, y0 - 30.0 - (chs / 12) as f64 * 3.5)),
+            });
+            mech_feed_kw += CHILLER_KW / CHILLER_COP;
+            chs += 1;
+        }
+        // ΔT 10 K across the loop at full load.
+        let flow = round_up(kw.max(50.0) / (4.186 * 10.0), 1.0);
+        let pump_kw = round_up(flow * 0.25, 0.5);
+        let ups = k % ups_count;
+        site.plant.loops.push(CoolantLoop {
+            id: loop_id(k),
+            supply_setpoint_c: setpoint,
+            rated_flow_kg_s: flow,
+            pumps: 3,
+            pumps_duty: 2,
+            pump_kw,
+            volume_m3: round_up(5.0 + kw / 200.0, 1.0),
+            heat_rejection: rejection,
+            supply: ups_id(ups),
         });
-        mech_feed_kw += CHILLER_KW / CHILLER_COP;
+        ups_load[ups] += 2.0 * pump_kw;
     }
-    // ΔT 10 K across the loop at full load.
-    let flow = round_up(loop_kw.max(50.0) / (4.186 * 10.0), 1.0);
-    let pump_kw = round_up(flow * 0.25, 0.5);
-    site.plant.loops.push(CoolantLoop {
-        id: loop_id,
-        supply_setpoint_c: setpoint,
-        rated_flow_kg_s: flow,
-        pumps: 3,
-        pumps_duty: 2,
-        pump_kw,
-        volume_m3: round_up(5.0 + loop_kw / 200.0, 1.0),
-        heat_rejection: rejection,
-        supply: ups_id(0),
-    });
-    ups_load[0] += 2.0 * pump_kw;
 
     site.power.pdus.extend(pdus);
     let mut feed_kw = mech_feed_kw;
@@ -349,6 +375,55 @@ mod tests {
         }
     }
 
+    fn errors(site: &Site) -> Vec<crate::diagnostic::Diagnostic> {
+        crate::scene::validate(site).into_iter().filter(|d| d.is_error()).collect()
+    }
+
+    /// The case and the corners: 1 and 10,000 racks in 1 and 10 halls, every built-in
+    /// type with the cooling it takes. (10,000 racks in one hall needed a 7.9 MW loop pump.)
+    #[test]
+    fn the_largest_and_smallest_requests_validate() {
+        for ty in builtin_rack_types() {
+            let cooling = if ty.is_liquid() { Cooling::Liquid } else { Cooling::Air };
+            for (n, h) in [(1, 1), (10_000, 1), (10, 10), (10_000, 10)] {
+                let site = generate(&opts(n, &ty.id, cooling, h)).unwrap();
+                assert_eq!(site.rack_count(), n);
+                let e = errors(&site);
+                assert!(e.is_empty(), "{n} {} in {h} halls: {e:#?}", ty.id);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+        /// Any rack count up to 10,000, 1–10 halls, either cooling and every built-in type: a
+        /// scene with no validation error, or a refusal that says why (air type on liquid).
+        #[test]
+        fn every_generated_scene_validates(
+            racks in 1usize..=10_000,
+            halls in 1usize..=10,
+            ty in 0usize..5,
+            liquid in proptest::prelude::any::<bool>(),
+            seed in proptest::prelude::any::<u64>(),
+        ) {
+            let ty = builtin_rack_types()[ty].clone();
+            let cooling = if liquid { Cooling::Liquid } else { Cooling::Air };
+            let o = GenerateOptions { racks, rack_type: ty.id.clone(), cooling, halls, seed };
+            match generate(&o) {
+                Ok(site) => {
+                    proptest::prop_assert!(halls <= racks && ty.is_liquid() == liquid);
+                    proptest::prop_assert_eq!(site.rack_count(), racks);
+                    let e = errors(&site);
+                    proptest::prop_assert!(e.is_empty(), "{} {} in {} halls: {:#?}", racks, ty.id, halls, e);
+                }
+                Err(why) => {
+                    proptest::prop_assert!(halls > racks || ty.is_liquid() != liquid, "refused: {}", why);
+                    proptest::prop_assert!(why.contains("--halls") || why.contains("--cooling"), "{}", why);
+                }
+            }
+        }
+    }
+
     #[test]
     fn same_seed_same_scene_other_seed_differs() {
         let a = generate(&opts(40, "gb300-nvl72", Cooling::Liquid, 1)).unwrap();
@@ -366,6 +441,7 @@ mod tests {
         assert!(generate(&opts(10, "nope", Cooling::Liquid, 1)).is_err());
         assert!(generate(&opts(10, "hgx-h100-air", Cooling::Liquid, 1)).is_err());
         assert!(generate(&opts(2, "gb300-nvl72", Cooling::Liquid, 3)).is_err());
+        assert!(generate(&opts(10, "gb300-nvl72", Cooling::Air, 1)).unwrap_err().contains("liquid-cooled"));
     }
 
     #[test]

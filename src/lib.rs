@@ -9,6 +9,7 @@ pub mod fsutil;
 pub mod generate;
 pub mod metric;
 pub mod model;
+pub mod open;
 pub mod recording;
 pub mod report;
 pub mod scene;

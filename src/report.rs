@@ -153,7 +153,7 @@ pub fn simulate(args: &SimulateArgs) -> Result<(), String> {
         &mut sim,
         args.scene.display().to_string(),
         duration,
-        std::io::stderr().is_terminal(),
+        args.progress || std::io::stderr().is_terminal(),
         recorder.as_mut(),
     )?;
     if let Some(r) = recorder {
@@ -340,7 +340,7 @@ pub fn export(args: &ExportArgs) -> Result<(), String> {
     w.write_record(["time_s", "object", "kind", "metric", "value"]).map_err(err)?;
     let mut next = f64::NEG_INFINITY;
     let mut rows = 0u64;
-    player.for_each_sample(|s| {
+    let written = player.for_each_sample(|s| {
         if s.time_s + 1e-9 < next {
             return Ok(());
         }
@@ -405,7 +405,13 @@ pub fn export(args: &ExportArgs) -> Result<(), String> {
             }
         }
         Ok(())
-    })?;
+    });
+    if let Err(e) = written {
+        // A recording refused halfway leaves no partial CSV behind.
+        drop(w);
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     let file = w.into_inner().map_err(|e| e.to_string())?;
     file.into_inner().map_err(|e| e.to_string())?.sync_all().map_err(|e| e.to_string())?;
     std::fs::rename(&tmp, &args.csv).map_err(|e| format!("cannot write {}: {e}", args.csv.display()))?;

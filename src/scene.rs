@@ -863,33 +863,83 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// How many lines of the saved form differ between two sites (None if even the number of
+    /// lines differs): one changed value is one changed line.
+    fn changed_lines(a: &Site, b: &Site) -> Option<usize> {
+        let (a, b) = (to_ron(a).unwrap(), to_ron(b).unwrap());
+        let (a, b): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+        (a.len() == b.len()).then(|| a.iter().zip(&b).filter(|(x, y)| x != y).count())
+    }
+
+    /// A refusal says what and where: its first entry is an error with a position or an object.
+    fn says_where(e: &SceneErrors) -> Result<(), String> {
+        match e.0.first() {
+            Some(d) if d.is_error() && !d.message.is_empty() && (d.position.is_some() || d.object.is_some()) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
         #[test]
-        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
-            let _ = parse_bytes(&bytes);
+        fn arbitrary_bytes_are_refused_with_a_position(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let e = parse_bytes(&bytes).err().expect("random bytes are not a scene");
+            prop_assert!(e.0.first().is_some_and(|d| d.is_error() && d.position.is_some()), "{:?}", e.0.first());
         }
 
+        /// Flipped bits: the scene as written, differing from the undamaged one in at most one
+        /// value per flip (a flip in a comment or a space changes nothing), or a refusal that
+        /// says where. Never a panic, never a scene that silently lost or gained something.
         #[test]
-        fn mutated_scenes_never_panic(cut in 0usize..4000, pos in 0usize..4000, byte in any::<u8>(), del in 0usize..40) {
+        fn bit_flipped_scenes_load_as_written_or_say_where(flips in proptest::collection::vec((0usize..100_000, 0u8..8), 1..4)) {
+            let original = parse(DEMO_SCENE).unwrap().site;
+            let mut b = DEMO_SCENE.as_bytes().to_vec();
+            for &(pos, bit) in &flips {
+                let i = pos % b.len();
+                b[i] ^= 1 << bit;
+            }
+            match parse_bytes(&b) {
+                Ok(l) => {
+                    let changed = changed_lines(&original, &l.site);
+                    prop_assert!(changed.is_some_and(|n| n <= flips.len()), "{:?} lines changed by {} flips", changed, flips.len());
+                }
+                Err(e) => prop_assert!(says_where(&e).is_ok(), "{}", says_where(&e).unwrap_err()),
+            }
+        }
+
+        /// Bytes replaced, cut out, the file truncated: a scene that saves and loads back the
+        /// same, or a refusal that says where.
+        #[test]
+        fn mutated_scenes_load_consistently_or_say_where(cut in 0usize..4000, pos in 0usize..4000, byte in any::<u8>(), del in 0usize..40) {
             let mut b = DEMO_SCENE.as_bytes().to_vec();
             let p = pos % b.len();
             b[p] = byte;
             let d = (p + del).min(b.len());
             b.drain(p..d);
             b.truncate(cut.max(1).min(b.len()));
-            let _ = parse_bytes(&b);
+            match parse_bytes(&b) {
+                Ok(l) => prop_assert_eq!(&parse(&to_ron(&l.site).unwrap()).unwrap().site, &l.site),
+                Err(e) => prop_assert!(says_where(&e).is_ok(), "{}", says_where(&e).unwrap_err()),
+            }
         }
 
+        /// One number replaced by a numeric-looking token: the scene with that one value
+        /// changed, or a refusal that says where.
         #[test]
-        fn mutated_numbers_never_panic(digits in "[-0-9.eE]{1,12}", which in 0usize..60) {
+        fn mutated_numbers_change_one_value_or_say_where(digits in "[-0-9.eE]{1,12}", which in 0usize..60) {
             // Replace the n-th number in the demo with an arbitrary numeric-looking token.
             let src = DEMO_SCENE;
             let starts: Vec<usize> = src.char_indices().filter(|(i, c)| c.is_ascii_digit() && !src[..*i].ends_with(|p: char| p.is_ascii_alphanumeric() || p == '.' || p == '-')).map(|(i, _)| i).collect();
             let s = starts[which % starts.len()];
             let e = s + src[s..].find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(0);
             let mutated = format!("{}{}{}", &src[..s], digits, &src[e..]);
-            let _ = parse(&mutated);
+            match parse(&mutated) {
+                Ok(l) => {
+                    let changed = changed_lines(&parse(DEMO_SCENE).unwrap().site, &l.site);
+                    prop_assert!(changed.is_some_and(|n| n <= 1), "{:?} lines changed by one number", changed);
+                }
+                Err(e) => prop_assert!(says_where(&e).is_ok(), "{}", says_where(&e).unwrap_err()),
+            }
         }
     }
 }

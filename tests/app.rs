@@ -257,3 +257,324 @@ fn opening_a_file_checks_it_first_and_says_where_it_is_broken() {
     assert!(missing.contains("nope.ron"), "{missing}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---- Issue 11: defects every user hits -------------------------------------------------------
+
+/// The headless app with input and the camera: what pointer tests need.
+fn app_with_input() -> App {
+    let site = scene::parse(scene::DEMO_SCENE).unwrap().site;
+    let mut app = App::new();
+    app.add_plugins((MinimalPlugins, bevy::input::InputPlugin))
+        .insert_resource(OpenScene { name: "demo".into(), site })
+        .insert_resource(SimStart { paused: true, ..Default::default() })
+        .add_plugins((plugin, factory_twin::app::camera::plugin, factory_twin::app::files::plugin));
+    app.update();
+    app
+}
+
+/// A primary window of 1000×600 logical pixels with the pointer at `at`.
+fn window_with_cursor(app: &mut App, at: Vec2) -> Entity {
+    let mut w = Window { resolution: bevy::window::WindowResolution::new(1000, 600), ..default() };
+    w.set_cursor_position(Some(at));
+    app.world_mut().spawn((w, bevy::window::PrimaryWindow)).id()
+}
+
+fn click(app: &mut App, window: Entity) {
+    use bevy::input::ButtonState;
+    use bevy::input::mouse::MouseButtonInput;
+    for state in [ButtonState::Pressed, ButtonState::Released] {
+        app.world_mut().write_message(MouseButtonInput { button: MouseButton::Left, state, window });
+        app.update();
+    }
+}
+
+fn wheel(app: &mut App, window: Entity) {
+    use bevy::input::mouse::{MouseScrollUnit, MouseWheel};
+    app.world_mut().write_message(MouseWheel { unit: MouseScrollUnit::Line, x: 0.0, y: 3.0, window, phase: bevy::input::touch::TouchPhase::Moved });
+    app.update();
+}
+
+#[test]
+fn clicks_and_the_wheel_over_a_panel_do_not_reach_the_scene() {
+    use factory_twin::app::camera::OrbitCamera;
+    use factory_twin::app::pointer::ScenePointer;
+    use factory_twin::app::selection::{Select, Selection};
+    let mut app = app_with_input();
+    // The panels left this part of the 1000×600 window to the scene (as `panels_ui` records it).
+    let pointer = ScenePointer { scene_rect: Some(Rect::new(250.0, 50.0, 750.0, 560.0)), egui_busy: false };
+    app.insert_resource(pointer);
+    let window = window_with_cursor(&mut app, Vec2::new(100.0, 300.0));
+    app.world_mut().write_message(Select { tag: Some(3), focus: false });
+    app.update();
+    let distance = |app: &mut App| app.world_mut().query::<&OrbitCamera>().single(app.world()).unwrap().distance;
+    let before = distance(&mut app);
+    // A click on a panel button (here: over the left panel) must not clear the selection.
+    click(&mut app, window);
+    assert_eq!(app.world().resource::<Selection>().selected, Some(3), "a click on a panel reached the scene");
+    wheel(&mut app, window);
+    assert_eq!(distance(&mut app), before, "the wheel over a panel zoomed the camera");
+    // A popup or a widget in use holds the pointer even over the scene.
+    app.insert_resource(ScenePointer { egui_busy: true, ..pointer });
+    app.world_mut().entity_mut(window).get_mut::<Window>().unwrap().set_cursor_position(Some(Vec2::new(500.0, 300.0)));
+    click(&mut app, window);
+    assert_eq!(app.world().resource::<Selection>().selected, Some(3), "a click into a popup reached the scene");
+    // Over the scene both work: a click on empty floor clears, the wheel zooms.
+    app.insert_resource(pointer);
+    app.update();
+    wheel(&mut app, window);
+    assert!(distance(&mut app) < before, "the wheel over the scene must zoom");
+    click(&mut app, window);
+    assert_eq!(app.world().resource::<Selection>().selected, None, "a click on the floor clears the selection");
+}
+
+#[test]
+fn the_colour_buffer_bound_to_the_material_never_changes_size() {
+    use bevy::render::storage::ShaderBuffer;
+    use factory_twin::app::colours::{FacilityMaterial, FacilityPalette};
+    use std::collections::HashMap;
+    let site = scene::parse(scene::DEMO_SCENE).unwrap().site;
+    let mut app = App::new();
+    app.add_plugins((MinimalPlugins, bevy::asset::AssetPlugin::default()))
+        .init_asset::<ShaderBuffer>()
+        .init_asset::<FacilityMaterial>()
+        .insert_resource(OpenScene { name: "demo".into(), site })
+        .insert_resource(SimStart { paused: true, ..Default::default() })
+        .add_plugins((plugin, factory_twin::app::files::plugin));
+    // The GPU binds the buffer a material names once; a buffer that then grows is a different
+    // GPU buffer the bind group never sees. So each buffer the material names keeps one size.
+    let mut sizes: HashMap<AssetId<ShaderBuffer>, usize> = HashMap::new();
+    let mut check = |app: &App| {
+        let palette = app.world().resource::<FacilityPalette>();
+        let material = app.world().resource::<Assets<FacilityMaterial>>().get(&palette.material).unwrap();
+        let Some(buf) = app.world().resource::<Assets<ShaderBuffer>>().get(&material.colors) else { return None };
+        let len = buf.data.as_ref().map_or(0, |d| d.len());
+        let first = *sizes.entry(material.colors.id()).or_insert(len);
+        assert_eq!(first, len, "the material's colour buffer changed size under it");
+        Some(len)
+    };
+    for _ in 0..5 {
+        app.update();
+        check(&app);
+    }
+    let count = app.world().resource::<FacilityTags>().count as usize;
+    assert_eq!(check(&app), Some(count * 16), "one RGBA f32 entry per tagged object");
+    // Another scene in the same window: a different count, a new buffer, bound anew.
+    let superpod = scene::load_file(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/superpod-hall.ron").as_path())
+        .unwrap()
+        .site;
+    app.insert_resource(factory_twin::app::files::OpenedFile(factory_twin::open::Opened::Scene {
+        name: "superpod".into(),
+        site: superpod,
+    }));
+    for _ in 0..5 {
+        app.update();
+        check(&app);
+    }
+    let count2 = app.world().resource::<FacilityTags>().count as usize;
+    assert_ne!(count, count2);
+    assert_eq!(check(&app), Some(count2 * 16));
+}
+
+#[test]
+fn the_ui_follows_the_sim_thread_when_it_pauses_itself_after_a_fault() {
+    use factory_twin::app::sim_link::SimLink;
+    let mut app = app();
+    update_until(&mut app, |a| step(a) == Some(0));
+    assert!(app.world().resource::<SimLink>().paused);
+    app.world_mut().write_message(UiCommand(SimCommand::InjectPanic));
+    app.world_mut().write_message(UiCommand(SimCommand::Resume));
+    // The thread runs, its next step panics, it rolls back and pauses: the bar must say paused
+    // (and offer Step) with the fault as a problem, without any string being parsed.
+    update_until(&mut app, |a| {
+        let link = a.world().resource::<SimLink>();
+        link.paused && link.messages.iter().any(|m| m.problem)
+    });
+    let link = app.world().resource::<SimLink>();
+    assert!(link.messages.last().unwrap().text.contains("injected panic"), "{:?}", link.messages);
+    app.world_mut().write_message(UiCommand(SimCommand::Step));
+    update_until(&mut app, |a| step(a) == Some(1));
+}
+
+/// A recording of the demo hall, `seconds` long at 1 Hz, in a temp file.
+fn demo_recording(seconds: usize, tag: &str) -> std::path::PathBuf {
+    use factory_twin::recording::Recorder;
+    use factory_twin::sim::{Scenario, Simulation};
+    let site = scene::parse(scene::DEMO_SCENE).unwrap().site;
+    let path = std::env::temp_dir().join(format!("ft-app-{tag}-{}.mcap", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let mut sim = Simulation::new(site, Scenario::default(), 1.0).unwrap();
+    let mut rec = Recorder::create(&path, &sim, &Scenario::default(), 1.0).unwrap();
+    rec.record(&mut sim).unwrap();
+    for _ in 0..seconds {
+        sim.step();
+        rec.record(&mut sim).unwrap();
+    }
+    rec.finish().unwrap();
+    path
+}
+
+#[test]
+fn open_loads_a_file_into_the_same_window_off_the_frame() {
+    use factory_twin::app::camera::OrbitCamera;
+    use factory_twin::app::files::FileOpen;
+    use factory_twin::app::replay_link::ReplayLink;
+    use factory_twin::app::sim_link::SimLink;
+    let mut app = app_with_input();
+    let path = demo_recording(30, "open");
+    let objects = |app: &mut App| app.world_mut().query::<&FacilityObject>().iter(app.world()).count();
+    let before = objects(&mut app);
+    // Move the camera: the recording is of the same site, so the camera stays.
+    app.world_mut().query::<&mut OrbitCamera>().single_mut(app.world_mut()).unwrap().distance = 33.0;
+    app.world_mut().resource_mut::<FileOpen>().chosen = Some(path.clone());
+    update_until(&mut app, |a| {
+        a.world().get_resource::<ReplayLink>().is_some() && a.world().resource::<LatestSnapshot>().snapshot.is_some()
+    });
+    assert!(app.world().get_resource::<SimLink>().is_none(), "the live sim must stop");
+    assert!(app.world().resource::<Messages<AppExit>>().is_empty(), "the window must stay");
+    assert_eq!(objects(&mut app), before, "the scene is rebuilt once, not added twice");
+    app.update();
+    assert_eq!(app.world_mut().query::<&OrbitCamera>().single(app.world()).unwrap().distance, 33.0);
+    // A different site replaces the objects and starts a live simulation of it; the camera
+    // frames it.
+    let superpod = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/superpod-hall.ron");
+    app.world_mut().resource_mut::<FileOpen>().chosen = Some(superpod);
+    update_until(&mut app, |a| a.world().get_resource::<SimLink>().is_some());
+    app.update();
+    let tags = app.world().resource::<FacilityTags>().clone();
+    assert_eq!(objects(&mut app), tags.pipe_start as usize);
+    assert_ne!(objects(&mut app), before);
+    assert_ne!(app.world_mut().query::<&OrbitCamera>().single(app.world()).unwrap().distance, 33.0);
+    // A broken file leaves what is open and says where.
+    let broken = std::env::temp_dir().join(format!("ft-open-broken-{}.ron", std::process::id()));
+    std::fs::write(&broken, "(version: 1, site: (halls: [oops]))").unwrap();
+    app.world_mut().resource_mut::<FileOpen>().chosen = Some(broken.clone());
+    update_until(&mut app, |a| a.world().resource::<FileOpen>().message.is_some());
+    let msg = app.world().resource::<FileOpen>().message.clone().unwrap();
+    assert!(msg.contains("ft-open-broken") && msg.contains(":1:"), "{msg}");
+    assert!(app.world().get_resource::<SimLink>().is_some());
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(&broken);
+}
+
+#[test]
+fn a_replay_plays_at_the_asked_speed_whatever_the_frame_time() {
+    use bevy::time::TimeUpdateStrategy;
+    use factory_twin::app::replay_link::{ReplayCommand, ReplayLink};
+    use factory_twin::app::{Source, insert_source};
+    use factory_twin::recording::Player;
+    use factory_twin::recording::playback::PlaybackCommand;
+    let path = demo_recording(200, "speed");
+    let player = Player::open(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins);
+    // Frames of half a second: Bevy's virtual clock counts only 250 ms of each.
+    app.insert_resource(TimeUpdateStrategy::ManualDuration(std::time::Duration::from_millis(500)));
+    insert_source(&mut app, "rec".into(), player.site.clone(), Source::Replay(Box::new(player)));
+    app.add_plugins(plugin);
+    app.update();
+    app.update();
+    app.world_mut().write_message(ReplayCommand(PlaybackCommand::SetSpeed(10.0)));
+    app.world_mut().write_message(ReplayCommand(PlaybackCommand::Play));
+    app.update();
+    let t0 = app.world().resource::<ReplayLink>().playback.time_s;
+    for _ in 0..4 {
+        app.update();
+    }
+    let t1 = app.world().resource::<ReplayLink>().playback.time_s;
+    assert!((t1 - t0 - 20.0).abs() < 1e-9, "4 frames of 0.5 s at 10× must play 20 s, played {}", t1 - t0);
+}
+
+#[test]
+fn charts_open_on_the_last_minutes_from_the_recording_and_the_live_run() {
+    use factory_twin::app::inspector::History;
+    use factory_twin::app::replay_link::ReplayCommand;
+    use factory_twin::app::selection::Select;
+    use factory_twin::app::{Source, insert_source};
+    use factory_twin::recording::Player;
+    use factory_twin::recording::playback::PlaybackCommand;
+    // A recording: selecting at 150 s shows 150 s of samples at once.
+    let path = demo_recording(200, "charts");
+    let player = Player::open(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins);
+    insert_source(&mut app, "rec".into(), player.site.clone(), Source::Replay(Box::new(player)));
+    app.add_plugins(plugin);
+    app.update();
+    app.world_mut().write_message(ReplayCommand(PlaybackCommand::SetTime(150.0)));
+    app.update();
+    app.world_mut().write_message(Select { tag: Some(2), focus: false });
+    app.update();
+    let h = app.world().resource::<History>();
+    assert_eq!(h.samples.len(), 151, "samples 0..=150 s from the file");
+    assert_eq!(h.samples.front().unwrap().time_s, 0.0);
+    assert_eq!(h.samples.back().unwrap().time_s, 150.0);
+    // Live: select after 60 s and the charts already hold the coarse past.
+    let mut live = self::app();
+    update_until(&mut live, |a| step(a) == Some(0));
+    for _ in 0..60 {
+        live.world_mut().write_message(UiCommand(SimCommand::Step));
+        live.update();
+    }
+    update_until(&mut live, |a| step(a) == Some(60));
+    live.world_mut().write_message(Select { tag: Some(2), focus: false });
+    live.update();
+    let h = live.world().resource::<History>();
+    assert!(h.samples.len() >= 4, "live charts must start with the run's recent past, got {}", h.samples.len());
+    assert_eq!(h.samples.front().unwrap().time_s, 0.0);
+    assert_eq!(h.samples.back().unwrap().time_s, 60.0);
+}
+
+#[test]
+fn the_plan_view_is_orthographic_and_framed_to_the_halls() {
+    use factory_twin::app::camera::{RequestedView, View};
+    let mut app = app_with_input();
+    app.world_mut().resource_mut::<RequestedView>().0 = Some(View::Plan);
+    app.update();
+    let mut q = app.world_mut().query::<&Projection>();
+    assert!(matches!(q.single(app.world()).unwrap(), Projection::Orthographic(_)));
+    app.world_mut().resource_mut::<RequestedView>().0 = Some(View::Overview);
+    app.update();
+    assert!(matches!(q.single(app.world()).unwrap(), Projection::Perspective(_)));
+    let tags = app.world().resource::<FacilityTags>();
+    assert_eq!(tags.row_labels.len(), 2);
+    assert_eq!(tags.row_labels[0].0, "row-A");
+    // The hall alone, not the dry cooler outside it.
+    assert!(tags.hall_bounds.1.z - tags.hall_bounds.0.z < tags.bounds.1.z - tags.bounds.0.z);
+}
+
+#[test]
+fn small_things_a_user_trips_on() {
+    use factory_twin::app::inspector::group_alarms;
+    use factory_twin::app::panels::time_at;
+    use factory_twin::app::selection::is_double_click;
+    // A click on the time track seeks where it lands.
+    assert_eq!(time_at(150.0, 100.0, 300.0, 0.0, 3600.0), 900.0);
+    assert_eq!(time_at(50.0, 100.0, 300.0, 0.0, 3600.0), 0.0);
+    // Two clicks four slow frames apart are a double-click; far apart they are not.
+    assert!(is_double_click(Some((0.0, 10, 3)), 1.2, 14, Some(3)));
+    assert!(is_double_click(Some((0.0, 10, 3)), 0.2, 100, Some(3)));
+    assert!(!is_double_click(Some((0.0, 10, 3)), 1.2, 40, Some(3)));
+    assert!(!is_double_click(Some((0.0, 10, 3)), 0.1, 11, Some(4)));
+    // One CDU lost: its row's racks shut down, one alarm line for the cause, not one per rack.
+    let mut app = app();
+    update_until(&mut app, |a| step(a) == Some(0));
+    app.world_mut().write_message(UiCommand(SimCommand::Apply(Action::Fail(Failure {
+        kind: FailureKind::Cdu,
+        target: "all".into(),
+    }))));
+    for _ in 0..240 {
+        app.world_mut().write_message(UiCommand(SimCommand::Step));
+    }
+    update_until(&mut app, |a| step(a) == Some(240));
+    let snap = app.world().resource::<LatestSnapshot>().snapshot.clone().unwrap();
+    let tags = app.world().resource::<FacilityTags>();
+    let rack_alarms = snap.active_alarms.iter().filter(|a| a.object.contains("/rack-")).count();
+    let lines = group_alarms(&snap, tags);
+    let grouped: Vec<_> = lines.iter().filter(|l| l.objects.len() > 1).collect();
+    assert!(rack_alarms >= 2, "{:?}", snap.active_alarms);
+    assert!(!grouped.is_empty(), "{lines:?}");
+    assert!(lines.len() < snap.active_alarms.len(), "{lines:?}");
+    assert!(grouped.iter().all(|l| l.title.contains("racks")), "{grouped:?}");
+}

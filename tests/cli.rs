@@ -170,22 +170,42 @@ fn generate_refuses_impossible_requests() {
 /// kill -9 in the middle of a recording: everything but the chunk in progress is readable.
 #[test]
 fn a_recording_killed_mid_write_reopens() {
+    use std::io::Read;
     let out = tmp("killed.mcap");
     let _ = std::fs::remove_file(&out);
     let mut child = bin()
-        .args(["simulate", "scenes/campus-1152.ron", "--duration", "7d", "--record", out.to_str().unwrap()])
+        .args([
+            "simulate",
+            "scenes/campus-1152.ron",
+            "--duration",
+            "7d",
+            "--progress",
+            "--record",
+            out.to_str().unwrap(),
+        ])
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait (on the file, not the clock) until a few chunks are on disk.
-    let mut polls = 0;
-    while std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0) < 400_000 {
-        assert!(child.try_wait().unwrap().is_none(), "the simulation ended before it could be killed");
-        polls += 1;
-        assert!(polls < 60_000, "the recording never grew");
-        std::thread::yield_now();
-        std::thread::sleep(std::time::Duration::from_millis(5));
+    // Wait (on the child's own progress, not the clock) until it has simulated an hour: the
+    // recorder's writer is at most a few batches (~140 s) behind the simulation, so a dozen
+    // 60-s chunks are in the file by then.
+    let mut progress = child.stderr.take().unwrap();
+    let mut text = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = progress.read(&mut buf).unwrap();
+        assert!(n > 0, "the simulation ended before it could be killed: {}", String::from_utf8_lossy(&text));
+        text.extend_from_slice(&buf[..n]);
+        let s = String::from_utf8_lossy(&text);
+        // Each redraw ends "… sim N s".
+        let sim_s = s
+            .rsplit('\r')
+            .filter_map(|d| d.trim().strip_suffix(" s")?.rsplit_once("sim ")?.1.parse::<f64>().ok())
+            .next();
+        if sim_s.is_some_and(|t| t >= 3600.0) {
+            break;
+        }
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();

@@ -110,8 +110,9 @@ fn recolour(
     tags: Option<Res<FacilityTags>>,
     mut settings: ResMut<ColourSettings>,
     mut current: ResMut<CurrentColours>,
-    palette: Option<Res<FacilityPalette>>,
+    palette: Option<ResMut<FacilityPalette>>,
     buffers: Option<ResMut<Assets<ShaderBuffer>>>,
+    materials: Option<ResMut<Assets<FacilityMaterial>>>,
     selection: Option<Res<Selection>>,
 ) {
     let (Some(tags), Some(snap)) = (tags, latest.snapshot.as_ref()) else { return };
@@ -149,6 +150,8 @@ fn recolour(
         }
         out[i] = c;
     }
+    // A snapshot never has more units than the scene (recordings are checked on open), but a
+    // unit without a tag is skipped rather than trusted.
     for (k, cdu) in snap.cdus.iter().enumerate() {
         let c = if cdu.flow_fraction <= 0.0 {
             UNIT_DOWN
@@ -175,8 +178,8 @@ fn recolour(
         set(tags.dry_cooler_start, k, if e.running { UNIT_OK } else { UNIT_DOWN });
     }
     for (k, e) in snap.chillers.iter().enumerate() {
-        let id = &tags.ids[tags.chiller_start as usize + k];
-        let down = snap.active_alarms.iter().any(|a| &a.object == id);
+        let id = tags.ids.get(tags.chiller_start as usize + k);
+        let down = snap.active_alarms.iter().any(|a| Some(&a.object) == id);
         set(
             tags.chiller_start,
             k,
@@ -221,9 +224,35 @@ fn recolour(
             *c += (1.0 - *c) * 0.45;
         }
     }
-    if let (Some(palette), Some(mut buffers)) = (palette, buffers) {
-        if let Some(mut buf) = buffers.get_mut(&palette.colors) {
-            buf.set_data(out.clone());
-        }
+    if let (Some(palette), Some(buffers), Some(materials)) = (palette, buffers, materials) {
+        upload(palette, buffers, materials, out);
     }
+}
+
+/// Writes the colours into the material's buffer. A buffer that changes size becomes a new GPU
+/// buffer, but the material's bind group keeps pointing at the old one (Bevy re-prepares a
+/// material only when the material asset changes): the shader then read past the end of the
+/// one-entry placeholder and drew every unit but the first black. So a new size gets a new
+/// buffer asset and the material is pointed at it; the bind group is rebuilt, and waits for the
+/// new buffer to reach the GPU.
+fn upload(
+    mut palette: ResMut<FacilityPalette>,
+    mut buffers: ResMut<Assets<ShaderBuffer>>,
+    mut materials: ResMut<Assets<FacilityMaterial>>,
+    colours: &[[f32; 4]],
+) {
+    let bytes = std::mem::size_of_val(colours);
+    let same_size = buffers.get(&palette.colors).is_some_and(|b| b.data.as_ref().is_some_and(|d| d.len() == bytes));
+    if same_size {
+        if let Some(mut buf) = buffers.get_mut(&palette.colors) {
+            buf.set_data(colours.to_vec());
+        }
+        return;
+    }
+    let fresh = buffers.add(ShaderBuffer::from(colours.to_vec()));
+    let old = std::mem::replace(&mut palette.colors, fresh.clone());
+    if let Some(mut m) = materials.get_mut(&palette.material) {
+        m.colors = fresh;
+    }
+    buffers.remove(&old);
 }

@@ -33,6 +33,10 @@ pub struct FacilityTags {
     pub has_gpus: Vec<bool>,
     /// World-space bounds of the whole site (min, max), for the camera.
     pub bounds: (Vec3, Vec3),
+    /// World-space bounds of the halls alone: what the floor plan frames.
+    pub hall_bounds: (Vec3, Vec3),
+    /// Row labels for the floor plan: text and the point beside the row's west (or south) end.
+    pub row_labels: Vec<(String, Vec3)>,
     /// The outdoor plant stands mostly south of the halls (the camera then looks from the north).
     pub plant_south: bool,
     /// A cold aisle near the middle of the racks (eye-level focus) and the rows' length.
@@ -76,6 +80,11 @@ impl FacilityTags {
     }
 }
 
+/// Everything the scene put in the world (objects, services, floors, walls, lights): removed
+/// when another file opens in the same window.
+#[derive(Component, Debug, Clone, Copy, Default)]
+pub struct SceneEntity;
+
 /// A facility object in the world: its id and its tag in the colour buffer.
 #[derive(Component, Debug, Clone)]
 pub struct FacilityObject {
@@ -84,7 +93,23 @@ pub struct FacilityObject {
 }
 
 pub(super) fn plugin(app: &mut App) {
-    app.init_resource::<Layers>().add_systems(Startup, spawn_facility).add_systems(Update, show_layers);
+    app.init_resource::<Layers>()
+        .add_systems(Startup, spawn_facility)
+        .add_systems(
+            Update,
+            (despawn_facility, spawn_facility)
+                .chain()
+                .run_if(super::scene_reopened)
+                .in_set(super::AppSystems::Rebuild),
+        )
+        .add_systems(Update, show_layers);
+}
+
+/// Another file opened in this window: the old scene goes.
+fn despawn_facility(mut commands: Commands, old: Query<Entity, With<SceneEntity>>) {
+    for e in &old {
+        commands.entity(e).despawn();
+    }
 }
 
 fn show_layers(
@@ -125,6 +150,8 @@ pub struct Layout {
 /// PDU that feed it.
 #[derive(Debug, Clone)]
 pub struct RowRun {
+    /// The row's id within its hall (`row-A`), its label on the floor plan.
+    pub label: String,
     pub extent: Footprint,
     pub top: f32,
     /// Index into `Layout::cdus`.
@@ -244,7 +271,7 @@ pub fn layout(site: &crate::model::Site) -> Layout {
                 let f = rack_footprint(p, t, off);
                 let f = Footprint { min: (f.min.0 + o.0, f.min.1 + o.1), max: (f.max.0 + o.0, f.max.1 + o.1) };
                 racks.push((p.id(), f, t.height_m as f32, t.gpus > 0, t.id.clone()));
-                let r = run.get_or_insert(RowRun { extent: f, top: 0.0, cdu: None, pdu: None });
+                let r = run.get_or_insert(RowRun { label: row.id.clone(), extent: f, top: 0.0, cdu: None, pdu: None });
                 r.extent.min = (r.extent.min.0.min(f.min.0), r.extent.min.1.min(f.min.1));
                 r.extent.max = (r.extent.max.0.max(f.max.0), r.extent.max.1.max(f.max.1));
                 r.top = r.top.max(t.height_m as f32);
@@ -326,6 +353,7 @@ fn spawn_facility(
         ids.push(id.to_string());
         boxes.push((pos - half, pos + half));
         let mut e = commands.spawn((
+            SceneEntity,
             FacilityObject { id: id.to_string(), tag },
             MeshTag(tag),
             Transform::from_translation(pos).with_scale(Vec3::new(w as f32 * 0.98, height, d as f32 * 0.98)),
@@ -368,6 +396,7 @@ fn spawn_facility(
     let spawn_segments = |commands: &mut Commands, segs: Vec<Segment>, tag: u32, layer: bool, visible: bool| {
         for (centre, size) in segs {
             let mut e = commands.spawn((
+                SceneEntity,
                 MeshTag(tag),
                 Transform::from_translation(centre).with_scale(size),
                 if visible { Visibility::Inherited } else { Visibility::Hidden },
@@ -427,6 +456,7 @@ fn spawn_facility(
                 }
             }
             commands.spawn((
+                SceneEntity,
                 Mesh3d(meshes.add(floor)),
                 MeshMaterial3d(floor_mat.clone()),
                 Transform::from_translation(centre + Vec3::Y * 0.01),
@@ -442,6 +472,7 @@ fn spawn_facility(
             ] {
                 // One scaled unit cube and one material for every wall: a single batched draw.
                 commands.spawn((
+                    SceneEntity,
                     Mesh3d(wall_box.clone()),
                     MeshMaterial3d(wall_mat.clone()),
                     Transform::from_translation(centre + offset).with_scale(size),
@@ -456,11 +487,13 @@ fn spawn_facility(
             ..default()
         });
         commands.spawn((
+            SceneEntity,
             Mesh3d(meshes.add(ground)),
             MeshMaterial3d(ground_mat),
             Transform::from_translation(Vec3::new((lo.x + hi.x) / 2.0, 0.0, (lo.z + hi.z) / 2.0)),
         ));
         commands.spawn((
+            SceneEntity,
             DirectionalLight { illuminance: 3500.0, shadow_maps_enabled: false, ..default() },
             Transform::from_xyz(0.3, 1.0, 0.6).looking_at(Vec3::ZERO, Vec3::Y),
         ));
@@ -469,12 +502,29 @@ fn spawn_facility(
     let hall_y = site.halls.iter().map(|h| h.origin.1 + h.size.1 / 2.0).sum::<f64>() / site.halls.len().max(1) as f64;
     let outdoor: Vec<f64> = lay.dry_coolers.iter().chain(&lay.chillers).map(|(_, f)| f.centre().1).collect();
     let plant_south = !outdoor.is_empty() && outdoor.iter().sum::<f64>() / (outdoor.len() as f64) < hall_y;
+    let mut hall_lo = Vec3::splat(f32::INFINITY);
+    let mut hall_hi = Vec3::splat(f32::NEG_INFINITY);
     for h in &site.halls {
         let a = plan_to_world(h.origin.0, h.origin.1, 0.0);
         let b = plan_to_world(h.origin.0 + h.size.0, h.origin.1 + h.size.1, h.ceiling_height_m as f32);
-        lo = lo.min(a.min(b));
-        hi = hi.max(a.max(b));
+        hall_lo = hall_lo.min(a.min(b));
+        hall_hi = hall_hi.max(a.max(b));
     }
+    if site.halls.is_empty() {
+        (hall_lo, hall_hi) = (lo, hi);
+    }
+    lo = lo.min(hall_lo);
+    hi = hi.max(hall_hi);
+    let row_labels = lay
+        .rows
+        .iter()
+        .map(|r| {
+            let f = RowFrame::of(r);
+            let (a, b) = (f.uv(r.extent.min), f.uv(r.extent.max));
+            // Just past the row's low end, on its centre line.
+            (r.label.clone(), f.world(a.0 - 0.9, (a.1 + b.1) / 2.0, r.top))
+        })
+        .collect();
     commands.insert_resource(FacilityTags {
         racks: lay.racks.len(),
         cdu_start,
@@ -490,6 +540,8 @@ fn spawn_facility(
         count: tag,
         has_gpus,
         bounds: (lo, hi),
+        hall_bounds: (hall_lo, hall_hi),
+        row_labels,
         index: ids.iter().enumerate().map(|(i, id)| (id.clone(), i as u32)).collect(),
         rack_types: lay.racks.iter().map(|r| r.4.clone()).collect(),
         ids,

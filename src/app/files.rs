@@ -1,13 +1,27 @@
-//! Opening another scene or recording: the system file dialog (rfd, through the XDG portal)
-//! or a typed path, which always works — Xvfb and bare window managers have no portal. The file
-//! is checked here first, so a broken scene shows its file:line:col in the panel instead of a
-//! failed start; then the viewer starts again on it (the layout is kept, see layout_store).
+//! Opening another scene or recording in this window: the system file dialog (rfd, through the
+//! XDG portal) or a typed path, which always works — Xvfb and bare window managers have no
+//! portal. The file is read once, on a thread of its own while the window keeps drawing (with a
+//! spinner and the time so far); a broken file shows its file:line:col in the panel and the
+//! current view stays. When it loads, the scene is rebuilt in place: the live simulation or the
+//! replay is swapped, and the camera stays where it is when the site is the same.
 
 use std::path::PathBuf;
+use std::time::Instant;
 
 use bevy::prelude::*;
 use bevy_egui::egui;
 use crossbeam_channel::Receiver;
+
+use super::sim_link::{LatestSnapshot, NoLiveSim, SimLink, SimStart};
+use super::{OpenScene, replay_link::ReplayLink};
+use crate::open::Opened;
+
+/// A file being read off the frame.
+pub struct Loading {
+    pub path: PathBuf,
+    pub started: Instant,
+    rx: Receiver<Result<Opened, String>>,
+}
 
 /// The open-file panel's state.
 #[derive(Resource, Default)]
@@ -17,26 +31,33 @@ pub struct FileOpen {
     /// dialog could be shown.
     dialog: Option<Receiver<Option<PathBuf>>>,
     pub message: Option<String>,
-    /// A checked file to reopen the viewer on.
+    /// A file to open: read on a thread by the next update.
     pub chosen: Option<PathBuf>,
+    pub loading: Option<Loading>,
 }
 
-pub(super) fn plugin(app: &mut App) {
-    app.init_resource::<FileOpen>().add_systems(Update, (poll_dialog, reopen).chain());
+/// A file that loaded and is applied to this window at the start of the next update.
+#[derive(Resource)]
+pub struct OpenedFile(pub Opened);
+
+/// The site on show before the last open was the same: the camera stays.
+#[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeepCamera(pub bool);
+
+pub fn plugin(app: &mut App) {
+    app.init_resource::<FileOpen>()
+        .add_systems(Update, (poll_dialog, start_loading, poll_loading).chain())
+        .add_systems(First, apply_opened.run_if(resource_exists::<OpenedFile>));
 }
 
 /// Checks that `path` opens as a recording or a scene; the error says where and what.
 pub fn check(path: &std::path::Path) -> Result<(), String> {
-    if crate::cli::is_recording(path) {
-        crate::recording::Player::open(path).map(|_| ())
-    } else {
-        crate::cli::load_scene_or_demo(Some(path)).map(|_| ())
-    }
+    crate::open::open(Some(path)).map(|_| ())
 }
 
 pub fn file_ui(ui: &mut egui::Ui, f: &mut FileOpen) {
     ui.horizontal(|ui| {
-        let busy = f.dialog.is_some();
+        let busy = f.dialog.is_some() || f.loading.is_some();
         if ui
             .add_enabled(!busy, egui::Button::new("Open…"))
             .on_hover_text("a scene (.ron) or a recording (.mcap)")
@@ -55,23 +76,22 @@ pub fn file_ui(ui: &mut egui::Ui, f: &mut FileOpen) {
         }
         let edit = ui.add(egui::TextEdit::singleline(&mut f.typed).hint_text("or type a path").desired_width(150.0));
         let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        if (ui.button("Go").clicked() || enter) && !f.typed.trim().is_empty() {
-            let p = PathBuf::from(f.typed.trim());
-            choose(f, p);
+        if (ui.add_enabled(!busy, egui::Button::new("Go")).clicked() || enter) && !busy && !f.typed.trim().is_empty()
+        {
+            f.chosen = Some(PathBuf::from(f.typed.trim()));
         }
     });
+    if let Some(l) = &f.loading {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            let name = l.path.file_name().map_or_else(|| l.path.display().to_string(), |n| n.to_string_lossy().into());
+            ui.label(format!("opening {name}… {:.1} s", l.started.elapsed().as_secs_f64()));
+        });
+        // Keep the spinner and the seconds moving while nothing else changes.
+        ui.ctx().request_repaint();
+    }
     if let Some(m) = &f.message {
         ui.colored_label(egui::Color32::from_rgb(230, 60, 50), m);
-    }
-}
-
-fn choose(f: &mut FileOpen, p: PathBuf) {
-    match check(&p) {
-        Ok(()) => {
-            f.message = None;
-            f.chosen = Some(p);
-        }
-        Err(e) => f.message = Some(e),
     }
 }
 
@@ -81,7 +101,7 @@ fn poll_dialog(f: Option<ResMut<FileOpen>>) {
     match rx.try_recv() {
         Ok(Some(p)) => {
             f.dialog = None;
-            choose(&mut f, p);
+            f.chosen = Some(p);
         }
         Ok(None) | Err(crossbeam_channel::TryRecvError::Disconnected) => {
             f.dialog = None;
@@ -91,16 +111,79 @@ fn poll_dialog(f: Option<ResMut<FileOpen>>) {
     }
 }
 
-/// Starts the viewer on the chosen file and closes this one.
-fn reopen(f: Option<ResMut<FileOpen>>, mut exit: MessageWriter<AppExit>) {
+/// Reads the chosen file on a thread: a recording of a large site takes seconds to index.
+fn start_loading(f: Option<ResMut<FileOpen>>) {
     let Some(mut f) = f else { return };
+    if f.loading.is_some() {
+        return;
+    }
     let Some(path) = f.chosen.take() else { return };
-    let started =
-        std::env::current_exe().and_then(|exe| std::process::Command::new(exe).arg("open").arg(&path).spawn());
-    match started {
-        Ok(_) => {
-            exit.write(AppExit::Success);
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let p = path.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(crate::open::open(Some(&p)));
+    });
+    f.message = None;
+    f.loading = Some(Loading { path, started: Instant::now(), rx });
+}
+
+fn poll_loading(mut commands: Commands, f: Option<ResMut<FileOpen>>) {
+    let Some(mut f) = f else { return };
+    let Some(l) = &f.loading else { return };
+    match l.rx.try_recv() {
+        Ok(Ok(opened)) => {
+            f.loading = None;
+            commands.insert_resource(OpenedFile(opened));
         }
-        Err(e) => f.message = Some(format!("cannot start the viewer on {}: {e}", path.display())),
+        Ok(Err(e)) => {
+            f.loading = None;
+            f.message = Some(e);
+        }
+        Err(crossbeam_channel::TryRecvError::Disconnected) => {
+            f.loading = None;
+            f.message = Some("the file could not be read (the reader stopped)".into());
+        }
+        Err(crossbeam_channel::TryRecvError::Empty) => {}
+    }
+}
+
+/// Puts the opened file in place of the current one; the scene's systems rebuild on the changed
+/// `OpenScene` (facility, network, outliner, colour buffer, simulation).
+fn apply_opened(world: &mut World) {
+    let Some(OpenedFile(opened)) = world.remove_resource::<OpenedFile>() else { return };
+    let same_site = world.get_resource::<OpenScene>().is_some_and(|s| s.site == *opened.site());
+    // Dropping the link shuts the old sim thread down (it reads commands every few ms).
+    world.remove_resource::<SimLink>();
+    world.remove_resource::<ReplayLink>();
+    world.remove_resource::<NoLiveSim>();
+    world.insert_resource(LatestSnapshot::default());
+    world.insert_resource(KeepCamera(same_site));
+    // Tags of the old scene mean nothing in the new one.
+    world.insert_resource(super::selection::Selection::default());
+    for p in match &opened {
+        Opened::Recording { player, .. } => player.problems.clone(),
+        Opened::Scene { .. } => Vec::new(),
+    } {
+        warn!("{p}");
+    }
+    let title = format!("factory-twin — {}", opened.name());
+    match opened {
+        Opened::Scene { name, site } => {
+            world.insert_resource(SimStart::default());
+            world.insert_resource(OpenScene { name, site });
+        }
+        Opened::Recording { name, player } => {
+            world.insert_resource(NoLiveSim);
+            let site = player.site.clone();
+            world.insert_resource(ReplayLink::new(*player));
+            world.insert_resource(OpenScene { name, site });
+        }
+    }
+    let mut windows = world.query_filtered::<&mut Window, With<bevy::window::PrimaryWindow>>();
+    if let Ok(mut w) = windows.single_mut(world) {
+        w.title = title;
+    }
+    if let Some(mut f) = world.get_resource_mut::<FileOpen>() {
+        f.typed.clear();
     }
 }

@@ -40,8 +40,48 @@ pub struct Sample {
     pub flow: f32,
 }
 
+/// The live run's recent past, coarse: one snapshot every `LIVE_HISTORY_EVERY_S` of sim time for
+/// the last `HISTORY_LEN` seconds, so an object selected now charts its last 10 minutes at once.
+/// At 10,000 racks a snapshot is ~0.3 MB: 60 of them ~17 MB.
+#[derive(Resource, Debug, Default)]
+pub struct LiveHistory {
+    pub snapshots: VecDeque<Snapshot>,
+}
+
+/// Sim seconds between two snapshots kept in `LiveHistory`.
+pub const LIVE_HISTORY_EVERY_S: f64 = 10.0;
+
 pub(super) fn plugin(app: &mut App) {
-    app.init_resource::<History>().add_systems(Update, record_history.after(AppSystems::PullSnapshot));
+    app.init_resource::<History>()
+        .init_resource::<LiveHistory>()
+        .add_systems(Update, (keep_live_history, record_history).chain().after(AppSystems::PullSnapshot));
+}
+
+fn keep_live_history(
+    latest: Res<LatestSnapshot>,
+    replay: Option<Res<super::replay_link::ReplayLink>>,
+    mut live: ResMut<LiveHistory>,
+) {
+    let Some(s) = latest.snapshot.as_ref() else {
+        live.snapshots.clear();
+        return;
+    };
+    if replay.is_some() {
+        // A recording is its own history.
+        live.snapshots.clear();
+        return;
+    }
+    let last = live.snapshots.back().map(|x| x.time_s);
+    // A reset (or another scene) starts time over.
+    if last.is_some_and(|t| s.time_s < t) {
+        live.snapshots.clear();
+    }
+    if live.snapshots.back().is_none_or(|x| s.time_s >= x.time_s + LIVE_HISTORY_EVERY_S) {
+        live.snapshots.push_back(s.clone());
+    }
+    while live.snapshots.front().is_some_and(|x| x.time_s < s.time_s - HISTORY_LEN as f64) {
+        live.snapshots.pop_front();
+    }
 }
 
 /// The values of object `tag` in `s`.
@@ -65,28 +105,61 @@ pub fn sample(s: &Snapshot, tags: &FacilityTags, net: Option<&SiteNetwork>, tag:
     Some(Sample { time_s: s.time_s, temps, power_kw, flow })
 }
 
+/// A replay jump further than this (sim seconds) refills the charts from the file.
+const REFILL_JUMP_S: f64 = 120.0;
+
 fn record_history(
     latest: Res<LatestSnapshot>,
     selection: Res<Selection>,
     tags: Option<Res<FacilityTags>>,
     net: Option<Res<SiteNetwork>>,
+    live: Res<LiveHistory>,
+    mut replay: Option<ResMut<super::replay_link::ReplayLink>>,
     mut history: ResMut<History>,
 ) {
-    if history.tag != selection.selected {
+    let (Some(tags), Some(s)) = (tags, latest.snapshot.as_ref()) else {
         history.tag = selection.selected;
         history.samples.clear();
-    }
-    let (Some(tag), Some(tags), Some(s)) = (history.tag, tags, latest.snapshot.as_ref()) else { return };
+        return;
+    };
     let last = history.samples.back().map(|x| x.time_s);
-    if last == Some(s.time_s) {
+    let jumped = last.is_some_and(|t| s.time_s < t || s.time_s > t + REFILL_JUMP_S);
+    if history.tag != selection.selected || jumped {
+        history.tag = selection.selected;
+        history.samples.clear();
+        let Some(tag) = history.tag else { return };
+        // The charts open on the last 10 minutes: from the file, or from the live run's past.
+        let from = s.time_s - HISTORY_LEN as f64;
+        let mut past = Vec::new();
+        match replay.as_mut() {
+            Some(r) => {
+                let result = r.player.samples_between(from, s.time_s, |x| {
+                    past.extend(sample(x, &tags, net.as_deref(), tag));
+                    Ok(())
+                });
+                if let Err(e) = result {
+                    r.messages.push(e);
+                }
+            }
+            None => {
+                past.extend(
+                    live.snapshots
+                        .iter()
+                        .filter(|x| x.time_s >= from && x.time_s < s.time_s)
+                        .filter_map(|x| sample(x, &tags, net.as_deref(), tag)),
+                );
+            }
+        }
+        history.samples.extend(past.into_iter().filter(|x| x.time_s < s.time_s));
+    }
+    let Some(tag) = history.tag else { return };
+    if history.samples.back().map(|x| x.time_s) == Some(s.time_s) {
         return;
     }
-    // A replay seeking backwards starts the charts over.
-    if last.is_some_and(|t| s.time_s < t) {
-        history.samples.clear();
-    }
     if let Some(x) = sample(s, &tags, net.as_deref(), tag) {
-        if history.samples.len() == HISTORY_LEN {
+        while history.samples.len() >= HISTORY_LEN
+            || history.samples.front().is_some_and(|f| f.time_s < s.time_s - HISTORY_LEN as f64)
+        {
             history.samples.pop_front();
         }
         history.samples.push_back(x);
@@ -278,7 +351,7 @@ pub fn show(
 
 fn charts(ui: &mut egui::Ui, history: &History, kind: Option<ObjectKind>) {
     if history.samples.len() < 2 {
-        ui.small("charts fill as the simulation runs");
+        ui.small("no history before this moment yet");
         return;
     }
     let now = history.samples.back().map_or(0.0, |x| x.time_s);
@@ -323,28 +396,109 @@ fn charts(ui: &mut egui::Ui, history: &History, kind: Option<ObjectKind>) {
     }
 }
 
+/// One line of the alarm list: a single alarm, or the racks of one row down for one cause.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmLine {
+    pub severity: AlarmSeverity,
+    pub time_s: f64,
+    /// What the line says ("hall-1/row-B: 8 racks shut down, GPU up to 92.4 °C").
+    pub title: String,
+    pub detail: String,
+    /// The objects it stands for; a click selects the first.
+    pub objects: Vec<String>,
+}
+
+/// Rack alarms of one kind in one row become one line: one failure is one cause, not a line per
+/// rack. Other alarms stay one line each. Critical lines first, then by time.
+pub fn group_alarms(s: &Snapshot, tags: &FacilityTags) -> Vec<AlarmLine> {
+    use crate::sim::AlarmKind::*;
+    let mut lines: Vec<AlarmLine> = Vec::new();
+    let mut groups: std::collections::BTreeMap<(String, u8), usize> = std::collections::BTreeMap::new();
+    for a in s.active_alarms.iter() {
+        let what = match a.kind {
+            GpuShutdown => Some((0u8, "shut down")),
+            RackNoPower => Some((1, "without power")),
+            GpuSlowdown => Some((2, "throttled")),
+            InletAllowable => Some((3, "with inlet air over the A1 allowable")),
+            InletRecommended => Some((4, "with inlet air over the recommended")),
+            _ => None,
+        };
+        let row = a.object.rsplit_once('/').map(|(row, _)| row.to_string());
+        match (what, row) {
+            (Some((k, _)), Some(row)) => {
+                let i = *groups.entry((row, k)).or_insert_with(|| {
+                    lines.push(AlarmLine {
+                        severity: a.severity,
+                        time_s: a.time_s,
+                        title: String::new(),
+                        detail: a.message.clone(),
+                        objects: Vec::new(),
+                    });
+                    lines.len() - 1
+                });
+                let l = &mut lines[i];
+                l.objects.push(a.object.clone());
+                l.time_s = l.time_s.min(a.time_s);
+                if a.severity == AlarmSeverity::Critical {
+                    l.severity = AlarmSeverity::Critical;
+                }
+            }
+            _ => lines.push(AlarmLine {
+                severity: a.severity,
+                time_s: a.time_s,
+                title: a.object.clone(),
+                detail: a.message.clone(),
+                objects: vec![a.object.clone()],
+            }),
+        }
+    }
+    for ((row, k), i) in groups {
+        let what = ["shut down", "without power", "throttled", "with inlet air over the A1 allowable", "with inlet air over the recommended"][k as usize];
+        let l = &mut lines[i];
+        let n = l.objects.len();
+        let hottest = l
+            .objects
+            .iter()
+            .filter_map(|o| tags.tag_of(o))
+            .filter_map(|t| s.racks.gpu_c.get(t as usize).copied())
+            .fold(f32::NAN, f32::max);
+        let racks = if n == 1 { "1 rack".to_string() } else { format!("{n} racks") };
+        l.title = format!("{row}: {racks} {what}");
+        // Shutdowns and slowdowns are about GPU heat: say how hot the hottest got.
+        if hottest.is_finite() && (k == 0 || k == 2) {
+            l.detail = format!("GPU up to {hottest:.1} °C");
+        }
+    }
+    lines.sort_by(|a, b| {
+        let rank = |x: &AlarmLine| u8::from(x.severity != AlarmSeverity::Critical);
+        rank(a).cmp(&rank(b)).then(a.time_s.total_cmp(&b.time_s))
+    });
+    lines
+}
+
 fn alarms_ui(ui: &mut egui::Ui, s: &Snapshot, tags: &FacilityTags, select: &mut MessageWriter<Select>) {
     ui.heading("Alarms");
     if s.active_alarms.is_empty() {
         ui.label("none");
         return;
     }
+    let lines = group_alarms(s, tags);
     egui::ScrollArea::vertical().id_salt("alarms").show(ui, |ui| {
-        for a in s.active_alarms.iter().take(300) {
+        for a in lines.iter().take(300) {
             let c = match a.severity {
                 AlarmSeverity::Critical => egui::Color32::from_rgb(230, 60, 50),
                 AlarmSeverity::Warning => egui::Color32::from_rgb(240, 160, 30),
             };
-            let tag = tags.tag_of(&a.object);
-            let text = egui::RichText::new(format!("{} {}", clock(a.time_s), a.object)).color(c);
+            let tag = a.objects.first().and_then(|o| tags.tag_of(o));
+            let text = egui::RichText::new(format!("{} {}", clock(a.time_s), a.title)).color(c);
             let r = ui.add(egui::Label::new(text).sense(egui::Sense::click()));
             if tag.is_some() && r.on_hover_text("click to select and focus").clicked() {
                 select.write(Select { tag, focus: true });
             }
-            ui.small(&a.message);
+            ui.small(&a.detail);
         }
-        if s.active_alarms.len() > 300 {
-            ui.small(format!("… and {} more", s.active_alarms.len() - 300));
+        if lines.len() > 300 {
+            ui.small(format!("… and {} more", lines.len() - 300));
         }
     });
 }

@@ -10,6 +10,7 @@ pub mod inspector;
 pub mod layout_store;
 pub mod outliner;
 pub mod panels;
+pub mod pointer;
 pub mod replay_link;
 pub mod selection;
 pub mod shot;
@@ -33,11 +34,19 @@ pub struct OpenScene {
 #[derive(Resource)]
 pub struct SiteNetwork(pub crate::sim::network::Network);
 
-/// Order of the per-frame work: pull the newest snapshot, then recolour, then UI.
+/// Order of the per-frame work: rebuild after another file opened, pull the newest snapshot,
+/// then recolour, then UI.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AppSystems {
+    Rebuild,
     PullSnapshot,
     Recolour,
+}
+
+/// Run condition: another file was opened into this window (not the first scene, which the
+/// `Startup` systems build).
+pub fn scene_reopened(scene: Option<Res<OpenScene>>) -> bool {
+    scene.is_some_and(|s| s.is_changed() && !s.is_added())
 }
 
 /// Where the viewer's snapshots come from: a live simulation or a recording.
@@ -53,8 +62,9 @@ pub enum Source {
 
 /// Every plugin of the viewer except windowing and rendering, so headless tests can use it.
 pub fn plugin(app: &mut App) {
-    app.configure_sets(Update, (AppSystems::PullSnapshot, AppSystems::Recolour).chain());
+    app.configure_sets(Update, (AppSystems::Rebuild, AppSystems::PullSnapshot, AppSystems::Recolour).chain());
     app.add_plugins((
+        pointer::plugin,
         sim_link::plugin,
         replay_link::plugin,
         facility_view::plugin,
@@ -63,7 +73,8 @@ pub fn plugin(app: &mut App) {
         inspector::plugin,
         layout_store::plugin,
     ))
-    .add_systems(Startup, build_network);
+    .add_systems(Startup, build_network)
+    .add_systems(Update, build_network.run_if(scene_reopened).in_set(AppSystems::Rebuild));
 }
 
 fn build_network(mut commands: Commands, scene: Res<OpenScene>) {

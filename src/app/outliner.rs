@@ -29,7 +29,11 @@ pub struct HallNode {
 pub struct OutlinerSearch(pub String);
 
 pub(super) fn plugin(app: &mut App) {
-    app.init_resource::<OutlinerSearch>().add_systems(PostStartup, build_tree);
+    // FacilityTags change when the scene is built, at start and when another file opens.
+    app.init_resource::<OutlinerSearch>().add_systems(
+        Update,
+        build_tree.run_if(resource_exists_and_changed::<FacilityTags>).after(super::AppSystems::Rebuild),
+    );
 }
 
 pub fn build_tree(mut commands: Commands, scene: Res<OpenScene>, tags: Option<Res<FacilityTags>>) {

@@ -37,7 +37,39 @@ impl Default for FailurePanel {
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<FailurePanel>()
         .add_plugins(super::outliner::plugin)
-        .add_systems(EguiPrimaryContextPass, panels_ui);
+        .add_systems(EguiPrimaryContextPass, (panels_ui, row_labels).chain());
+}
+
+/// Row names on the floor plan, beside each row's end, clipped to the scene.
+fn row_labels(
+    mut contexts: EguiContexts,
+    tags: Option<Res<FacilityTags>>,
+    pointer: Res<super::pointer::ScenePointer>,
+    cameras: Query<(&Camera, &GlobalTransform, &Projection)>,
+) -> Result {
+    let Some(tags) = tags else { return Ok(()) };
+    let Some((camera, at, _)) = cameras.iter().find(|(c, _, p)| c.is_active && matches!(p, Projection::Orthographic(_)))
+    else {
+        return Ok(());
+    };
+    let ctx = contexts.ctx_mut()?;
+    let clip = pointer.scene_rect.map_or(ctx.viewport_rect(), |r| {
+        egui::Rect::from_min_max(egui::pos2(r.min.x, r.min.y), egui::pos2(r.max.x, r.max.y))
+    });
+    let painter =
+        ctx.layer_painter(egui::LayerId::new(egui::Order::Background, egui::Id::new("row-labels"))).with_clip_rect(clip);
+    for (label, pos) in &tags.row_labels {
+        if let Ok(p) = camera.world_to_viewport(at, *pos) {
+            painter.text(
+                egui::pos2(p.x, p.y),
+                egui::Align2::RIGHT_CENTER,
+                label,
+                egui::FontId::proportional(13.0),
+                egui::Color32::from_rgb(225, 230, 235),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn si(v: f64, unit: &str) -> String {
@@ -70,6 +102,7 @@ pub struct PanelState<'w> {
     layers: ResMut<'w, super::facility_view::Layers>,
     layout: ResMut<'w, super::layout_store::UiLayout>,
     files: Option<ResMut<'w, super::files::FileOpen>>,
+    pointer: ResMut<'w, super::pointer::ScenePointer>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -254,6 +287,9 @@ pub(super) fn panels_ui(
             state.layout.right_width = right;
         }
     }
+    // What the panels left is the scene's: picking, the camera and tooltips ask this.
+    let pointer = super::pointer::ScenePointer::after_layout(ctx, &root);
+    state.pointer.set_if_neq(pointer);
     Ok(())
 }
 
@@ -288,7 +324,18 @@ fn live_bar(ui: &mut egui::Ui, link: &SimLink, failure: &mut FailurePanel, comma
             }
         }
         ui.separator();
-        if link.recording {
+        // The thread says what it achieves; a shortfall shows, so no one waits on a speed the
+        // machine cannot reach.
+        if let (Speed::Times(asked), Some(got), false) = (link.speed, link.achieved, link.paused) {
+            if got < asked * 0.9 {
+                ui.colored_label(egui::Color32::from_rgb(240, 160, 30), format!("running at {}", speed_label(got)))
+                    .on_hover_text("the fastest this machine simulates this site");
+            }
+        } else if let (Speed::Max, Some(got), false) = (link.speed, link.achieved, link.paused) {
+            ui.label(format!("{}", speed_label(got)));
+        }
+        ui.separator();
+        if link.recording.is_some() {
             if ui.button("⏹ Stop recording").clicked() {
                 commands.write(UiCommand(SimCommand::StopRecording));
             }
@@ -299,13 +346,25 @@ fn live_bar(ui: &mut egui::Ui, link: &SimLink, failure: &mut FailurePanel, comma
             ui.add(egui::TextEdit::singleline(&mut failure.record_path).desired_width(220.0));
         }
         if let Some(m) = link.messages.last() {
-            // Recording news is information; everything else the sim thread says is a problem.
-            let news = m.starts_with("recording to") || m.starts_with("recording saved");
-            let colour =
-                if news { egui::Color32::from_rgb(150, 200, 150) } else { egui::Color32::from_rgb(230, 60, 50) };
-            ui.colored_label(colour, m);
+            let colour = if m.problem {
+                egui::Color32::from_rgb(230, 60, 50)
+            } else {
+                egui::Color32::from_rgb(150, 200, 150)
+            };
+            ui.colored_label(colour, &m.text);
         }
     });
+}
+
+/// "×4,100" style label of a speed.
+pub fn speed_label(x: f64) -> String {
+    if x >= 100.0 { format!("{:.0}×", x) } else if x >= 10.0 { format!("{x:.1}×") } else { format!("{x:.2}×") }
+}
+
+/// The playback time a pointer at `x` on a track spanning `left..right` points at.
+pub fn time_at(x: f32, left: f32, right: f32, start_s: f64, end_s: f64) -> f64 {
+    let f = if right > left { ((x - left) / (right - left)).clamp(0.0, 1.0) } else { 0.0 };
+    start_s + (end_s - start_s) * f as f64
 }
 
 /// A recording: play/pause, reverse, speed, step and a time slider.
@@ -334,13 +393,13 @@ fn replay_bar(ui: &mut egui::Ui, replay: &ReplayLink, out: &mut MessageWriter<Re
                 send(PlaybackCommand::Play);
             }
         }
+        if let Some(got) = replay.achieved.filter(|g| pb.playing && (g - pb.speed).abs() > pb.speed.abs() * 0.1) {
+            ui.colored_label(egui::Color32::from_rgb(240, 160, 30), format!("playing at {}", speed_label(got)));
+        }
         ui.separator();
         ui.monospace(clock(pb.time_s));
-        let mut t = pb.time_s;
         let w = (ui.available_width() - 90.0).max(120.0);
-        ui.spacing_mut().slider_width = w;
-        let slider = egui::Slider::new(&mut t, pb.range.start_s..=pb.range.end_s).show_value(false);
-        if ui.add(slider).changed() {
+        if let Some(t) = time_track(ui, w, pb.time_s, pb.range.start_s, pb.range.end_s) {
             send(PlaybackCommand::SetTime(t));
         }
         ui.monospace(clock(pb.range.end_s));
@@ -348,6 +407,26 @@ fn replay_bar(ui: &mut egui::Ui, replay: &ReplayLink, out: &mut MessageWriter<Re
     for m in replay.messages.iter().rev().take(2) {
         ui.colored_label(egui::Color32::from_rgb(240, 160, 30), m);
     }
+}
+
+/// The recording's time track: a click anywhere on it seeks there, a drag scrubs.
+fn time_track(ui: &mut egui::Ui, width: f32, now_s: f64, start_s: f64, end_s: f64) -> Option<f64> {
+    let (rect, response) = ui.allocate_exact_size(egui::vec2(width, 18.0), egui::Sense::click_and_drag());
+    let painter = ui.painter_at(rect);
+    let rail = egui::Rect::from_center_size(rect.center(), egui::vec2(rect.width(), 6.0));
+    painter.rect_filled(rail, 3.0, ui.visuals().widgets.inactive.bg_fill);
+    let span = (end_s - start_s).max(1e-9);
+    let x = rect.left() + rect.width() * (((now_s - start_s) / span).clamp(0.0, 1.0) as f32);
+    let played = egui::Rect::from_min_max(rail.min, egui::pos2(x, rail.max.y));
+    painter.rect_filled(played, 3.0, ui.visuals().selection.bg_fill);
+    painter.circle_filled(egui::pos2(x, rect.center().y), 7.0, ui.visuals().widgets.active.fg_stroke.color);
+    let response = response.on_hover_cursor(egui::CursorIcon::PointingHand);
+    if response.is_pointer_button_down_on() || response.clicked() {
+        if let Some(p) = response.interact_pointer_pos() {
+            return Some(time_at(p.x, rect.left(), rect.right(), start_s, end_s));
+        }
+    }
+    None
 }
 
 /// Colour bar with the metric's unit and range.

@@ -17,13 +17,17 @@ pub struct ReplayLink {
     pub shown_s: f64,
     /// Problems with the file (damage, truncation) and seek errors, newest last.
     pub messages: Vec<String>,
+    /// Sim seconds per wall second over the last second of playing, when it could be measured.
+    pub achieved: Option<f64>,
+    /// Playback time and wall seconds gathered towards the next `achieved`.
+    window: (f64, f64),
 }
 
 impl ReplayLink {
     pub fn new(player: Player) -> ReplayLink {
         let playback = Playback::new(player.time_range(), 1.0);
         let messages = player.problems.clone();
-        ReplayLink { player, playback, shown_s: f64::NAN, messages }
+        ReplayLink { player, playback, shown_s: f64::NAN, messages, achieved: None, window: (0.0, 0.0) }
     }
 }
 
@@ -37,8 +41,10 @@ pub(super) fn plugin(app: &mut App) {
         .add_systems(Update, drive_playback.in_set(AppSystems::PullSnapshot));
 }
 
+/// Playback follows the wall clock, not Bevy's virtual time: that one is clamped to 250 ms a
+/// frame, so a replay at 10× fell to ~2× whenever frames took longer.
 fn drive_playback(
-    time: Res<Time>,
+    time: Res<Time<Real>>,
     mut reader: MessageReader<ReplayCommand>,
     link: Option<ResMut<ReplayLink>>,
     mut latest: ResMut<LatestSnapshot>,
@@ -50,7 +56,20 @@ fn drive_playback(
     for ReplayCommand(c) in reader.read() {
         link.playback.apply(*c);
     }
-    let t = link.playback.advance(time.delta_secs_f64());
+    let before = link.playback.time_s;
+    let wall = time.delta_secs_f64();
+    let t = link.playback.advance(wall);
+    if link.playback.playing {
+        link.window.0 += t - before;
+        link.window.1 += wall;
+        if link.window.1 >= 1.0 {
+            link.achieved = Some(link.window.0 / link.window.1);
+            link.window = (0.0, 0.0);
+        }
+    } else {
+        link.achieved = None;
+        link.window = (0.0, 0.0);
+    }
     if t == link.shown_s {
         latest.frames_since_update += 1;
         return;

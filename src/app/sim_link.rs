@@ -7,16 +7,26 @@ use super::{AppSystems, OpenScene};
 use crate::sim::handle::Speed;
 use crate::sim::{Scenario, SimCommand, SimEvent, SimHandle, Simulation, Snapshot};
 
-/// The sim thread and what the viewer knows of it.
+/// The sim thread and what the viewer knows of it. Every field follows the thread's own typed
+/// events, so the panels show what the thread does, not what was asked of it.
 #[derive(Resource)]
 pub struct SimLink {
     pub handle: SimHandle,
     pub paused: bool,
     pub speed: Speed,
+    /// Sim seconds per wall second the thread last achieved while running.
+    pub achieved: Option<f64>,
     /// Errors, refused edits and recording news from the sim thread, newest last.
-    pub messages: Vec<String>,
-    /// Whether a recording is in progress.
-    pub recording: bool,
+    pub messages: Vec<LinkMessage>,
+    /// The recording in progress.
+    pub recording: Option<std::path::PathBuf>,
+}
+
+/// A line for the transport bar: news (a recording started or saved) or a problem.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkMessage {
+    pub text: String,
+    pub problem: bool,
 }
 
 /// The snapshot the view shows now; `changed` is set when a new one arrived this frame.
@@ -53,6 +63,7 @@ pub(super) fn plugin(app: &mut App) {
     app.init_resource::<LatestSnapshot>()
         .add_message::<UiCommand>()
         .add_systems(Startup, start_sim)
+        .add_systems(Update, start_sim.run_if(super::scene_reopened).in_set(AppSystems::Rebuild))
         .add_systems(Update, (send_commands, pull_snapshot).chain().in_set(AppSystems::PullSnapshot));
 }
 
@@ -73,45 +84,69 @@ fn start_sim(
                 handle: SimHandle::spawn(sim, speed, start.paused),
                 paused: start.paused,
                 speed,
+                achieved: None,
                 messages: Vec::new(),
-                recording: false,
+                recording: None,
             });
         }
         Err(e) => error!("cannot simulate {}: {e}", scene.name),
     }
 }
 
-fn send_commands(mut reader: MessageReader<UiCommand>, link: Option<ResMut<SimLink>>) {
-    let Some(mut link) = link else {
+fn send_commands(mut reader: MessageReader<UiCommand>, link: Option<Res<SimLink>>) {
+    let Some(link) = link else {
         reader.clear();
         return;
     };
+    // The link's paused/speed change only when the thread says so (`SimEvent::RunState`).
     for UiCommand(c) in reader.read() {
-        match c {
-            SimCommand::Pause => link.paused = true,
-            SimCommand::Resume => link.paused = false,
-            SimCommand::SetSpeed(s) => link.speed = *s,
-            _ => {}
-        }
         link.handle.send(c.clone());
     }
+}
+
+/// Applies one event from the sim thread to what the viewer shows.
+pub fn apply_event(link: &mut SimLink, e: SimEvent) {
+    let problem = match &e {
+        SimEvent::RunState { paused, speed } => {
+            link.paused = *paused;
+            link.speed = *speed;
+            if *paused {
+                link.achieved = None;
+            }
+            return;
+        }
+        SimEvent::Achieved(x) => {
+            link.achieved = Some(*x);
+            return;
+        }
+        SimEvent::EditApplied => return,
+        SimEvent::RecordingStarted(p) => {
+            link.recording = Some(p.clone());
+            false
+        }
+        SimEvent::RecordingSaved(_) => {
+            link.recording = None;
+            false
+        }
+        SimEvent::RecordingFailed { .. } => {
+            link.recording = None;
+            true
+        }
+        SimEvent::Fault { .. } | SimEvent::EditRejected(_) => true,
+    };
+    let text = e.to_string();
+    if problem {
+        warn!("{text}");
+    } else {
+        info!("{text}");
+    }
+    link.messages.push(LinkMessage { text, problem });
 }
 
 fn pull_snapshot(link: Option<ResMut<SimLink>>, mut latest: ResMut<LatestSnapshot>) {
     let Some(mut link) = link else { return };
     for e in link.handle.events() {
-        match e {
-            SimEvent::Error(m) | SimEvent::EditRejected(m) => {
-                warn!("{m}");
-                link.messages.push(m);
-            }
-            SimEvent::Recording(m) => {
-                info!("{m}");
-                link.recording = m.starts_with("recording to");
-                link.messages.push(m);
-            }
-            SimEvent::EditApplied => {}
-        }
+        apply_event(&mut link, e);
     }
     match link.handle.latest() {
         Some(s) => {

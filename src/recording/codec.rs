@@ -39,6 +39,48 @@ impl Shape {
             pdus: s.pdus.len() as u32,
         }
     }
+    /// The shape a simulation of this network records: what a recording's samples must match.
+    pub fn of_network(n: &crate::sim::network::Network) -> Shape {
+        Shape {
+            racks: n.racks.len() as u32,
+            cdus: n.cdus.len() as u32,
+            halls: n.halls.len() as u32,
+            loops: n.loops.len() as u32,
+            crahs: n.crahs.len() as u32,
+            dry_coolers: n.dry_coolers.len() as u32,
+            chillers: n.chillers.len() as u32,
+            feeds: n.feeds.len() as u32,
+            ups: n.ups.len() as u32,
+            pdus: n.pdus.len() as u32,
+        }
+    }
+
+    /// What differs from `scene`'s shape, in words ("the state has 12 racks, the recorded scene
+    /// has 8"), or None when they agree.
+    pub fn mismatch(&self, scene: &Shape) -> Option<String> {
+        let count = |n: u32, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let (mut state, mut want) = (Vec::new(), Vec::new());
+        for (one, many, a, b) in [
+            ("rack", "racks", self.racks, scene.racks),
+            ("CDU", "CDUs", self.cdus, scene.cdus),
+            ("hall", "halls", self.halls, scene.halls),
+            ("facility loop", "facility loops", self.loops, scene.loops),
+            ("CRAH", "CRAHs", self.crahs, scene.crahs),
+            ("dry cooler", "dry coolers", self.dry_coolers, scene.dry_coolers),
+            ("chiller", "chillers", self.chillers, scene.chillers),
+            ("utility feed", "utility feeds", self.feeds, scene.feeds),
+            ("UPS", "UPS", self.ups, scene.ups),
+            ("PDU", "PDUs", self.pdus, scene.pdus),
+        ] {
+            if a != b {
+                state.push(count(a, one, many));
+                want.push(count(b, one, many));
+            }
+        }
+        (!state.is_empty())
+            .then(|| format!("the state has {}, the recorded scene has {}", state.join(", "), want.join(", ")))
+    }
+
     /// How many f32 values a snapshot of this shape flattens to (`None` past `usize`): per
     /// object, in `counts` order, as many as `flatten` writes for it.
     fn values(&self) -> Option<usize> {

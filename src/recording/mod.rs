@@ -368,6 +368,9 @@ pub struct Player {
     pub scenario: Scenario,
     /// What was wrong with the file, if anything (truncated, damaged chunks).
     pub problems: Vec<String>,
+    /// The counts of objects in `site`: every sample must have them, since the viewer and the
+    /// exporter index the state by the scene's objects.
+    scene_shape: Shape,
     /// The last chunk decoded: its index and its state messages (time, bytes).
     cache: Option<(usize, Vec<(u64, Vec<u8>)>)>,
 }
@@ -469,6 +472,7 @@ impl Player {
             },
             scenario: Scenario::default(),
             problems,
+            scene_shape: Shape::default(),
             cache: None,
         };
         if p.chunks.is_empty() {
@@ -507,7 +511,40 @@ impl Player {
             p.scenario =
                 Scenario::from_ron(&text).map_err(|d| format!("the embedded scenario does not load: {}", d.message))?;
         }
+        let net = crate::sim::network::Network::build(&p.site)
+            .map_err(|e| format!("the embedded scene does not load: {e}"))?;
+        p.scene_shape = Shape::of_network(&net);
+        p.check_first_sample()?;
         Ok(p)
+    }
+
+    /// Refuses a recording whose state does not fit its scene (a crafted file, or one recorded
+    /// across a live edit by an older build): the first sample is checked here, every later one
+    /// as it is decoded.
+    fn check_first_sample(&self) -> Result<(), String> {
+        let Some(state) = self.state_channel() else { return Ok(()) };
+        for i in 0..self.chunks.len() {
+            let first = self.chunk_records(i)?.into_iter().find_map(|r| match r {
+                Rec::Message(ch, at, body) if ch == state => Some((at, body)),
+                _ => None,
+            });
+            if let Some((at, body)) = first {
+                let d = ChunkDecoder::default().next(&body)?;
+                return self.fits(at, d.shape);
+            }
+        }
+        Ok(())
+    }
+
+    /// Err with what differs when a sample at `at_ns` does not have the scene's shape.
+    fn fits(&self, at_ns: u64, shape: Shape) -> Result<(), String> {
+        match shape.mismatch(&self.scene_shape) {
+            None => Ok(()),
+            Some(m) => Err(format!(
+                "the recorded state at {:.0} s does not fit the recording's scene: {m}; the file is damaged or was not written by this version",
+                at_ns as f64 / 1e9
+            )),
+        }
     }
 
     /// First and last sample time.
@@ -609,6 +646,7 @@ impl Player {
             if k == 0 && !d.keyframe {
                 return Err("a chunk does not start with a keyframe".into());
             }
+            self.fits(*at, d.shape)?;
             shape = d.shape;
             if d.alarms.is_some() {
                 alarms = d.alarms;
@@ -646,11 +684,43 @@ impl Player {
         for i in 0..self.chunks.len() {
             let mut chunk = ChunkDecoder::default();
             for r in self.chunk_records(i)? {
-                if let Rec::Message(ch, _, body) = r {
+                if let Rec::Message(ch, at, body) = r {
                     if ch == state {
                         let d = chunk.next(&body)?;
+                        self.fits(at, d.shape)?;
                         let cols = chunk.last.as_ref().ok_or("no state")?;
                         f(&unflatten(d.shape, cols, shape_alarms.clone())?)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every state sample with `from_s <= time <= to_s`, in order, decoding only the chunks that
+    /// overlap the range and each of them once (the inspector's charts of the last minutes).
+    pub fn samples_between(
+        &mut self,
+        from_s: f64,
+        to_s: f64,
+        mut f: impl FnMut(&Snapshot) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let state = self.state_channel().ok_or("the recording has no state channel")?;
+        let (from, to) = (ns(from_s.max(0.0)), ns(to_s.max(0.0)));
+        let no_alarms = Arc::new(Vec::new());
+        for i in 0..self.chunks.len() {
+            if self.chunks[i].end_ns < from || self.chunks[i].start_ns > to {
+                continue;
+            }
+            let mut chunk = ChunkDecoder::default();
+            for r in self.chunk_records(i)? {
+                if let Rec::Message(ch, at, body) = r {
+                    if ch == state {
+                        let d = chunk.next(&body)?;
+                        if at >= from && at <= to {
+                            let cols = chunk.last.as_ref().ok_or("no state")?;
+                            f(&unflatten(d.shape, cols, no_alarms.clone())?)?;
+                        }
                     }
                 }
             }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use proptest::prelude::*;
 
 use super::*;
+use crate::model::Site;
 use crate::sim::{Action, Event, Failure, FailureKind, Profile, Workload};
 
 fn tmp(name: &str) -> PathBuf {
@@ -161,35 +162,162 @@ fn truncated_files_open_with_what_is_valid_or_say_why_not() {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
-    /// Flipped bits anywhere: a message or a correct state, never a panic.
+    /// Flipped bits anywhere: a message, or states and events that were really recorded (each
+    /// sample equal to the live run at its time), never a panic.
     #[test]
-    fn bit_flips_never_panic(flips in proptest::collection::vec((any::<usize>(), 0u8..8), 1..6), at in 0.0f64..300.0) {
-        let bytes = bit_flip_source();
+    fn bit_flips_give_a_message_or_the_recorded_state(flips in proptest::collection::vec((any::<usize>(), 0u8..8), 1..6), at in 0.0f64..300.0) {
+        let (bytes, live, events) = bit_flip_source();
         let mut b = bytes.clone();
         for (pos, bit) in flips {
             let i = pos % b.len();
             b[i] ^= 1 << bit;
         }
         if let Ok(mut p) = Player::from_bytes(b) {
-            let _ = p.seek(at);
-            let _ = p.events();
-            let _ = p.for_each_sample(|_| Ok(()));
+            prop_assert_eq!(&p.site, &scene::parse(scene::DEMO_SCENE).unwrap().site);
+            if let Ok(s) = p.seek(at) {
+                prop_assert_eq!(Some(&s), live.get(s.time_s as usize), "at {} s", at);
+            }
+            if let Ok(got) = p.events() {
+                for e in &got {
+                    prop_assert!(events.contains(e), "an event that never happened: {:?}", e);
+                }
+            }
+            let mut wrong = Vec::new();
+            let _ = p.for_each_sample(|s| {
+                // Samples handed to export carry no alarm list.
+                let want = live.get(s.time_s as usize).map(|l| Snapshot { active_alarms: s.active_alarms.clone(), ..l.clone() });
+                if want.as_ref() != Some(s) {
+                    wrong.push(s.time_s);
+                }
+                Ok(())
+            });
+            prop_assert!(wrong.is_empty(), "samples that differ from the live run at {:?} s", wrong);
         }
     }
 }
 
-fn bit_flip_source() -> Vec<u8> {
+/// The undamaged recording of 300 s of the demo, its live snapshots by second and its events.
+fn bit_flip_source() -> &'static (Vec<u8>, Vec<Snapshot>, Vec<Alarm>) {
     use std::sync::OnceLock;
-    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
-    BYTES
-        .get_or_init(|| {
-            let path = tmp("flip-src.mcap");
-            record(&path, 300);
-            let b = std::fs::read(&path).unwrap();
-            std::fs::remove_file(&path).unwrap();
-            b
+    static SOURCE: OnceLock<(Vec<u8>, Vec<Snapshot>, Vec<Alarm>)> = OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let path = tmp("flip-src.mcap");
+        let live = record(&path, 300);
+        let b = std::fs::read(&path).unwrap();
+        let events = Player::open(&path).unwrap().events().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        (b, live, events)
+    })
+}
+
+/// Every message of a recording: topic, log time, bytes.
+fn messages(bytes: &[u8]) -> Vec<(String, u64, Vec<u8>)> {
+    mcap::MessageStream::new(bytes)
+        .unwrap()
+        .map(|m| {
+            let m = m.unwrap();
+            (m.channel.topic.clone(), m.log_time, m.data.into_owned())
         })
-        .clone()
+        .collect()
+}
+
+/// Writes a recording from parts: the /scene text, then groups of /state messages, each group
+/// in its own chunk (a chunk starts with a keyframe).
+fn craft(path: &Path, scene_text: &str, groups: &[Vec<(u64, Vec<u8>)>]) {
+    let file = std::io::BufWriter::new(File::create(path).unwrap());
+    let mut w = mcap::WriteOptions::new()
+        .profile("factory-twin")
+        .compression(None)
+        .chunk_size(Some(u64::MAX))
+        .create(file)
+        .unwrap();
+    let scene_ch = w.add_channel(0, "/scene", "ron", &BTreeMap::new()).unwrap();
+    let state = w.add_channel(0, "/state", STATE_ENCODING, &BTreeMap::new()).unwrap();
+    let mut seq = 0;
+    let mut put = |w: &mut mcap::Writer<_>, ch, t, data: &[u8]| {
+        seq += 1;
+        let h = mcap::records::MessageHeader { channel_id: ch, sequence: seq, log_time: t, publish_time: t };
+        w.write_to_known_channel(&h, data).unwrap();
+    };
+    put(&mut w, scene_ch, 0, scene_text.as_bytes());
+    for g in groups {
+        w.flush().unwrap();
+        for (t, data) in g {
+            put(&mut w, state, *t, data);
+        }
+    }
+    w.finish().unwrap();
+}
+
+/// The /state messages of a recording of `site` from `start_s`, `seconds` long.
+fn states_of(site: Site, start_s: f64, seconds: usize, name: &str) -> Vec<(u64, Vec<u8>)> {
+    let path = tmp(name);
+    let mut sim = Simulation::new(site, Scenario::default(), 1.0).unwrap();
+    sim.run_until(start_s);
+    let mut rec = Recorder::create(&path, &sim, &Scenario::default(), 1.0).unwrap();
+    rec.record(&mut sim).unwrap();
+    for _ in 0..seconds {
+        sim.step();
+        rec.record(&mut sim).unwrap();
+    }
+    rec.finish().unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    messages(&bytes).into_iter().filter(|(topic, ..)| topic == "/state").map(|(_, t, d)| (t, d)).collect()
+}
+
+/// A recording whose state does not fit its embedded scene (crafted, or recorded across a live
+/// edit) is refused with what differs, on opening or at the sample that does not fit; the CLI's
+/// replay and export say so and never panic.
+#[test]
+fn a_state_that_does_not_fit_the_scene_is_refused_with_what_differs() {
+    let demo = scene::parse(scene::DEMO_SCENE).unwrap().site;
+    let superpod_text = include_str!("../../scenes/superpod-hall.ron");
+    let superpod = scene::parse(superpod_text).unwrap().site;
+    let superpod_racks = superpod.rack_count();
+    assert_ne!(superpod_racks, 8);
+    let demo_states = states_of(demo.clone(), 0.0, 50, "shape-a.mcap");
+    let superpod_states = states_of(superpod, 100.0, 50, "shape-b.mcap");
+
+    // The demo's state under the superpod's scene: refused on opening.
+    let path = tmp("shape-crafted.mcap");
+    craft(&path, superpod_text, std::slice::from_ref(&demo_states));
+    let err = Player::open(&path).err().expect("a state that does not fit its scene must be refused");
+    assert!(err.contains(&format!("the state has 8 racks, 1 CDU")), "{err}");
+    assert!(err.contains(&format!("the recorded scene has {superpod_racks} racks")), "{err}");
+    let replay = |at: &str| {
+        crate::report::replay(&crate::cli::ReplayArgs {
+            recording: path.clone(),
+            at: Some(at.into()),
+            events: false,
+            report: crate::cli::ReportFormat::Json,
+        })
+    };
+    assert!(replay("10s").unwrap_err().contains("the recorded scene has"));
+    std::fs::remove_file(&path).unwrap();
+
+    // The demo's scene and state, then a chunk of the superpod's: opens; the first part replays,
+    // every sample of the second is refused.
+    let demo_text = scene::to_ron(&demo).unwrap();
+    craft(&path, &demo_text, &[demo_states, superpod_states]);
+    let mut p = Player::open(&path).unwrap();
+    assert_eq!(p.seek(20.0).unwrap().racks.gpu_c.len(), 8);
+    for t in [100.0, 120.0, 150.0] {
+        let err = p.seek(t).unwrap_err();
+        assert!(
+            err.contains(&format!("the state has {superpod_racks} racks"))
+                && err.contains("the recorded scene has 8 racks"),
+            "{err}"
+        );
+    }
+    assert!(p.for_each_sample(|_| Ok(())).unwrap_err().contains("does not fit"));
+    assert!(replay("2m").unwrap_err().contains("does not fit"));
+    let csv = tmp("shape-crafted.csv");
+    let export =
+        crate::report::export(&crate::cli::ExportArgs { recording: path.clone(), csv: csv.clone(), every: None });
+    assert!(export.unwrap_err().contains("does not fit"));
+    assert!(!csv.exists() && !csv.with_extension("csv.tmp").exists(), "no CSV from a refused recording");
+    std::fs::remove_file(&path).unwrap();
 }
 
 /// Runs `steps` and holds the recorder's copy of the state, turned into columns, equal to

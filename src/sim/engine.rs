@@ -380,7 +380,8 @@ impl Simulation {
         let verb = if failed { "failed" } else { "restored" };
         self.log.push(Alarm {
             time_s: self.time_s,
-            severity: if failed { AlarmSeverity::Critical } else { AlarmSeverity::Warning },
+            // A restore clears the failure: same severity, `raised: false`.
+            severity: AlarmSeverity::Critical,
             kind: AlarmKind::EquipmentDown,
             object: f.target.clone(),
             message: format!("{} {verb} ({})", f.kind.name(), f.target),
@@ -1013,7 +1014,12 @@ impl Simulation {
             }
             let raised = new & b != 0;
             let object = self.object_id(class, index);
-            let (severity, message) = self.describe(kind, class, index as usize);
+            // A cleared alarm keeps the severity it was raised with and says so; describing the
+            // values now ("carries 1344 kW, over its 1368 kW rating") would contradict itself.
+            let (severity, message) = match self.active.get(&(class, index, b)).filter(|_| !raised) {
+                Some(was) => (was.severity, format!("cleared: {}", self.describe_cleared(kind, class, index as usize))),
+                None => self.describe(kind, class, index as usize),
+            };
             let alarm = Alarm { time_s: t, severity, kind, object, message, raised };
             if raised {
                 self.active.insert((class, index, b), alarm.clone());
@@ -1043,14 +1049,45 @@ impl Simulation {
         .clone()
     }
 
+    /// What a cleared alarm's entry says: the condition is over, with the value now.
+    fn describe_cleared(&self, kind: AlarmKind, _class: Class, i: usize) -> String {
+        let s = &self.s;
+        match kind {
+            AlarmKind::GpuSlowdown => format!("full clocks again, GPU {:.1} °C", s.t_gpu[i]),
+            AlarmKind::GpuShutdown => format!("GPU back on at {:.1} °C", s.t_gpu[i]),
+            AlarmKind::RackNoPower => "power back".into(),
+            AlarmKind::InletRecommended | AlarmKind::InletAllowable => format!("inlet air {:.1} °C", s.inlet[i]),
+            AlarmKind::CduOverCapacity => {
+                format!("CDU back within its {:.0} kW rating ({:.0} kW)", self.net.cdus[i].capacity_kw, s.cdu_heat[i])
+            }
+            AlarmKind::CduNoFlow => format!("TCS flow back at {:.0} %", s.cdu_frac[i] * 100.0),
+            AlarmKind::LoopSupplyHigh => format!("facility supply {:.1} °C", s.loop_sup[i]),
+            AlarmKind::RoomHot => format!("room air {:.1} °C", s.room[i]),
+            AlarmKind::OverCapacity => "load back within capacity".into(),
+            AlarmKind::OnBattery => "off battery".into(),
+            AlarmKind::BatteryDepleted => "UPS output back".into(),
+            AlarmKind::EquipmentDown => "back in service".into(),
+        }
+    }
+
     fn describe(&self, kind: AlarmKind, class: Class, i: usize) -> (AlarmSeverity, String) {
         use AlarmSeverity::*;
         let s = &self.s;
         match kind {
+            // Throttled below the slowdown temperature means ramping back up after a shutdown
+            // or a slowdown, not a new slowdown.
+            AlarmKind::GpuSlowdown if s.t_gpu[i] < GPU_SLOWDOWN_C => (
+                Warning,
+                format!(
+                    "recovering: clocks back to {:.0} % of the asked work, GPU {:.1} °C",
+                    s.throttle[i] * 100.0,
+                    s.t_gpu[i]
+                ),
+            ),
             AlarmKind::GpuSlowdown => (
                 Warning,
                 format!(
-                    "GPU {:.1} °C: slowdown at {GPU_SLOWDOWN_C} °C, output {:.0} %",
+                    "GPU {:.1} °C reached the {GPU_SLOWDOWN_C} °C slowdown: clocks cut to {:.0} % of the asked work",
                     s.t_gpu[i],
                     s.throttle[i] * 100.0
                 ),
@@ -1113,19 +1150,8 @@ impl Simulation {
 
     /// Counts of each kind of object, as a recording stores them.
     pub fn shape(&self) -> Shape {
-        let n = &self.net;
-        Shape {
-            racks: n.racks.len() as u32,
-            cdus: n.cdus.len() as u32,
-            halls: n.halls.len() as u32,
-            loops: n.loops.len() as u32,
-            crahs: self.s.crah.len() as u32,
-            dry_coolers: self.s.dc.len() as u32,
-            chillers: self.s.ch.len() as u32,
-            feeds: n.feeds.len() as u32,
-            ups: n.ups.len() as u32,
-            pdus: n.pdus.len() as u32,
-        }
+        // The same counts the player checks a recording against (`Shape::of_network`).
+        Shape::of_network(&self.net)
     }
 
     /// Copies the state out of the engine's arrays into `c` (allocations reused): the
@@ -1264,17 +1290,20 @@ impl Simulation {
         }
     }
 
-    /// Replaces the site (a live edit) and re-derives the network. Racks that keep their id keep
-    /// their temperatures and throttle; new racks start at their CDU's supply temperature.
-    pub fn edit_site(&mut self, site: Site) -> Result<(), String> {
-        let errors: Vec<String> = crate::scene::validate(&site)
+    /// Whether `edit_site` would take `site`: its validation errors, one per line, if not.
+    pub fn check_edit(&self, site: &Site) -> Result<(), String> {
+        let errors: Vec<String> = crate::scene::validate(site)
             .into_iter()
             .filter(|d| d.is_error())
             .map(|d| d.display("edit").to_string())
             .collect();
-        if !errors.is_empty() {
-            return Err(errors.join("\n"));
-        }
+        if errors.is_empty() { Ok(()) } else { Err(errors.join("\n")) }
+    }
+
+    /// Replaces the site (a live edit) and re-derives the network. Racks that keep their id keep
+    /// their temperatures and throttle; new racks start at their CDU's supply temperature.
+    pub fn edit_site(&mut self, site: Site) -> Result<(), String> {
+        self.check_edit(&site)?;
         let net = Network::build(&site)?;
         let old_ids = std::mem::take(&mut self.net.ids.racks);
         let old = std::mem::take(&mut self.s);

@@ -10,6 +10,8 @@ pub mod snapshot;
 pub mod state_copy;
 
 #[cfg(test)]
+mod alarm_tests;
+#[cfg(test)]
 mod tests;
 
 pub use engine::Simulation;

@@ -129,47 +129,62 @@ fn modelica_site(ambient: f64) -> Site {
 }
 
 /// physics.md §4.2 (Modelica `ChillerWSEDesignConditionsWater`): 1 MW, full economiser, 36 °C →
-/// rack supply 45, return 50; plant supply 42, return 47, ±0.5 K. (Their dry cooler runs on an
-/// intermediate loop at 44 → 39 °C that this plant does not have, so that pair is not compared.)
+/// rack supply 45, return 50; plant return 47 from a plant holding 42 °C, ±0.5 K. The inputs are
+/// theirs (1 MW, 5 K design rises, a 3 K CDU approach, the plant's 42 °C); the CDU is asked for
+/// 30 °C, which it cannot reach, so the rack-side temperatures come out of its heat exchanger and
+/// the energy balance, not out of a setpoint. (Their dry cooler runs on an intermediate loop at
+/// 44 → 39 °C that this plant does not have, so that pair is not compared.)
 #[test]
 fn modelica_liquid_cooled_design_point() {
-    let site = modelica_site(36.0);
+    let mut site = modelica_site(36.0);
+    site.halls[0].cdus[0].supply_setpoint_c = 30.0;
     assert!(scene::validate(&site).iter().all(|d| !d.is_error()), "{:?}", scene::validate(&site));
     let mut sim = run(site, vec![], 7200.0);
     let s = sim.snapshot();
     assert!((s.kpis.it_power_kw - 1000.0).abs() < 1e-6);
     let (cdu, lp) = (&s.cdus[0], &s.loops[0]);
-    for (name, got, want) in [
-        ("rack supply", cdu.supply_c, 45.0),
-        ("rack return", cdu.return_c, 50.0),
-        ("plant supply", lp.supply_c, 42.0),
-        ("plant return", lp.return_c, 47.0),
-    ] {
+    assert!((lp.supply_c - 42.0).abs() < 0.05, "the plant holds its 42 °C: {}", lp.supply_c);
+    for (name, got, want) in
+        [("rack supply", cdu.supply_c, 45.0), ("rack return", cdu.return_c, 50.0), ("plant return", lp.return_c, 47.0)]
+    {
         assert!((got as f64 - want).abs() <= 0.5, "{name}: {got:.2} °C, want {want} ± 0.5");
     }
+    assert!((cdu.heat_kw - 1000.0).abs() < 1.0, "the CDU passes the whole load: {} kW", cdu.heat_kw);
     assert!(s.chillers.is_empty() && s.dry_coolers[0].heat_kw > 990.0);
 }
 
-/// physics.md §4.4: facility-side ΔT at rated load: XDU1350 ≈ 15.9 K (20.6 kg/s), Deschutes
-/// ≈ 14.8 K (2 MW, 32.30 kg/s).
+/// physics.md §1 and §4.4, the two CDU data records as published: XDU1350 1368 kW, 4 K approach,
+/// 20.6 kg/s each side → facility ΔT ≈ 15.9 K; Deschutes 2 MW, 3 K approach, IT side 31.48 kg/s,
+/// facility 32.30 kg/s entering at 26.8 °C → facility ΔT ≈ 14.8 K. The CDU is asked for a supply
+/// it cannot reach, so both the ΔT and the approach (rack supply − facility supply) are what its
+/// exchanger and energy balance make of the rated load, compared with the guide's figures.
 #[test]
 fn cdu_energy_balances_match_the_data_records() {
-    for (capacity, fw_kg_s, want) in [(1368.0, 20.6, 15.9), (2000.0, 32.30, 14.8)] {
+    // (capacity kW, approach K, IT-side kg/s, facility kg/s, facility in °C, published ΔT K)
+    for (capacity, approach, it_kg_s, fw_kg_s, fw_in, want_dt) in
+        [(1368.0, 4.0, 20.6, 20.6, 25.0, 15.9), (2000.0, 3.0, 31.48, 32.30, 26.8, 14.8)]
+    {
         let mut site = modelica_site(20.0);
         site.rack_types[0].max_kw = capacity;
-        site.rack_types[0].coolant_flow_lpm = capacity * 1e3 / (physics::CP_PG25 * 10.0) / physics::RHO_PG25 * 60.0;
-        site.halls[0].cdus[0].capacity_kw = capacity;
-        site.halls[0].cdus[0].rated_flow_lpm = 20_000.0;
-        site.halls[0].cdus[0].supply_setpoint_c = 30.0;
+        site.rack_types[0].coolant_flow_lpm = it_kg_s / physics::RHO_PG25 * 60.0;
+        let cdu = &mut site.halls[0].cdus[0];
+        cdu.capacity_kw = capacity;
+        cdu.approach_k = approach;
+        cdu.rated_flow_lpm = 20_000.0;
+        cdu.supply_setpoint_c = 10.0;
         site.plant.loops[0].rated_flow_kg_s = fw_kg_s;
-        site.plant.loops[0].supply_setpoint_c = 25.0;
+        site.plant.loops[0].supply_setpoint_c = fw_in;
         site.power.pdus[0].capacity_kw = capacity * 1.1;
         site.power.ups[0].capacity_kw = capacity * 1.2;
         site.power.feeds[0].capacity_kw = capacity * 2.0;
         let mut sim = run(site, vec![], 7200.0);
-        let lp = &sim.snapshot().loops[0];
+        let s = sim.snapshot();
+        let (cdu, lp) = (&s.cdus[0], &s.loops[0]);
+        assert!((lp.supply_c as f64 - fw_in).abs() < 0.05, "{capacity} kW: facility supply {}", lp.supply_c);
         let dt = (lp.return_c - lp.supply_c) as f64;
-        assert!((dt - want).abs() < 0.2, "{capacity} kW: ΔT {dt:.2} K, want {want}");
+        assert!((dt - want_dt).abs() < 0.2, "{capacity} kW: ΔT {dt:.2} K, want {want_dt}");
+        let got_approach = (cdu.supply_c - lp.supply_c) as f64;
+        assert!((got_approach - approach).abs() < 0.2, "{capacity} kW: approach {got_approach:.2} K, want {approach}");
     }
 }
 
@@ -203,12 +218,23 @@ fn losing_all_cdu_pumps_of_a_gb300_hall_throttles_and_output_drops() {
     assert!(sim.alarm_log().iter().any(|a| a.kind == AlarmKind::GpuSlowdown));
 }
 
-/// N+1: one pump failing changes nothing that matters.
+/// N+1: one pump failing changes nothing that matters, against the same run without it; and
+/// the spare is what saves it: the same failure on an N+0 CDU (two pumps, both on duty) costs
+/// output.
 #[test]
 fn one_pump_failing_with_n_plus_1_changes_nothing_that_matters() {
+    let one = || vec![fail(FailureKind::CduPump, "hall-1/cdu-1", 60.0)];
     let mut base = run(demo(), vec![], 1800.0);
-    let mut hit = run(demo(), vec![fail(FailureKind::CduPump, "hall-1/cdu-1", 60.0)], 1800.0);
-    let (a, b) = (base.snapshot().kpis, hit.snapshot().kpis);
+    let mut hit = run(demo(), one(), 1800.0);
+    assert!(
+        hit.alarm_log().iter().any(|a| a.kind == AlarmKind::EquipmentDown && a.raised && a.time_s == 60.0),
+        "the failure landed"
+    );
+    let (a, b) = (base.snapshot(), hit.snapshot());
+    assert_eq!(a.cdus[0].pumps_running, 2, "two on duty");
+    assert_eq!(b.cdus[0].pumps_running, 2, "the spare took over");
+    let (a, b) = (a.kpis, b.kpis);
+    assert!(a.output_fraction > 0.999, "{}", a.output_fraction);
     assert_eq!(a.output_fraction, b.output_fraction);
     assert!((a.max_gpu_temp_c - b.max_gpu_temp_c).abs() < 0.1);
     assert!((a.pue - b.pue).abs() < 0.001);
@@ -216,6 +242,29 @@ fn one_pump_failing_with_n_plus_1_changes_nothing_that_matters() {
     let two = (0..2).map(|_| fail(FailureKind::CduPump, "hall-1/cdu-1", 60.0)).collect();
     let mut worse = run(demo(), two, 1800.0);
     assert!(worse.snapshot().kpis.max_gpu_temp_c > a.max_gpu_temp_c + 1.0);
+    // N+0, no spare: two pumps both on duty run hotter on one; one pump of the same total
+    // power loses its flow and the output with it.
+    let n0 = |pumps: u32| {
+        let mut site = demo();
+        let cdu = &mut site.halls[0].cdus[0];
+        cdu.pump_kw *= cdu.pumps_duty as f64 / pumps as f64;
+        (cdu.pumps, cdu.pumps_duty) = (pumps, pumps);
+        site
+    };
+    let mut two_of_two = run(n0(2), one(), 1800.0);
+    let e = two_of_two.snapshot();
+    assert_eq!(e.cdus[0].pumps_running, 1);
+    assert!(e.kpis.max_gpu_temp_c > a.max_gpu_temp_c + 1.0, "{} vs {}", e.kpis.max_gpu_temp_c, a.max_gpu_temp_c);
+    let mut single = run(n0(1), vec![], 1800.0);
+    let mut single_hit = run(n0(1), one(), 1800.0);
+    let (c, d) = (single.snapshot().kpis, single_hit.snapshot().kpis);
+    assert_eq!(c.output_fraction, a.output_fraction, "N+0 runs the same until its pump fails");
+    assert!(
+        d.output_fraction < c.output_fraction - 0.5,
+        "N+0 lost no output: {} → {}",
+        c.output_fraction,
+        d.output_fraction
+    );
 }
 
 /// Higher ambient costs a chiller plant more power: PUE rises.
@@ -339,6 +388,23 @@ fn live_edits_re_derive_the_network_and_keep_state() {
     assert_eq!(sim.rack_count(), 8);
 }
 
+/// Waits for the first event `want` accepts, returning every event up to and including it.
+fn events_until(h: &SimHandle, want: impl Fn(&SimEvent) -> bool) -> Vec<SimEvent> {
+    let mut seen = Vec::new();
+    loop {
+        match h.wait_event(Duration::from_secs(20)) {
+            Some(e) => {
+                let done = want(&e);
+                seen.push(e);
+                if done {
+                    return seen;
+                }
+            }
+            None => panic!("no such event within 20 s; saw {seen:?}"),
+        }
+    }
+}
+
 #[test]
 fn sim_thread_steps_applies_commands_survives_a_panic_and_restarts() {
     let sim = Simulation::new(demo(), Scenario::default(), 1.0).unwrap();
@@ -346,6 +412,7 @@ fn sim_thread_steps_applies_commands_survives_a_panic_and_restarts() {
     let t = Duration::from_secs(10);
     let first = h.wait_snapshot(t).expect("initial snapshot");
     assert_eq!(first.time_s, 0.0);
+    assert_eq!(h.wait_event(t), Some(SimEvent::RunState { paused: true, speed: Speed::Times(1.0) }), "sent at start");
     h.send(SimCommand::Step);
     assert_eq!(h.wait_snapshot(t).unwrap().time_s, 1.0);
     h.send(SimCommand::Apply(Action::Fail(Failure { kind: FailureKind::Cdu, target: "all".into() })));
@@ -355,53 +422,186 @@ fn sim_thread_steps_applies_commands_survives_a_panic_and_restarts() {
     assert_eq!(h.wait_snapshot(t).unwrap().cdus[0].flow_fraction, 0.0);
     h.send(SimCommand::InjectPanic);
     h.send(SimCommand::Step);
-    match h.wait_event(t) {
-        Some(SimEvent::Error(msg)) => assert!(msg.contains("injected panic"), "{msg}"),
-        other => panic!("expected an error event, got {other:?}"),
-    }
+    let seen = events_until(&h, |e| matches!(e, SimEvent::Fault { .. }));
+    assert!(
+        matches!(seen.last(), Some(SimEvent::Fault { message, .. }) if message.contains("injected panic")),
+        "{seen:?}"
+    );
     let rolled = h.wait_snapshot(t).unwrap();
     assert_eq!(rolled.time_s, 0.0, "rolled back to the last good state");
-    h.send(SimCommand::Pause);
     h.send(SimCommand::Restart);
+    events_until(&h, |e| matches!(e, SimEvent::RunState { paused: false, .. }));
     h.send(SimCommand::Pause);
+    events_until(&h, |e| matches!(e, SimEvent::RunState { paused: true, .. }));
+    // Pause published where it stopped; a step goes on from there.
+    let paused_at = h.latest().expect("the snapshot where it paused").time_s;
     h.send(SimCommand::Step);
-    let mut last = h.wait_snapshot(t).unwrap();
-    while let Some(s) = h.latest() {
-        last = s;
-    }
-    assert!(last.time_s >= 1.0);
+    assert_eq!(h.wait_snapshot(t).unwrap().time_s, paused_at + 1.0);
     // A rejected edit comes back as an event.
     let mut bad = demo();
     bad.halls[0].rows[0].racks[0].rack_type = Some("nope".into());
     h.send(SimCommand::EditSite(Box::new(bad)));
-    loop {
-        match h.wait_event(t) {
-            Some(SimEvent::EditRejected(e)) => {
-                assert!(e.contains("nope"));
-                break;
-            }
-            Some(_) => {}
-            None => panic!("no EditRejected"),
-        }
-    }
+    let seen = events_until(&h, |e| matches!(e, SimEvent::EditRejected(_)));
+    assert!(matches!(seen.last(), Some(SimEvent::EditRejected(e)) if e.contains("nope")), "{seen:?}");
 }
 
+/// A panic is reported as a `Fault` (where it happened, where it went back to), then the thread
+/// says it paused: the viewer follows the `RunState`, not the message. Paused and running.
+#[test]
+fn a_fault_is_reported_and_followed_by_the_paused_run_state() {
+    let t = Duration::from_secs(10);
+    let sim = Simulation::new(demo(), Scenario::default(), 1.0).unwrap();
+    let h = SimHandle::spawn(sim, Speed::Times(1.0), true);
+    for _ in 0..3 {
+        h.send(SimCommand::Step);
+    }
+    h.send(SimCommand::InjectPanic);
+    h.send(SimCommand::Step);
+    let seen = events_until(&h, |e| matches!(e, SimEvent::Fault { .. }));
+    let fault = seen.last().unwrap().clone();
+    assert_eq!(
+        fault,
+        SimEvent::Fault { at_s: 3.0, rolled_back_to_s: 0.0, message: "injected panic".into() },
+        "{seen:?}"
+    );
+    assert_eq!(fault.to_string(), "simulation stopped at t = 3 s: injected panic; rolled back to t = 0 s and paused");
+    assert_eq!(h.wait_event(t), Some(SimEvent::RunState { paused: true, speed: Speed::Times(1.0) }));
+    drop(h);
+
+    let sim = Simulation::new(demo(), Scenario::default(), 1.0).unwrap();
+    let h = SimHandle::spawn(sim, Speed::Max, false);
+    events_until(&h, |e| matches!(e, SimEvent::RunState { paused: false, .. }));
+    h.send(SimCommand::InjectPanic);
+    let seen = events_until(&h, |e| matches!(e, SimEvent::Fault { .. }));
+    assert!(matches!(seen.last(), Some(SimEvent::Fault { message, .. }) if message == "injected panic"));
+    assert_eq!(h.wait_event(t), Some(SimEvent::RunState { paused: true, speed: Speed::Max }));
+}
+
+/// The snapshot channel holds one snapshot: many published and none read leave exactly one, the
+/// newest (an unbounded queue would hand out the oldest first).
 #[test]
 fn slow_reader_gets_the_newest_snapshot() {
     let sim = Simulation::new(demo(), Scenario::default(), 1.0).unwrap();
     let h = SimHandle::spawn(sim, Speed::Times(1.0), true);
-    let t = Duration::from_secs(10);
-    let _ = h.wait_snapshot(t);
+    events_until(&h, |e| matches!(e, SimEvent::RunState { .. }));
+    // 50 steps, each publishing a snapshot, then a speed change: its RunState says the thread
+    // has worked through the steps. Nothing is read until then.
     for _ in 0..50 {
         h.send(SimCommand::Step);
     }
-    h.send(SimCommand::Apply(Action::Ambient(30.0)));
-    // Wait until the sim has worked through the queue: the Apply publishes after all 50 steps.
-    let mut newest = h.wait_snapshot(t).unwrap();
-    while newest.time_s < 50.0 {
-        newest = h.wait_snapshot(t).unwrap();
+    h.send(SimCommand::SetSpeed(Speed::Times(2.0)));
+    events_until(&h, |e| matches!(e, SimEvent::RunState { speed: Speed::Times(2.0), .. }));
+    assert_eq!(h.latest().map(|s| s.time_s), Some(50.0), "the one buffered snapshot is the newest");
+    assert_eq!(h.latest().map(|s| s.time_s), None, "and it was the only one");
+}
+
+/// A batch of steps ends at the first look at the clock after `MAX_BATCH_WALL`, whatever the
+/// speed asks for: with steps of at least 2 ms, no batch can hold more than 15/2 + 1 of them.
+/// (Before, one batch could be 100,000 steps: minutes on a big site with Pause unread.)
+#[test]
+fn a_batch_of_steps_ends_soon_after_its_wall_time_budget() {
+    use super::handle::{MAX_BATCH_WALL, Runner};
+    let delay = Duration::from_millis(2);
+    let most = (MAX_BATCH_WALL.as_nanos() / delay.as_nanos()) as usize + 1;
+    for speed in [Speed::Times(1e9), Speed::Max] {
+        let (snap_tx, snap_rx) = crossbeam_channel::bounded(1);
+        let (ev_tx, _ev_rx) = crossbeam_channel::unbounded();
+        let sim = Simulation::new(demo(), Scenario::default(), 1.0).unwrap();
+        let mut r = Runner::new(sim, speed, false, snap_tx, snap_rx, ev_tx);
+        r.step_delay = delay;
+        for _ in 0..3 {
+            let before = r.sim.time_s();
+            let steps = r.run_batch().expect("no fault");
+            assert!((1..=most).contains(&steps), "{speed:?}: {steps} steps in one batch, at most {most}");
+            assert_eq!(r.sim.time_s(), before + steps as f64);
+        }
     }
-    assert_eq!(newest.time_s, 50.0);
+}
+
+/// A site that cannot keep up drops its debt beyond `MAX_LAG`: ten seconds behind at 1000×,
+/// it owes 250 sim seconds, not 10,000, and still runs flat out (it does not stall either).
+#[test]
+fn pacing_drops_the_debt_it_cannot_make_up() {
+    use super::handle::{MAX_LAG, Runner};
+    let (snap_tx, snap_rx) = crossbeam_channel::bounded(1);
+    let (ev_tx, _ev_rx) = crossbeam_channel::unbounded();
+    let sim = Simulation::new(demo(), Scenario::default(), 1.0).unwrap();
+    let mut r = Runner::new(sim, Speed::Times(1000.0), false, snap_tx, snap_rx, ev_tx);
+    let before = std::time::Instant::now();
+    r.anchor_wall = before.checked_sub(Duration::from_secs(10)).expect("the clock goes back 10 s");
+    r.anchor_sim = 0.0;
+    let due = r.steps_due();
+    let slack = before.elapsed().as_secs_f64();
+    let lag = MAX_LAG.as_secs_f64();
+    assert!(due as f64 >= lag * 1000.0 - 1.0, "{due} steps due: it must keep running flat out");
+    assert!(due as f64 <= (lag + slack) * 1000.0 + 1.0, "{due} steps due: the debt was not dropped");
+    // Once dropped, it stays dropped.
+    let again = r.steps_due();
+    assert!(again as f64 <= (lag + before.elapsed().as_secs_f64()) * 1000.0 + 1.0, "{again}");
+}
+
+/// The case: a big site at a speed it cannot reach. Steps of at least 1 ms stand in for
+/// the big site on any machine. Pause is seen within a batch (before: a batch of up to 100,000
+/// steps, here over 100 s, ran before Pause was read), the thread says so, and sim time stops
+/// where it stopped.
+#[test]
+fn pause_is_seen_promptly_on_a_big_site_at_an_unreachable_speed() {
+    let site = demo();
+    let ambient = site.ambient.dry_bulb_c;
+    let sim = Simulation::new(site, Scenario::default(), 1.0).unwrap();
+    let h = SimHandle::spawn_with_step_delay(sim, Speed::Times(1e9), false, Duration::from_millis(1));
+    let t = Duration::from_secs(20);
+    // Running: wait for a batch to be done.
+    let mut s = h.wait_snapshot(t).unwrap();
+    while s.time_s == 0.0 {
+        s = h.wait_snapshot(t).expect("no batch finished within 20 s");
+    }
+    h.send(SimCommand::Pause);
+    events_until(&h, |e| matches!(e, SimEvent::RunState { paused: true, .. }));
+    let paused_at = h.latest().expect("the snapshot where it paused").time_s;
+    assert!(paused_at >= s.time_s);
+    // Sim time does not move once paused: commands that publish show the same time.
+    for _ in 0..2 {
+        h.send(SimCommand::Apply(Action::Ambient(ambient)));
+        assert_eq!(h.wait_snapshot(t).unwrap().time_s, paused_at);
+    }
+}
+
+/// The same on a real big site (2,000 racks, 10^9×).
+#[test]
+fn pause_stops_a_big_site_where_it_says() {
+    let site = generate(&GenerateOptions {
+        racks: 2000,
+        rack_type: "gb300-nvl72".into(),
+        cooling: Cooling::Liquid,
+        halls: 1,
+        seed: 0,
+    })
+    .unwrap();
+    let ambient = site.ambient.dry_bulb_c;
+    let sim = Simulation::new(site, Scenario::default(), 1.0).unwrap();
+    let h = SimHandle::spawn(sim, Speed::Times(1e9), false);
+    let t = Duration::from_secs(20);
+    let mut s = h.wait_snapshot(t).unwrap();
+    while s.time_s == 0.0 {
+        s = h.wait_snapshot(t).expect("no batch finished within 20 s");
+    }
+    h.send(SimCommand::Pause);
+    events_until(&h, |e| matches!(e, SimEvent::RunState { paused: true, .. }));
+    let paused_at = h.latest().expect("the snapshot where it paused").time_s;
+    h.send(SimCommand::Apply(Action::Ambient(ambient)));
+    assert_eq!(h.wait_snapshot(t).unwrap().time_s, paused_at);
+}
+
+/// While running, the thread reports the speed it achieves; it is what sim time did.
+#[test]
+fn the_achieved_speed_is_reported_while_running() {
+    let sim = Simulation::new(demo(), Scenario::default(), 1.0).unwrap();
+    let h = SimHandle::spawn(sim, Speed::Times(50.0), false);
+    let seen = events_until(&h, |e| matches!(e, SimEvent::Achieved(_)));
+    let Some(SimEvent::Achieved(x)) = seen.last() else { unreachable!() };
+    // At most the asked speed plus the debt it may make up (MAX_LAG of a 0.5 s window) and a step.
+    assert!(*x > 0.0 && *x <= 50.0 * 1.5 + 2.0, "{x}");
 }
 
 #[test]
@@ -452,31 +652,75 @@ fn sim_thread_records_a_live_run_on_request() {
     let _ = std::fs::remove_file(&path);
     let sim = Simulation::new(demo(), Scenario::default(), 1.0).unwrap();
     let h = SimHandle::spawn(sim, Speed::Times(1.0), true);
-    let t = Duration::from_secs(10);
     h.send(SimCommand::StartRecording(path.clone()));
     for _ in 0..90 {
         h.send(SimCommand::Step);
     }
     h.send(SimCommand::StopRecording);
-    let mut saved = false;
-    while let Some(e) = h.wait_event(t) {
-        if let SimEvent::Recording(m) = e {
-            if m.contains("saved") {
-                saved = true;
-                break;
-            }
-        }
-    }
-    assert!(saved);
+    let seen = events_until(&h, |e| matches!(e, SimEvent::RecordingSaved(_)));
+    assert!(seen.contains(&SimEvent::RecordingStarted(path.clone())), "{seen:?}");
+    assert_eq!(seen.last(), Some(&SimEvent::RecordingSaved(path.clone())));
+    assert_eq!(seen.last().unwrap().to_string(), format!("recording saved to {}", path.display()));
     let mut p = crate::recording::Player::open(&path).unwrap();
     assert_eq!(p.time_range().end_s, 90.0);
     assert_eq!(p.seek(90.0).unwrap().step, 90);
     // A second start on the same path is refused, with the reason.
     h.send(SimCommand::StartRecording(path.clone()));
-    match h.wait_event(t) {
-        Some(SimEvent::Recording(m)) => assert!(m.contains("already exists"), "{m}"),
+    match events_until(&h, |e| matches!(e, SimEvent::RecordingFailed { .. })).pop() {
+        Some(SimEvent::RecordingFailed { path: p, error }) => {
+            assert_eq!(p, path);
+            assert!(error.contains("already exists"), "{error}");
+        }
         other => panic!("{other:?}"),
     }
+    std::fs::remove_file(&path).unwrap();
+}
+
+/// A recording stores one scene, so a live edit finishes it first (saved before the edit is
+/// applied, and the file holds the scene it was recorded with); a refused edit leaves it running.
+#[test]
+fn a_live_edit_finishes_the_recording_first() {
+    let path = std::env::temp_dir().join(format!("ft-live-edit-rec-{}.mcap", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let sim = Simulation::new(demo(), Scenario::default(), 1.0).unwrap();
+    let h = SimHandle::spawn(sim, Speed::Times(1.0), true);
+    h.send(SimCommand::StartRecording(path.clone()));
+    for _ in 0..30 {
+        h.send(SimCommand::Step);
+    }
+    let mut bad = demo();
+    bad.halls[0].rows[0].racks[0].rack_type = Some("nope".into());
+    h.send(SimCommand::EditSite(Box::new(bad)));
+    let seen = events_until(&h, |e| matches!(e, SimEvent::EditRejected(_)));
+    assert!(!seen.iter().any(|e| matches!(e, SimEvent::RecordingSaved(_))), "{seen:?}");
+    for _ in 0..10 {
+        h.send(SimCommand::Step);
+    }
+    let mut bigger = demo();
+    bigger.halls[0].rows[1].racks.push(Rack {
+        id: "rack-05".into(),
+        rack_type: None,
+        at: None,
+        cdu: None,
+        pdu: None,
+        utilization: None,
+    });
+    bigger.power.pdus[0].capacity_kw = 1400.0;
+    h.send(SimCommand::EditSite(Box::new(bigger)));
+    let seen = events_until(&h, |e| matches!(e, SimEvent::EditApplied));
+    let saved = seen.iter().position(|e| *e == SimEvent::RecordingSaved(path.clone()));
+    assert_eq!(saved, Some(seen.len() - 2), "saved just before the edit applied: {seen:?}");
+    for _ in 0..10 {
+        h.send(SimCommand::Step);
+    }
+    h.send(SimCommand::StopRecording);
+    h.send(SimCommand::Pause);
+    let seen = events_until(&h, |e| matches!(e, SimEvent::RunState { .. }));
+    assert!(!seen.iter().any(|e| matches!(e, SimEvent::RecordingSaved(_))), "nothing left to save: {seen:?}");
+    let mut p = crate::recording::Player::open(&path).unwrap();
+    assert_eq!(p.site, demo());
+    assert_eq!(p.time_range().end_s, 40.0);
+    assert_eq!(p.seek(40.0).unwrap().racks.gpu_c.len(), 8);
     std::fs::remove_file(&path).unwrap();
 }
 
@@ -499,4 +743,15 @@ fn reset_starts_over_from_time_zero_without_the_failures() {
     let s = h.wait_snapshot(t).unwrap();
     assert_eq!(s.time_s, 0.0);
     assert_eq!(s.cdus[0].flow_fraction, 1.0, "the failure went with the reset");
+}
+
+/// Real time (1×, 1-s steps): the thread steps about once a wall second. The debt cap must not be
+/// shorter than a step, or a step never falls due.
+#[test]
+fn real_time_runs_a_step_a_second() {
+    let sim = Simulation::new(demo(), Scenario::default(), 1.0).unwrap();
+    let h = SimHandle::spawn(sim, Speed::Times(1.0), false);
+    // Waits on the event, not the clock: the first step's snapshot arrives after about a second.
+    let snap = (0..100).find_map(|_| h.wait_snapshot(Duration::from_secs(1)).filter(|s| s.step >= 1));
+    assert!(snap.is_some(), "no step ran at 1×");
 }

@@ -1,0 +1,62 @@
+//! The alarm log reads right: a cleared entry says it cleared and keeps its raise's severity, a
+//! restore pairs with its failure, and a slowdown is only called one at the slowdown temperature.
+
+use super::*;
+use crate::scene;
+
+fn cdu_outage() -> Simulation {
+    let site = scene::parse(scene::DEMO_SCENE).unwrap().site;
+    let f = Failure { kind: FailureKind::Cdu, target: "all".into() };
+    let events = vec![
+        Event { at_s: 10.0, action: Action::Fail(f.clone()) },
+        Event { at_s: 400.0, action: Action::Restore(f) },
+    ];
+    let mut sim = Simulation::new(site, Scenario { events, ..Default::default() }, 1.0).unwrap();
+    sim.run_until(1200.0);
+    sim
+}
+
+#[test]
+fn cleared_alarms_say_so_with_the_severity_they_were_raised_with() {
+    let sim = cdu_outage();
+    let log = sim.alarm_log();
+    let cleared: Vec<&Alarm> = log.iter().filter(|a| !a.raised).collect();
+    assert!(!cleared.is_empty(), "the outage must raise and clear alarms: {log:?}");
+    for c in &cleared {
+        let raise = log
+            .iter()
+            .rev()
+            .filter(|a| a.raised && a.object == c.object && a.kind == c.kind && a.time_s <= c.time_s)
+            .next()
+            .unwrap_or_else(|| panic!("cleared without a raise: {c:?}"));
+        assert_eq!(raise.severity, c.severity, "{raise:?} then {c:?}");
+        if c.kind != AlarmKind::EquipmentDown {
+            assert!(c.message.starts_with("cleared: "), "{c:?}");
+        }
+        assert!(!c.message.contains("over its"), "a cleared entry must not claim an overload: {c:?}");
+    }
+    // The restore closes the failure: same severity, not a "warning".
+    let restore = log.iter().find(|a| a.message.contains("restored")).expect("restore logged");
+    let failure = log.iter().find(|a| a.message.contains("failed")).expect("failure logged");
+    assert_eq!(restore.severity, failure.severity);
+    assert!(!restore.raised);
+}
+
+#[test]
+fn a_slowdown_is_only_called_one_at_the_slowdown_temperature() {
+    let sim = cdu_outage();
+    let slowdowns: Vec<&Alarm> =
+        sim.alarm_log().iter().filter(|a| a.raised && a.kind == AlarmKind::GpuSlowdown).collect();
+    // Racks slow down when the CDU goes and ramp back after their shutdown: both kinds occur.
+    assert!(slowdowns.iter().any(|a| a.message.contains("reached")), "{slowdowns:?}");
+    assert!(slowdowns.iter().any(|a| a.message.starts_with("recovering")), "{slowdowns:?}");
+    for a in slowdowns {
+        // The message carries the GPU temperature it was raised at.
+        if a.message.contains("reached") {
+            let t: f64 = a.message.split("GPU ").nth(1).and_then(|r| r.split(' ').next()).unwrap().parse().unwrap();
+            assert!(t >= physics::GPU_SLOWDOWN_C, "{a:?}");
+        } else {
+            assert!(a.message.starts_with("recovering"), "{a:?}");
+        }
+    }
+}
