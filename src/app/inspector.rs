@@ -466,7 +466,7 @@ pub fn group_alarms(s: &Snapshot, tags: &FacilityTags) -> Vec<AlarmLine> {
         l.title = format!("{row}: {racks} {what}");
         // Shutdowns and slowdowns are about GPU heat: say how hot the hottest got.
         if hottest.is_finite() && (k == 0 || k == 2) {
-            l.detail = format!("GPU up to {hottest:.1} °C");
+            l.detail = format!("hottest GPU now {hottest:.1} °C");
         }
     }
     lines.sort_by(|a, b| {

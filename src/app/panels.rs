@@ -60,13 +60,13 @@ fn row_labels(
         ctx.layer_painter(egui::LayerId::new(egui::Order::Background, egui::Id::new("row-labels"))).with_clip_rect(clip);
     for (label, pos) in &tags.row_labels {
         if let Ok(p) = camera.world_to_viewport(at, *pos) {
-            painter.text(
-                egui::pos2(p.x, p.y),
-                egui::Align2::RIGHT_CENTER,
-                label,
-                egui::FontId::proportional(13.0),
-                egui::Color32::from_rgb(225, 230, 235),
-            );
+            // Light text on a dark tag: legible on the light floor and on the dark ground alike.
+            let galley =
+                painter.layout_no_wrap(label.clone(), egui::FontId::proportional(13.0), egui::Color32::from_rgb(235, 238, 242));
+            let size = galley.size();
+            let rect = egui::Rect::from_min_size(egui::pos2(p.x - size.x - 6.0, p.y - size.y / 2.0 - 2.0), size + egui::vec2(6.0, 4.0));
+            painter.rect_filled(rect, 3.0, egui::Color32::from_rgba_unmultiplied(20, 24, 28, 210));
+            painter.galley(rect.min + egui::vec2(3.0, 2.0), galley, egui::Color32::WHITE);
         }
     }
     Ok(())

@@ -1017,7 +1017,7 @@ impl Simulation {
             // A cleared alarm keeps the severity it was raised with and says so; describing the
             // values now ("carries 1344 kW, over its 1368 kW rating") would contradict itself.
             let (severity, message) = match self.active.get(&(class, index, b)).filter(|_| !raised) {
-                Some(was) => (was.severity, format!("cleared: {}", self.describe_cleared(kind, class, index as usize))),
+                Some(was) => (was.severity, self.describe_cleared(kind, class, index as usize)),
                 None => self.describe(kind, class, index as usize),
             };
             let alarm = Alarm { time_s: t, severity, kind, object, message, raised };
@@ -1053,6 +1053,10 @@ impl Simulation {
     fn describe_cleared(&self, kind: AlarmKind, _class: Class, i: usize) -> String {
         let s = &self.s;
         match kind {
+            // A rack that shut down or lost power is no longer throttled, but not recovered either.
+            AlarmKind::GpuSlowdown if s.status[i] & (RackStatus::SHUTDOWN | RackStatus::NO_POWER) != 0 => {
+                format!("ended by the rack stopping, GPU {:.1} °C", s.t_gpu[i])
+            }
             AlarmKind::GpuSlowdown => format!("full clocks again, GPU {:.1} °C", s.t_gpu[i]),
             AlarmKind::GpuShutdown => format!("GPU back on at {:.1} °C", s.t_gpu[i]),
             AlarmKind::RackNoPower => "power back".into(),

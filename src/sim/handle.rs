@@ -482,7 +482,13 @@ impl Runner {
     fn report_achieved(&mut self) {
         let (wall0, sim0) = self.window;
         let wall = wall0.elapsed();
-        if wall >= ACHIEVED_EVERY {
+        // A window holds at least four steps' worth of wall time: at 1× with 1-s steps a
+        // half-second window sees one step or none, and read 0× or 2× by turns.
+        let steps_wall = match self.speed {
+            Speed::Times(x) if x > 0.0 && x.is_finite() => Duration::from_secs_f64(4.0 * self.sim.dt() / x),
+            _ => Duration::ZERO,
+        };
+        if wall >= ACHIEVED_EVERY.max(steps_wall) {
             let now_sim = self.sim.time_s();
             self.send(SimEvent::Achieved((now_sim - sim0) / wall.as_secs_f64()));
             self.window = (Instant::now(), now_sim);

@@ -604,6 +604,17 @@ fn the_achieved_speed_is_reported_while_running() {
     assert!(*x > 0.0 && *x <= 50.0 * 1.5 + 2.0, "{x}");
 }
 
+/// Near real time a measuring window must span several steps, or the bar reads "running at 0×"
+/// between steps (it did, at 1×).
+#[test]
+fn the_achieved_speed_near_real_time_is_not_read_between_steps() {
+    let sim = Simulation::new(demo(), Scenario::default(), 1.0).unwrap();
+    let h = SimHandle::spawn(sim, Speed::Times(1.0), false);
+    let seen = events_until(&h, |e| matches!(e, SimEvent::Achieved(_)));
+    let Some(SimEvent::Achieved(x)) = seen.last() else { unreachable!() };
+    assert!((0.5..=1.6).contains(x), "achieved {x}× at 1×");
+}
+
 #[test]
 fn bad_time_steps_are_refused() {
     for dt in [0.0, -1.0, f64::NAN, 1e9] {
