@@ -222,7 +222,7 @@ pub(super) struct Runner {
     /// Steps between looks at the clock within a batch (adapts to the step's cost).
     steps_per_check: usize,
     /// Achieved speed: sim and wall time when the current measuring window opened.
-    window: (Instant, f64),
+    pub(super) window: (Instant, f64),
     snaps: Sender<Snapshot>,
     drain: Receiver<Snapshot>,
     events: Sender<SimEvent>,
@@ -479,13 +479,14 @@ impl Runner {
     }
 
     /// Reports the achieved speed once a window of `ACHIEVED_EVERY` has passed.
-    fn report_achieved(&mut self) {
+    pub(super) fn report_achieved(&mut self) {
         let (wall0, sim0) = self.window;
         let wall = wall0.elapsed();
-        // A window holds at least four steps' worth of wall time: at 1× with 1-s steps a
-        // half-second window sees one step or none, and read 0× or 2× by turns.
+        // A window holds at least ten steps' worth of wall time: at 1× with 1-s steps a
+        // half-second window sees one step or none, and read 0× or 2× by turns; with ten, a step
+        // more or less at the window's edges is at most a tenth.
         let steps_wall = match self.speed {
-            Speed::Times(x) if x > 0.0 && x.is_finite() => Duration::from_secs_f64(4.0 * self.sim.dt() / x),
+            Speed::Times(x) if x > 0.0 && x.is_finite() => Duration::from_secs_f64(10.0 * self.sim.dt() / x),
             _ => Duration::ZERO,
         };
         if wall >= ACHIEVED_EVERY.max(steps_wall) {

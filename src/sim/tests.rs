@@ -605,14 +605,27 @@ fn the_achieved_speed_is_reported_while_running() {
 }
 
 /// Near real time a measuring window must span several steps, or the bar reads "running at 0×"
-/// between steps (it did, at 1×).
+/// between steps (it did, at 1×, with half-second windows).
 #[test]
 fn the_achieved_speed_near_real_time_is_not_read_between_steps() {
+    use super::handle::Runner;
+    let (snap_tx, snap_rx) = crossbeam_channel::bounded(1);
+    let (ev_tx, ev_rx) = crossbeam_channel::unbounded();
     let sim = Simulation::new(demo(), Scenario::default(), 1.0).unwrap();
-    let h = SimHandle::spawn(sim, Speed::Times(1.0), false);
-    let seen = events_until(&h, |e| matches!(e, SimEvent::Achieved(_)));
-    let Some(SimEvent::Achieved(x)) = seen.last() else { unreachable!() };
-    assert!((0.5..=1.6).contains(x), "achieved {x}× at 1×");
+    let mut r = Runner::new(sim, Speed::Times(1.0), false, snap_tx, snap_rx, ev_tx);
+    // Two wall seconds into a window at 1×: two steps at most, too few to say a speed.
+    let t0 = std::time::Instant::now().checked_sub(Duration::from_secs(2)).expect("the clock goes back 2 s");
+    r.window = (t0, 0.0);
+    r.report_achieved();
+    assert!(ev_rx.try_iter().next().is_none(), "a speed was reported from a window of two steps");
+    // Ten steps in eleven seconds: reported, and close to 1×.
+    let t0 = std::time::Instant::now().checked_sub(Duration::from_secs(11)).expect("the clock goes back 11 s");
+    r.window = (t0, -10.0);
+    r.report_achieved();
+    match ev_rx.try_iter().next() {
+        Some(SimEvent::Achieved(x)) => assert!((0.85..=1.0).contains(&x), "{x}"),
+        other => panic!("expected the achieved speed, got {other:?}"),
+    }
 }
 
 #[test]
