@@ -460,7 +460,8 @@ fn text(r: &Report) -> String {
         }
     }
     let _ = writeln!(s, "  {} alarm events", r.alarm_count);
-    for a in r.alarms.iter().take(20) {
+    const LISTED: usize = 20;
+    for a in r.alarms.iter().take(LISTED) {
         let _ = writeln!(
             s,
             "    {:>8.0} s {:?} {} {}: {}",
@@ -470,6 +471,9 @@ fn text(r: &Report) -> String {
             a.object,
             a.message
         );
+    }
+    if r.alarm_count > LISTED {
+        let _ = writeln!(s, "    … and {} more (`--report json` lists up to 1000)", r.alarm_count - LISTED);
     }
     s
 }

@@ -113,8 +113,11 @@ fn selecting_an_object_outlines_it_focuses_it_and_charts_it() {
     let mut q = app.world_mut().query_filtered::<(&Transform, &Visibility), With<SelectionOutline>>();
     let (t, vis) = q.single(app.world()).unwrap();
     assert_eq!(*vis, Visibility::Visible);
-    assert!(t.translation.distance((lo + hi) / 2.0) < 1e-4, "outline not on the rack");
+    let c = (lo + hi) / 2.0;
+    assert!(t.translation.xz().distance(c.xz()) < 1e-4, "outline not on the rack");
     assert!(t.scale.cmpgt(hi - lo).all(), "outline must enclose the rack");
+    let (bottom, top) = (t.translation.y - t.scale.y / 2.0, t.translation.y + t.scale.y / 2.0);
+    assert!(top > hi.y && bottom > 0.0 && bottom < lo.y + 0.1, "outline from the floor to over the top: {bottom}..{top}");
     let focus = app.world().resource::<RequestedFocus>().0.expect("focus requested");
     assert!(focus.0.distance((lo + hi) / 2.0) < 1e-4);
     // The inspector's history follows the selected rack's values, one row per new snapshot.
@@ -577,4 +580,31 @@ fn small_things_a_user_trips_on() {
     assert!(!grouped.is_empty(), "{lines:?}");
     assert!(lines.len() < snap.active_alarms.len(), "{lines:?}");
     assert!(grouped.iter().all(|l| l.title.contains("racks")), "{grouped:?}");
+}
+
+#[test]
+fn a_drag_over_the_scene_orbits_and_one_from_a_panel_does_not() {
+    use bevy::input::ButtonState;
+    use bevy::input::mouse::MouseButtonInput;
+    use factory_twin::app::camera::OrbitCamera;
+    use factory_twin::app::pointer::ScenePointer;
+    let mut app = app_with_input();
+    app.insert_resource(ScenePointer { scene_rect: Some(Rect::new(250.0, 50.0, 750.0, 560.0)), egui_busy: false });
+    let yaw = |app: &mut App| app.world_mut().query::<&OrbitCamera>().single(app.world()).unwrap().yaw;
+    // Under Xvfb there is no raw mouse motion: the drag is read off the pointer's position.
+    let mut drag = |app: &mut App, from: Vec2, to: Vec2| {
+        let window = window_with_cursor(app, from);
+        app.world_mut().write_message(MouseButtonInput { button: MouseButton::Left, state: ButtonState::Pressed, window });
+        app.update();
+        app.world_mut().entity_mut(window).get_mut::<Window>().unwrap().set_cursor_position(Some(to));
+        app.update();
+        app.world_mut().write_message(MouseButtonInput { button: MouseButton::Left, state: ButtonState::Released, window });
+        app.update();
+        app.world_mut().despawn(window);
+    };
+    let before = yaw(&mut app);
+    drag(&mut app, Vec2::new(100.0, 300.0), Vec2::new(400.0, 300.0));
+    assert_eq!(yaw(&mut app), before, "a drag that started on a panel moved the camera");
+    drag(&mut app, Vec2::new(500.0, 300.0), Vec2::new(560.0, 300.0));
+    assert!((yaw(&mut app) - before).abs() > 0.1, "a drag over the scene must orbit");
 }

@@ -131,10 +131,13 @@ fn spawn_camera(mut commands: Commands, tags: Option<Res<FacilityTags>>) {
     commands.spawn((Camera3d::default(), Tonemapping::None, orbit.transform(), orbit));
 }
 
-/// Whether the drag in progress started over the scene (a drag that started on a panel never
-/// moves the camera, wherever the pointer goes).
+/// The drag in progress: whether it started over the scene (a drag that started on a panel
+/// never moves the camera, wherever the pointer goes), and where the pointer was last frame.
 #[derive(Resource, Default)]
-struct CameraDrag(bool);
+struct CameraDrag {
+    from_scene: bool,
+    last_cursor: Option<Vec2>,
+}
 
 #[allow(clippy::too_many_arguments)]
 fn control(
@@ -170,10 +173,18 @@ fn control(
     let in_scene = cursor.is_some_and(|c| pointer.accepts(c));
     let any = [MouseButton::Left, MouseButton::Right, MouseButton::Middle];
     if buttons.any_just_pressed(any) {
-        drag.0 = in_scene;
+        drag.from_scene = in_scene;
     } else if !buttons.any_pressed(any) {
-        drag.0 = false;
+        drag.from_scene = false;
     }
+    // How far the pointer moved: from its window position where it has one (X servers without
+    // raw input, e.g. Xvfb and remote desktops, send no raw mouse motion), else raw motion.
+    let moved = match (cursor, drag.last_cursor) {
+        (Some(now), Some(before)) => now - before,
+        (None, _) => motion.delta,
+        (Some(_), None) => Vec2::ZERO,
+    };
+    drag.last_cursor = cursor;
     for (mut orbit, mut transform, projection) in &mut cameras {
         let before = *orbit;
         let mut projection = projection;
@@ -197,8 +208,8 @@ fn control(
             orbit.pitch = orbit.pitch.max(0.35);
         }
         let ortho = projection.as_ref().is_some_and(|p| matches!(**p, Projection::Orthographic(_)));
-        let d = motion.delta;
-        if drag.0 {
+        let d = moved;
+        if drag.from_scene {
             // A floor plan pans with either button; a perspective view orbits with the left one.
             if buttons.pressed(MouseButton::Left) && !ortho {
                 orbit.yaw -= d.x * 0.005;

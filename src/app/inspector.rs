@@ -6,7 +6,8 @@ use std::collections::VecDeque;
 
 use bevy::prelude::*;
 use bevy_egui::egui;
-use egui_plot::{Legend, Line, Plot, PlotPoints};
+// Minutes on the time axis: marks at 1, 5 and 25 (base 10 labels only 0 on a 10-minute chart).
+use egui_plot::{Legend, Line, Plot, PlotPoints, log_grid_spacer};
 
 use super::AppSystems;
 use super::SiteNetwork;
@@ -228,7 +229,8 @@ pub fn describe(s: &Snapshot, tags: &FacilityTags, net: Option<&SiteNetwork>, ta
                 put("heat", format!("{:.0} kW", c.heat_kw));
                 put("flow", format!("{:.0} %", c.flow_fraction * 100.0));
                 put("pumps running", c.pumps_running.to_string());
-                put("headroom", format!("{:.0} %", c.headroom * 100.0));
+                // Without flow a CDU moves no heat: its spare capacity means nothing.
+                put("headroom", if c.flow_fraction > 0.0 { format!("{:.0} %", c.headroom * 100.0) } else { "— (no flow)".into() });
             }
         }
         ObjectKind::Crah(k) | ObjectKind::DryCooler(k) | ObjectKind::Chiller(k) => {
@@ -369,14 +371,22 @@ fn charts(ui: &mut egui::Ui, history: &History, kind: Option<ObjectKind>) {
         Some(ObjectKind::Cdu(_)) => ["supply", "return", ""],
         _ => ["", "", ""],
     };
-    let colours = [
-        egui::Color32::from_rgb(240, 110, 60),
-        egui::Color32::from_rgb(80, 170, 240),
-        egui::Color32::from_rgb(150, 220, 140),
-    ];
+    // A CDU's supply and return in the pipes' colours (supply blue, return green).
+    let colours = match kind {
+        Some(ObjectKind::Cdu(_)) => [
+            egui::Color32::from_rgb(80, 170, 240),
+            egui::Color32::from_rgb(120, 210, 120),
+            egui::Color32::from_rgb(150, 220, 140),
+        ],
+        _ => [
+            egui::Color32::from_rgb(240, 110, 60),
+            egui::Color32::from_rgb(80, 170, 240),
+            egui::Color32::from_rgb(150, 220, 140),
+        ],
+    };
     if !names[0].is_empty() {
         ui.small("temperature, °C (x: minutes before now)");
-        Plot::new("temps").height(130.0).legend(Legend::default()).allow_scroll(false).show(ui, |p| {
+        Plot::new("temps").x_grid_spacer(log_grid_spacer(5)).height(130.0).legend(Legend::default()).allow_scroll(false).show(ui, |p| {
             for (k, name) in names.iter().enumerate() {
                 if !name.is_empty() {
                     p.line(Line::new(*name, series(&|x| x.temps[k])).color(colours[k]));
@@ -385,12 +395,12 @@ fn charts(ui: &mut egui::Ui, history: &History, kind: Option<ObjectKind>) {
         });
     }
     ui.small(if matches!(kind, Some(ObjectKind::Cdu(_))) { "heat, kW" } else { "power, kW" });
-    Plot::new("power").height(90.0).allow_scroll(false).include_y(0.0).show(ui, |p| {
+    Plot::new("power").x_grid_spacer(log_grid_spacer(5)).height(90.0).allow_scroll(false).include_y(0.0).show(ui, |p| {
         p.line(Line::new("power", series(&|x| x.power_kw)).color(egui::Color32::from_rgb(230, 200, 80)));
     });
     if history.samples.iter().any(|x| x.flow.is_finite()) {
         ui.small("coolant flow, % of design");
-        Plot::new("flow").height(90.0).allow_scroll(false).include_y(0.0).include_y(100.0).show(ui, |p| {
+        Plot::new("flow").x_grid_spacer(log_grid_spacer(5)).height(90.0).allow_scroll(false).include_y(0.0).include_y(100.0).show(ui, |p| {
             p.line(Line::new("flow", series(&|x| x.flow * 100.0)).color(colours[1]));
         });
     }

@@ -375,14 +375,14 @@ fn replay_bar(ui: &mut egui::Ui, replay: &ReplayLink, out: &mut MessageWriter<Re
         out.write(ReplayCommand(c));
     };
     ui.horizontal(|ui| {
-        if ui.button("⏮").on_hover_text("step back one sample").clicked() {
+        if ui.button("◀ step").on_hover_text("step back one sample").clicked() {
             send(PlaybackCommand::StepBack);
         }
         let label = if pb.playing { "⏸ Pause" } else { "▶ Play" };
         if ui.button(label).clicked() {
             send(PlaybackCommand::TogglePlay);
         }
-        if ui.button("⏭").on_hover_text("step forward one sample").clicked() {
+        if ui.button("step ▶").on_hover_text("step forward one sample").clicked() {
             send(PlaybackCommand::StepForward);
         }
         ui.separator();

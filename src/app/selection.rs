@@ -42,6 +42,8 @@ pub(super) fn plugin(app: &mut App) {
         .init_resource::<RequestedFocus>()
         .init_resource::<ClickState>()
         .add_message::<Select>()
+        // Read by picking; InputPlugin registers it too (headless tests may run without it).
+        .add_message::<bevy::input::mouse::MouseButtonInput>()
         .add_systems(Startup, spawn_outline)
         .add_systems(Update, (pick_under_cursor, apply_selection, place_outline).chain());
 }
@@ -99,7 +101,13 @@ fn pick_under_cursor(
     mut click: ResMut<ClickState>,
     mut select: MessageWriter<Select>,
     shot: Option<Res<super::shot::ShotRequest>>,
+    mut mouse_events: MessageReader<bevy::input::mouse::MouseButtonInput>,
 ) {
+    // Two clicks inside one slow frame leave one `just_released`: count the releases themselves.
+    let releases = mouse_events
+        .read()
+        .filter(|e| e.button == MouseButton::Left && e.state == bevy::input::ButtonState::Released)
+        .count();
     // A `render` shows no pointer: nothing is hovered.
     if shot.is_some() {
         return;
@@ -132,7 +140,7 @@ fn pick_under_cursor(
             return;
         }
         let now = time.elapsed_secs_f64();
-        let double = is_double_click(click.last_click, now, click.frame, hovered);
+        let double = releases >= 2 && hovered.is_some() || is_double_click(click.last_click, now, click.frame, hovered);
         // A double-click's second click does not start a third.
         click.last_click = if double { None } else { hovered.map(|h| (now, click.frame, h)) };
         // A click on empty floor clears the selection.
@@ -168,7 +176,8 @@ fn spawn_outline(
         e.insert((
             Mesh3d(meshes.add(Cuboid::new(1.0, 1.0, 1.0))),
             MeshMaterial3d(materials.add(StandardMaterial {
-                base_color: Color::srgb(0.2, 0.85, 1.0),
+                // Magenta: in no metric ramp and unlike the blue and green pipes.
+                base_color: Color::srgb(1.0, 0.2, 0.85),
                 unlit: true,
                 // Inside-out: only the back faces draw, so the object shows through with a rim.
                 cull_mode: Some(Face::Front),
@@ -187,9 +196,11 @@ fn place_outline(
     for (mut transform, mut vis) in &mut outline {
         match target {
             Some((lo, hi)) => {
-                let size = hi - lo;
-                let margin = Vec3::splat(0.06 + 0.02 * size.max_element());
-                let want = Transform::from_translation((lo + hi) / 2.0).with_scale(size + margin);
+                let m = 0.08 + 0.03 * (hi - lo).max_element();
+                // Wider than the object and resting just above the floor, so from straight
+                // above (the plan) its inside bottom shows as a rim around the object.
+                let (lo, hi) = (Vec3::new(lo.x - m, lo.y.max(0.0) + 0.03, lo.z - m), hi + Vec3::splat(m));
+                let want = Transform::from_translation((lo + hi) / 2.0).with_scale(hi - lo);
                 if *transform != want {
                     *transform = want;
                 }

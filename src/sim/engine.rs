@@ -1091,7 +1091,7 @@ impl Simulation {
             AlarmKind::GpuSlowdown => (
                 Warning,
                 format!(
-                    "GPU {:.1} °C reached the {GPU_SLOWDOWN_C} °C slowdown: clocks cut to {:.0} % of the asked work",
+                    "GPU {:.1} °C reached the {GPU_SLOWDOWN_C} °C slowdown: throttled to {:.0} % of the asked work",
                     s.t_gpu[i],
                     s.throttle[i] * 100.0
                 ),

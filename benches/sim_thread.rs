@@ -1,0 +1,60 @@
+//! How the sim thread answers at a speed the site cannot reach: a generated campus run at
+//! 10,000× (a 10,000-rack site manages ~4,000–6,000× here), then paused. Prints the speed the
+//! thread reports, how long Pause takes to be acknowledged, and how far sim time moves after the
+//! acknowledgement (it must not). Figures in BENCHMARKS.md.
+//!
+//! `cargo bench --no-default-features --bench sim_thread [-- RACKS [ASKED]]`
+use std::time::{Duration, Instant};
+
+use factory_twin::generate::{Cooling, GenerateOptions, generate};
+use factory_twin::sim::handle::Speed;
+use factory_twin::sim::{Scenario, SimCommand, SimEvent, SimHandle, Simulation};
+
+fn main() {
+    let args: Vec<f64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let racks = args.first().map_or(10_000, |r| *r as usize);
+    let asked = args.get(1).copied().unwrap_or(10_000.0);
+    let site = generate(&GenerateOptions {
+        racks,
+        rack_type: "gb300-nvl72".into(),
+        cooling: Cooling::Liquid,
+        halls: (racks / 1_000).clamp(1, 10),
+        seed: 1,
+    })
+    .expect("generated site");
+    let sim = Simulation::new(site, Scenario::default(), 1.0).expect("simulation");
+    let h = SimHandle::spawn(sim, Speed::Times(asked), false);
+    // Let it run and report its speed a few times.
+    let mut achieved = Vec::new();
+    let until = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < until {
+        if let Some(SimEvent::Achieved(x)) = h.wait_event(Duration::from_millis(100)) {
+            achieved.push(x);
+        }
+    }
+    for _ in 0..5 {
+        let sent = Instant::now();
+        h.send(SimCommand::Pause);
+        let ack = loop {
+            match h.wait_event(Duration::from_secs(60)) {
+                Some(SimEvent::RunState { paused: true, .. }) => break sent.elapsed(),
+                Some(_) => {}
+                None => panic!("no acknowledgement within 60 s"),
+            }
+        };
+        // The snapshot published at the pause, then whatever comes a second later.
+        let at_pause = h.wait_snapshot(Duration::from_secs(5)).map(|s| s.time_s);
+        std::thread::sleep(Duration::from_secs(1));
+        let later = h.latest().map(|s| s.time_s).or(at_pause);
+        println!(
+            "racks {racks}, asked {asked}×: pause acknowledged after {:.1} ms; sim time at pause {:.0} s, 1 s later {:.0} s",
+            ack.as_secs_f64() * 1e3,
+            at_pause.unwrap_or(f64::NAN),
+            later.unwrap_or(f64::NAN)
+        );
+        h.send(SimCommand::Resume);
+        std::thread::sleep(Duration::from_millis(700));
+    }
+    achieved.sort_by(f64::total_cmp);
+    println!("achieved (reports while running): {achieved:.0?}");
+}
