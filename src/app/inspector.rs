@@ -43,7 +43,8 @@ pub struct Sample {
 
 /// The live run's recent past, coarse: one snapshot every `LIVE_HISTORY_EVERY_S` of sim time for
 /// the last `HISTORY_LEN` seconds, so an object selected now charts its last 10 minutes at once.
-/// At 10,000 racks a snapshot is ~0.3 MB: 60 of them ~17 MB.
+/// A snapshot holds 25 bytes a rack (six f32 columns and a status byte): 60 of them at 10,000
+/// racks are ~15 MB.
 #[derive(Resource, Debug, Default)]
 pub struct LiveHistory {
     pub snapshots: VecDeque<Snapshot>,
