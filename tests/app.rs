@@ -117,7 +117,10 @@ fn selecting_an_object_outlines_it_focuses_it_and_charts_it() {
     assert!(t.translation.xz().distance(c.xz()) < 1e-4, "outline not on the rack");
     assert!(t.scale.cmpgt(hi - lo).all(), "outline must enclose the rack");
     let (bottom, top) = (t.translation.y - t.scale.y / 2.0, t.translation.y + t.scale.y / 2.0);
-    assert!(top > hi.y && bottom > 0.0 && bottom < lo.y + 0.1, "outline from the floor to over the top: {bottom}..{top}");
+    assert!(
+        top > hi.y && bottom > 0.0 && bottom < lo.y + 0.1,
+        "outline from the floor to over the top: {bottom}..{top}"
+    );
     let focus = app.world().resource::<RequestedFocus>().0.expect("focus requested");
     assert!(focus.0.distance((lo + hi) / 2.0) < 1e-4);
     // The inspector's history follows the selected rack's values, one row per new snapshot.
@@ -293,7 +296,13 @@ fn click(app: &mut App, window: Entity) {
 
 fn wheel(app: &mut App, window: Entity) {
     use bevy::input::mouse::{MouseScrollUnit, MouseWheel};
-    app.world_mut().write_message(MouseWheel { unit: MouseScrollUnit::Line, x: 0.0, y: 3.0, window, phase: bevy::input::touch::TouchPhase::Moved });
+    app.world_mut().write_message(MouseWheel {
+        unit: MouseScrollUnit::Line,
+        x: 0.0,
+        y: 3.0,
+        window,
+        phase: bevy::input::touch::TouchPhase::Moved,
+    });
     app.update();
 }
 
@@ -592,13 +601,21 @@ fn a_drag_over_the_scene_orbits_and_one_from_a_panel_does_not() {
     app.insert_resource(ScenePointer { scene_rect: Some(Rect::new(250.0, 50.0, 750.0, 560.0)), egui_busy: false });
     let yaw = |app: &mut App| app.world_mut().query::<&OrbitCamera>().single(app.world()).unwrap().yaw;
     // Under Xvfb there is no raw mouse motion: the drag is read off the pointer's position.
-    let mut drag = |app: &mut App, from: Vec2, to: Vec2| {
+    let drag = |app: &mut App, from: Vec2, to: Vec2| {
         let window = window_with_cursor(app, from);
-        app.world_mut().write_message(MouseButtonInput { button: MouseButton::Left, state: ButtonState::Pressed, window });
+        app.world_mut().write_message(MouseButtonInput {
+            button: MouseButton::Left,
+            state: ButtonState::Pressed,
+            window,
+        });
         app.update();
         app.world_mut().entity_mut(window).get_mut::<Window>().unwrap().set_cursor_position(Some(to));
         app.update();
-        app.world_mut().write_message(MouseButtonInput { button: MouseButton::Left, state: ButtonState::Released, window });
+        app.world_mut().write_message(MouseButtonInput {
+            button: MouseButton::Left,
+            state: ButtonState::Released,
+            window,
+        });
         app.update();
         app.world_mut().despawn(window);
     };

@@ -97,10 +97,7 @@ pub(super) fn plugin(app: &mut App) {
         .add_systems(Startup, spawn_facility)
         .add_systems(
             Update,
-            (despawn_facility, spawn_facility)
-                .chain()
-                .run_if(super::scene_reopened)
-                .in_set(super::AppSystems::Rebuild),
+            (despawn_facility, spawn_facility).chain().run_if(super::scene_reopened).in_set(super::AppSystems::Rebuild),
         )
         .add_systems(Update, show_layers);
 }

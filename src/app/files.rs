@@ -76,8 +76,7 @@ pub fn file_ui(ui: &mut egui::Ui, f: &mut FileOpen) {
         }
         let edit = ui.add(egui::TextEdit::singleline(&mut f.typed).hint_text("or type a path").desired_width(150.0));
         let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        if (ui.add_enabled(!busy, egui::Button::new("Go")).clicked() || enter) && !busy && !f.typed.trim().is_empty()
-        {
+        if (ui.add_enabled(!busy, egui::Button::new("Go")).clicked() || enter) && !busy && !f.typed.trim().is_empty() {
             f.chosen = Some(PathBuf::from(f.typed.trim()));
         }
     });
@@ -158,8 +157,9 @@ fn apply_opened(world: &mut World) {
     world.remove_resource::<NoLiveSim>();
     world.insert_resource(LatestSnapshot::default());
     world.insert_resource(KeepCamera(same_site));
-    // Tags of the old scene mean nothing in the new one.
+    // Tags and the recent past of the old scene mean nothing in the new one.
     world.insert_resource(super::selection::Selection::default());
+    world.insert_resource(super::inspector::LiveHistory::default());
     for p in match &opened {
         Opened::Recording { player, .. } => player.problems.clone(),
         Opened::Scene { .. } => Vec::new(),

@@ -231,7 +231,10 @@ pub fn describe(s: &Snapshot, tags: &FacilityTags, net: Option<&SiteNetwork>, ta
                 put("flow", format!("{:.0} %", c.flow_fraction * 100.0));
                 put("pumps running", c.pumps_running.to_string());
                 // Without flow a CDU moves no heat: its spare capacity means nothing.
-                put("headroom", if c.flow_fraction > 0.0 { format!("{:.0} %", c.headroom * 100.0) } else { "— (no flow)".into() });
+                put(
+                    "headroom",
+                    if c.flow_fraction > 0.0 { format!("{:.0} %", c.headroom * 100.0) } else { "— (no flow)".into() },
+                );
             }
         }
         ObjectKind::Crah(k) | ObjectKind::DryCooler(k) | ObjectKind::Chiller(k) => {
@@ -387,23 +390,37 @@ fn charts(ui: &mut egui::Ui, history: &History, kind: Option<ObjectKind>) {
     };
     if !names[0].is_empty() {
         ui.small("temperature, °C (x: minutes before now)");
-        Plot::new("temps").x_grid_spacer(log_grid_spacer(5)).height(130.0).legend(Legend::default()).allow_scroll(false).show(ui, |p| {
-            for (k, name) in names.iter().enumerate() {
-                if !name.is_empty() {
-                    p.line(Line::new(*name, series(&|x| x.temps[k])).color(colours[k]));
+        Plot::new("temps")
+            .x_grid_spacer(log_grid_spacer(5))
+            .height(130.0)
+            .legend(Legend::default())
+            .allow_scroll(false)
+            .show(ui, |p| {
+                for (k, name) in names.iter().enumerate() {
+                    if !name.is_empty() {
+                        p.line(Line::new(*name, series(&|x| x.temps[k])).color(colours[k]));
+                    }
                 }
-            }
-        });
+            });
     }
     ui.small(if matches!(kind, Some(ObjectKind::Cdu(_))) { "heat, kW" } else { "power, kW" });
-    Plot::new("power").x_grid_spacer(log_grid_spacer(5)).height(90.0).allow_scroll(false).include_y(0.0).show(ui, |p| {
-        p.line(Line::new("power", series(&|x| x.power_kw)).color(egui::Color32::from_rgb(230, 200, 80)));
-    });
+    Plot::new("power").x_grid_spacer(log_grid_spacer(5)).height(90.0).allow_scroll(false).include_y(0.0).show(
+        ui,
+        |p| {
+            p.line(Line::new("power", series(&|x| x.power_kw)).color(egui::Color32::from_rgb(230, 200, 80)));
+        },
+    );
     if history.samples.iter().any(|x| x.flow.is_finite()) {
         ui.small("coolant flow, % of design");
-        Plot::new("flow").x_grid_spacer(log_grid_spacer(5)).height(90.0).allow_scroll(false).include_y(0.0).include_y(100.0).show(ui, |p| {
-            p.line(Line::new("flow", series(&|x| x.flow * 100.0)).color(colours[1]));
-        });
+        Plot::new("flow")
+            .x_grid_spacer(log_grid_spacer(5))
+            .height(90.0)
+            .allow_scroll(false)
+            .include_y(0.0)
+            .include_y(100.0)
+            .show(ui, |p| {
+                p.line(Line::new("flow", series(&|x| x.flow * 100.0)).color(colours[1]));
+            });
     }
 }
 
@@ -464,7 +481,13 @@ pub fn group_alarms(s: &Snapshot, tags: &FacilityTags) -> Vec<AlarmLine> {
         }
     }
     for ((row, k), i) in groups {
-        let what = ["shut down", "without power", "throttled", "with inlet air over the A1 allowable", "with inlet air over the recommended"][k as usize];
+        let what = [
+            "shut down",
+            "without power",
+            "throttled",
+            "with inlet air over the A1 allowable",
+            "with inlet air over the recommended",
+        ][k as usize];
         let l = &mut lines[i];
         let n = l.objects.len();
         let hottest = l

@@ -48,7 +48,8 @@ fn row_labels(
     cameras: Query<(&Camera, &GlobalTransform, &Projection)>,
 ) -> Result {
     let Some(tags) = tags else { return Ok(()) };
-    let Some((camera, at, _)) = cameras.iter().find(|(c, _, p)| c.is_active && matches!(p, Projection::Orthographic(_)))
+    let Some((camera, at, _)) =
+        cameras.iter().find(|(c, _, p)| c.is_active && matches!(p, Projection::Orthographic(_)))
     else {
         return Ok(());
     };
@@ -56,15 +57,22 @@ fn row_labels(
     let clip = pointer.scene_rect.map_or(ctx.viewport_rect(), |r| {
         egui::Rect::from_min_max(egui::pos2(r.min.x, r.min.y), egui::pos2(r.max.x, r.max.y))
     });
-    let painter =
-        ctx.layer_painter(egui::LayerId::new(egui::Order::Background, egui::Id::new("row-labels"))).with_clip_rect(clip);
+    let painter = ctx
+        .layer_painter(egui::LayerId::new(egui::Order::Background, egui::Id::new("row-labels")))
+        .with_clip_rect(clip);
     for (label, pos) in &tags.row_labels {
         if let Ok(p) = camera.world_to_viewport(at, *pos) {
             // Light text on a dark tag: legible on the light floor and on the dark ground alike.
-            let galley =
-                painter.layout_no_wrap(label.clone(), egui::FontId::proportional(13.0), egui::Color32::from_rgb(235, 238, 242));
+            let galley = painter.layout_no_wrap(
+                label.clone(),
+                egui::FontId::proportional(13.0),
+                egui::Color32::from_rgb(235, 238, 242),
+            );
             let size = galley.size();
-            let rect = egui::Rect::from_min_size(egui::pos2(p.x - size.x - 6.0, p.y - size.y / 2.0 - 2.0), size + egui::vec2(6.0, 4.0));
+            let rect = egui::Rect::from_min_size(
+                egui::pos2(p.x - size.x - 6.0, p.y - size.y / 2.0 - 2.0),
+                size + egui::vec2(6.0, 4.0),
+            );
             painter.rect_filled(rect, 3.0, egui::Color32::from_rgba_unmultiplied(20, 24, 28, 210));
             painter.galley(rect.min + egui::vec2(3.0, 2.0), galley, egui::Color32::WHITE);
         }
@@ -347,11 +355,8 @@ fn live_bar(ui: &mut egui::Ui, link: &SimLink, failure: &mut FailurePanel, comma
             ui.add(egui::TextEdit::singleline(&mut failure.record_path).desired_width(220.0));
         }
         if let Some(m) = link.messages.last() {
-            let colour = if m.problem {
-                egui::Color32::from_rgb(230, 60, 50)
-            } else {
-                egui::Color32::from_rgb(150, 200, 150)
-            };
+            let colour =
+                if m.problem { egui::Color32::from_rgb(230, 60, 50) } else { egui::Color32::from_rgb(150, 200, 150) };
             ui.colored_label(colour, &m.text);
         }
     });
@@ -359,7 +364,13 @@ fn live_bar(ui: &mut egui::Ui, link: &SimLink, failure: &mut FailurePanel, comma
 
 /// "×4,100" style label of a speed.
 pub fn speed_label(x: f64) -> String {
-    if x >= 100.0 { format!("{:.0}×", x) } else if x >= 10.0 { format!("{x:.1}×") } else { format!("{x:.2}×") }
+    if x >= 100.0 {
+        format!("{:.0}×", x)
+    } else if x >= 10.0 {
+        format!("{x:.1}×")
+    } else {
+        format!("{x:.2}×")
+    }
 }
 
 /// The playback time a pointer at `x` on a track spanning `left..right` points at.

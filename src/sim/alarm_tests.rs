@@ -7,10 +7,8 @@ use crate::scene;
 fn cdu_outage() -> Simulation {
     let site = scene::parse(scene::DEMO_SCENE).unwrap().site;
     let f = Failure { kind: FailureKind::Cdu, target: "all".into() };
-    let events = vec![
-        Event { at_s: 10.0, action: Action::Fail(f.clone()) },
-        Event { at_s: 400.0, action: Action::Restore(f) },
-    ];
+    let events =
+        vec![Event { at_s: 10.0, action: Action::Fail(f.clone()) }, Event { at_s: 400.0, action: Action::Restore(f) }];
     let mut sim = Simulation::new(site, Scenario { events, ..Default::default() }, 1.0).unwrap();
     sim.run_until(1200.0);
     sim
@@ -35,7 +33,10 @@ fn cleared_alarms_say_so_with_the_severity_they_were_raised_with() {
             assert!(!c.message.contains(raise_words), "a cleared entry reads like a raise: {c:?}");
         }
         if c.kind == AlarmKind::GpuSlowdown {
-            assert!(c.message.starts_with("full clocks") || c.message.starts_with("ended by the rack stopping"), "{c:?}");
+            assert!(
+                c.message.starts_with("full clocks") || c.message.starts_with("ended by the rack stopping"),
+                "{c:?}"
+            );
         }
     }
     // The restore closes the failure: same severity, not a "warning".
