@@ -11,8 +11,11 @@ use factory_twin::sim::handle::Speed;
 use factory_twin::sim::{Scenario, SimCommand, SimEvent, SimHandle, Simulation};
 
 fn main() {
+    // `cargo test --all-targets` runs this too, without `--bench`: then a short smoke run.
+    let full = std::env::args().any(|a| a == "--bench");
     let args: Vec<f64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let racks = args.first().map_or(10_000, |r| *r as usize);
+    let racks = args.first().map_or(if full { 10_000 } else { 1_000 }, |r| *r as usize);
+    let (warm_up_s, pauses) = if full { (4, 5) } else { (1, 1) };
     let asked = args.get(1).copied().unwrap_or(10_000.0);
     let site = generate(&GenerateOptions {
         racks,
@@ -26,13 +29,13 @@ fn main() {
     let h = SimHandle::spawn(sim, Speed::Times(asked), false);
     // Let it run and report its speed a few times.
     let mut achieved = Vec::new();
-    let until = Instant::now() + Duration::from_secs(4);
+    let until = Instant::now() + Duration::from_secs(warm_up_s);
     while Instant::now() < until {
         if let Some(SimEvent::Achieved(x)) = h.wait_event(Duration::from_millis(100)) {
             achieved.push(x);
         }
     }
-    for _ in 0..5 {
+    for _ in 0..pauses {
         let sent = Instant::now();
         h.send(SimCommand::Pause);
         let ack = loop {
