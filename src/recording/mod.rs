@@ -718,6 +718,7 @@ impl Player {
                     if ch == state {
                         let d = chunk.next(&body)?;
                         if at >= from && at <= to {
+                            self.fits(at, d.shape)?;
                             let cols = chunk.last.as_ref().ok_or("no state")?;
                             f(&unflatten(d.shape, cols, no_alarms.clone())?)?;
                         }

@@ -311,6 +311,15 @@ fn a_state_that_does_not_fit_the_scene_is_refused_with_what_differs() {
         );
     }
     assert!(p.for_each_sample(|_| Ok(())).unwrap_err().contains("does not fit"));
+    // The inspector's charts read a range: the good part comes, the bad part is refused.
+    let mut seen = 0;
+    let count = |_: &crate::sim::Snapshot| {
+        seen += 1;
+        Ok(())
+    };
+    assert_eq!(p.samples_between(0.0, 30.0, count), Ok(()));
+    assert!(seen > 0);
+    assert!(p.samples_between(0.0, 150.0, |_| Ok(())).unwrap_err().contains("does not fit"));
     assert!(replay("2m").unwrap_err().contains("does not fit"));
     let csv = tmp("shape-crafted.csv");
     let export =
