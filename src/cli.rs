@@ -171,6 +171,16 @@ pub enum ViewArg {
     Plan,
 }
 
+impl From<ViewArg> for crate::still::ViewPreset {
+    fn from(v: ViewArg) -> Self {
+        match v {
+            ViewArg::Overview => Self::Overview,
+            ViewArg::Aisle => Self::Aisle,
+            ViewArg::Plan => Self::Plan,
+        }
+    }
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReportFormat {
     Json,

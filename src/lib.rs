@@ -7,6 +7,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod fsutil;
 pub mod generate;
+mod layering;
 pub mod metric;
 pub mod model;
 pub mod open;
@@ -14,6 +15,7 @@ pub mod recording;
 pub mod report;
 pub mod scene;
 pub mod sim;
+pub mod still;
 
 #[cfg(feature = "app")]
 pub mod app;

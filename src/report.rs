@@ -6,13 +6,14 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::cli::{ExportArgs, RenderArgs, ReplayArgs, ReportFormat, ScenarioArgs, SimulateArgs, ViewArg, emit};
+use crate::cli::{ExportArgs, RenderArgs, ReplayArgs, ReportFormat, ScenarioArgs, SimulateArgs, emit};
 use crate::model::Site;
 use crate::recording::{Player, Recorder};
 use crate::scene;
 use crate::sim::Snapshot;
 use crate::sim::scenario::{Action, Event, Scenario, parse_duration, parse_failure};
 use crate::sim::{Alarm, Simulation};
+use crate::still::Shot;
 
 /// Alarms listed in a report at most; the rest are counted in `alarms_omitted`.
 pub const MAX_REPORTED_ALARMS: usize = 1000;
@@ -478,18 +479,6 @@ fn text(r: &Report) -> String {
     s
 }
 
-/// Everything `render` draws, prepared without a window: the scene, the state at the chosen
-/// time, and how to show it.
-pub struct Shot {
-    pub name: String,
-    pub site: Site,
-    pub snapshot: Snapshot,
-    pub metric: crate::metric::Metric,
-    pub size: (u32, u32),
-    pub view: ViewArg,
-    pub out: std::path::PathBuf,
-}
-
 /// Parses `WIDTHxHEIGHT`.
 pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
     let bad = || format!("--size {s:?}: expected WIDTHxHEIGHT, e.g. 1600x900, each 64..=8192");
@@ -524,7 +513,7 @@ pub fn render_input(args: &RenderArgs) -> Result<Shot, String> {
             snapshot,
             metric,
             size,
-            view: args.view,
+            view: args.view.into(),
             out: args.out.clone(),
         });
     }
@@ -537,5 +526,5 @@ pub fn render_input(args: &RenderArgs) -> Result<Shot, String> {
     }
     let snapshot = sim.snapshot();
     let name = format!("{name} at {:.0} s", snapshot.time_s);
-    Ok(Shot { name, site, snapshot, metric, size, view: args.view, out: args.out.clone() })
+    Ok(Shot { name, site, snapshot, metric, size, view: args.view.into(), out: args.out.clone() })
 }

@@ -142,15 +142,15 @@ pub fn run(name: String, site: Site, source: Source) -> ExitCode {
 }
 
 /// Draws one state in the default view and writes it to a PNG (`factory-twin render`).
-pub fn render(shot: crate::report::Shot) -> ExitCode {
+pub fn render(shot: crate::still::Shot) -> ExitCode {
     let mut app = windowed_app(format!("factory-twin render — {}", shot.name), shot.size, true);
     app.add_plugins(shot::plugin)
         .insert_resource(shot::ShotRequest { out: shot.out, frames: 0, taken: false })
         .insert_resource(colours::ColourSettings { metric: shot.metric, range: shot.metric.fixed_range(), ..default() })
         .insert_resource(camera::RequestedView(Some(match shot.view {
-            crate::cli::ViewArg::Overview => camera::View::Overview,
-            crate::cli::ViewArg::Aisle => camera::View::Aisle,
-            crate::cli::ViewArg::Plan => camera::View::Plan,
+            crate::still::ViewPreset::Overview => camera::View::Overview,
+            crate::still::ViewPreset::Aisle => camera::View::Aisle,
+            crate::still::ViewPreset::Plan => camera::View::Plan,
         })));
     // A still image has nothing to open.
     app.world_mut().remove_resource::<files::FileOpen>();
