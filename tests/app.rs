@@ -625,3 +625,21 @@ fn a_drag_over_the_scene_orbits_and_one_from_a_panel_does_not() {
     drag(&mut app, Vec2::new(500.0, 300.0), Vec2::new(560.0, 300.0));
     assert!((yaw(&mut app) - before).abs() > 0.1, "a drag over the scene must orbit");
 }
+
+/// Systems that touch the same data run in a named order: Bevy finds no ambiguity in `Update`
+/// (as Avian checks its own schedules).
+#[test]
+fn update_has_no_ambiguous_system_order() {
+    use bevy::ecs::schedule::{LogLevel, ScheduleBuildSettings};
+    let site = scene::parse(scene::DEMO_SCENE).unwrap().site;
+    let mut app = App::new();
+    app.add_plugins((MinimalPlugins, bevy::input::InputPlugin))
+        .insert_resource(OpenScene { name: "demo".into(), site })
+        .insert_resource(SimStart { paused: true, ..Default::default() })
+        .add_plugins((plugin, factory_twin::app::camera::plugin, factory_twin::app::files::plugin));
+    app.edit_schedule(Update, |s| {
+        s.set_build_settings(ScheduleBuildSettings { ambiguity_detection: LogLevel::Error, ..Default::default() });
+    });
+    // Panics listing the pairs when two systems touch the same data in no named order.
+    app.update();
+}

@@ -100,13 +100,9 @@ pub fn plugin(app: &mut App) {
         .add_systems(PostStartup, spawn_camera)
         .add_systems(
             Update,
-            (
-                reframe_after_open
-                    .run_if(resource_exists::<super::files::KeepCamera>)
-                    .after(super::AppSystems::Rebuild),
-                control,
-            )
-                .chain(),
+            (reframe_after_open.run_if(resource_exists::<super::files::KeepCamera>), control)
+                .chain()
+                .in_set(super::AppSystems::Camera),
         );
 }
 

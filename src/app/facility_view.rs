@@ -99,7 +99,7 @@ pub(super) fn plugin(app: &mut App) {
             Update,
             (despawn_facility, spawn_facility).chain().run_if(super::scene_reopened).in_set(super::AppSystems::Rebuild),
         )
-        .add_systems(Update, show_layers);
+        .add_systems(Update, show_layers.in_set(super::AppSystems::Camera));
 }
 
 /// Another file opened in this window: the old scene goes.

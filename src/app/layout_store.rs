@@ -61,7 +61,8 @@ pub(super) fn plugin(app: &mut App) {
     app.init_resource::<UiLayout>()
         .init_resource::<PendingSave>()
         .add_systems(PreStartup, load_layout)
-        .add_systems(Update, (apply_to_layout, save_when_settled).chain())
+        // After recolouring, which may move the automatic range in `ColourSettings`.
+        .add_systems(Update, (apply_to_layout, save_when_settled).chain().after(super::AppSystems::Recolour))
         .add_systems(Last, save_on_exit);
 }
 

@@ -34,11 +34,14 @@ pub struct OpenScene {
 #[derive(Resource)]
 pub struct SiteNetwork(pub crate::sim::network::Network);
 
-/// Order of the per-frame work: rebuild after another file opened, pull the newest snapshot,
-/// then recolour, then UI.
+/// Order of the per-frame work: rebuild after another file opened, pointer input (hover, click,
+/// selection, outline), the camera, pull the newest snapshot, recolour; the egui pass follows in
+/// `PostUpdate`. A test checks that `Update` has no ambiguous order.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AppSystems {
     Rebuild,
+    Input,
+    Camera,
     PullSnapshot,
     Recolour,
 }
@@ -62,7 +65,11 @@ pub enum Source {
 
 /// Every plugin of the viewer except windowing and rendering, so headless tests can use it.
 pub fn plugin(app: &mut App) {
-    app.configure_sets(Update, (AppSystems::Rebuild, AppSystems::PullSnapshot, AppSystems::Recolour).chain());
+    app.configure_sets(
+        Update,
+        (AppSystems::Rebuild, AppSystems::Input, AppSystems::Camera, AppSystems::PullSnapshot, AppSystems::Recolour)
+            .chain(),
+    );
     app.add_plugins((
         pointer::plugin,
         sim_link::plugin,

@@ -38,7 +38,8 @@ pub struct ReplayCommand(pub PlaybackCommand);
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<LatestSnapshot>()
         .add_message::<ReplayCommand>()
-        .add_systems(Update, drive_playback.in_set(AppSystems::PullSnapshot));
+        // Only one source runs at a time; the order only keeps the schedule unambiguous.
+        .add_systems(Update, drive_playback.in_set(AppSystems::PullSnapshot).after(super::sim_link::pull_snapshot));
 }
 
 /// Playback follows the wall clock, not Bevy's virtual time: that one is clamped to 250 ms a

@@ -45,7 +45,10 @@ pub(super) fn plugin(app: &mut App) {
         // Read by picking; InputPlugin registers it too (headless tests may run without it).
         .add_message::<bevy::input::mouse::MouseButtonInput>()
         .add_systems(Startup, spawn_outline)
-        .add_systems(Update, (pick_under_cursor, apply_selection, place_outline).chain());
+        .add_systems(
+            Update,
+            (pick_under_cursor, apply_selection, place_outline).chain().in_set(super::AppSystems::Input),
+        );
 }
 
 /// The nearest box the ray hits: (index, distance along the ray).

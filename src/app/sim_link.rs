@@ -143,7 +143,7 @@ pub fn apply_event(link: &mut SimLink, e: SimEvent) {
     link.messages.push(LinkMessage { text, problem });
 }
 
-fn pull_snapshot(link: Option<ResMut<SimLink>>, mut latest: ResMut<LatestSnapshot>) {
+pub(super) fn pull_snapshot(link: Option<ResMut<SimLink>>, mut latest: ResMut<LatestSnapshot>) {
     let Some(mut link) = link else { return };
     for e in link.handle.events() {
         apply_event(&mut link, e);
