@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod diagnostic;
+pub mod edit;
 pub mod fsutil;
 pub mod generate;
 mod layering;

@@ -40,6 +40,9 @@ pub enum SimCommand {
     /// A recording in progress is finished first (`RecordingSaved`), because a recording stores
     /// one scene; a refused edit leaves it running.
     EditSite(Box<Site>),
+    /// One layout edit by ids (`crate::edit`): applied to the current site, then as `EditSite`.
+    /// The caller keeps the inverse for undo (the editor's `EditHistory`).
+    Edit(crate::edit::Edit),
     /// Go back to the last good state after an error and carry on.
     Restart,
     /// Start over from time zero (finishes a recording in progress first).
@@ -312,21 +315,15 @@ impl Runner {
                 self.sim.apply(&a);
                 self.publish();
             }
-            SimCommand::EditSite(site) => match self.sim.check_edit(&site) {
-                Ok(()) => {
-                    // A recording stores one scene: finish it before the scene changes.
-                    self.stop_recording();
-                    match self.sim.edit_site(*site) {
-                        Ok(()) => {
-                            self.steps_per_check = 1;
-                            self.send(SimEvent::EditApplied);
-                            self.publish();
-                        }
-                        Err(e) => self.send(SimEvent::EditRejected(e)),
-                    }
+            SimCommand::EditSite(site) => self.edit_site(*site),
+            SimCommand::Edit(edit) => {
+                // The edit seam: applied to a copy of the site by id, then the copy goes in whole.
+                let mut site = self.sim.site().clone();
+                match crate::edit::apply(&mut site, &edit) {
+                    Ok(_inverse) => self.edit_site(site),
+                    Err(e) => self.send(SimEvent::EditRejected(format!("{edit}: {e}"))),
                 }
-                Err(e) => self.send(SimEvent::EditRejected(e)),
-            },
+            }
             SimCommand::Restart => {
                 self.sim = self.good.clone();
                 self.paused = false;
@@ -364,6 +361,25 @@ impl Runner {
             }
         }
         true
+    }
+
+    /// Replaces the site if it passes the simulation's checks, finishing a recording first.
+    fn edit_site(&mut self, site: Site) {
+        match self.sim.check_edit(&site) {
+            Ok(()) => {
+                // A recording stores one scene: finish it before the scene changes.
+                self.stop_recording();
+                match self.sim.edit_site(site) {
+                    Ok(()) => {
+                        self.steps_per_check = 1;
+                        self.send(SimEvent::EditApplied);
+                        self.publish();
+                    }
+                    Err(e) => self.send(SimEvent::EditRejected(e)),
+                }
+            }
+            Err(e) => self.send(SimEvent::EditRejected(e)),
+        }
     }
 
     fn stop_recording(&mut self) {

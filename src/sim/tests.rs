@@ -779,3 +779,25 @@ fn real_time_runs_a_step_a_second() {
     let snap = (0..100).find_map(|_| h.wait_snapshot(Duration::from_secs(1)).filter(|s| s.step >= 1));
     assert!(snap.is_some(), "no step ran at 1×");
 }
+
+/// The edit seam reaches the running simulation: a rack removed by id is gone from the next
+/// snapshot; an edit naming a rack that does not exist is refused with its id.
+#[test]
+fn a_layout_edit_by_ids_reaches_the_running_simulation() {
+    use crate::edit::Edit;
+    let site = demo();
+    let (hall, row) = (site.halls[0].id.clone(), site.halls[0].rows[0].id.clone());
+    let rack_id = site.halls[0].rows[0].racks[0].id.clone();
+    let racks = site.rack_count();
+    let sim = Simulation::new(site, Scenario::default(), 1.0).unwrap();
+    let h = SimHandle::spawn(sim, Speed::Times(1.0), true);
+    events_until(&h, |e| matches!(e, SimEvent::RunState { .. }));
+    h.send(SimCommand::Edit(Edit::RemoveRack { hall: hall.clone(), row: row.clone(), rack_id: rack_id.clone() }));
+    events_until(&h, |e| matches!(e, SimEvent::EditApplied));
+    let snap = (0..20).find_map(|_| h.wait_snapshot(Duration::from_secs(1)).filter(|s| s.racks.gpu_c.len() != racks));
+    assert_eq!(snap.map(|s| s.racks.gpu_c.len()), Some(racks - 1));
+    h.send(SimCommand::Edit(Edit::RemoveRack { hall, row, rack_id: rack_id.clone() }));
+    let seen = events_until(&h, |e| matches!(e, SimEvent::EditRejected(_)));
+    let Some(SimEvent::EditRejected(why)) = seen.last() else { unreachable!() };
+    assert!(why.contains(&rack_id), "{why}");
+}
