@@ -468,23 +468,32 @@ fn open_loads_a_file_into_the_same_window_off_the_frame() {
     let _ = std::fs::remove_file(&broken);
 }
 
-#[test]
-fn a_replay_plays_at_the_asked_speed_whatever_the_frame_time() {
-    use bevy::time::TimeUpdateStrategy;
-    use factory_twin::app::replay_link::{ReplayCommand, ReplayLink};
+/// The headless app replaying a 200-s recording of the demo hall (`setup` runs before the
+/// plugins, e.g. to set the clock).
+fn replay_app(tag: &str, setup: impl FnOnce(&mut App)) -> App {
     use factory_twin::app::{Source, insert_source};
     use factory_twin::recording::Player;
-    use factory_twin::recording::playback::PlaybackCommand;
-    let path = demo_recording(200, "speed");
+    let path = demo_recording(200, tag);
     let player = Player::open(&path).unwrap();
     let _ = std::fs::remove_file(&path);
     let mut app = App::new();
     app.add_plugins(MinimalPlugins);
-    // Frames of half a second: Bevy's virtual clock counts only 250 ms of each.
-    app.insert_resource(TimeUpdateStrategy::ManualDuration(std::time::Duration::from_millis(500)));
+    setup(&mut app);
     insert_source(&mut app, "rec".into(), player.site.clone(), Source::Replay(Box::new(player)));
     app.add_plugins(plugin);
     app.update();
+    app
+}
+
+#[test]
+fn a_replay_plays_at_the_asked_speed_whatever_the_frame_time() {
+    use bevy::time::TimeUpdateStrategy;
+    use factory_twin::app::replay_link::{ReplayCommand, ReplayLink};
+    use factory_twin::recording::playback::PlaybackCommand;
+    // Frames of half a second: Bevy's virtual clock counts only 250 ms of each.
+    let mut app = replay_app("speed", |app| {
+        app.insert_resource(TimeUpdateStrategy::ManualDuration(std::time::Duration::from_millis(500)));
+    });
     app.update();
     app.world_mut().write_message(ReplayCommand(PlaybackCommand::SetSpeed(10.0)));
     app.world_mut().write_message(ReplayCommand(PlaybackCommand::Play));
@@ -502,18 +511,9 @@ fn charts_open_on_the_last_minutes_from_the_recording_and_the_live_run() {
     use factory_twin::app::inspector::History;
     use factory_twin::app::replay_link::ReplayCommand;
     use factory_twin::app::selection::Select;
-    use factory_twin::app::{Source, insert_source};
-    use factory_twin::recording::Player;
     use factory_twin::recording::playback::PlaybackCommand;
     // A recording: selecting at 150 s shows 150 s of samples at once.
-    let path = demo_recording(200, "charts");
-    let player = Player::open(&path).unwrap();
-    let _ = std::fs::remove_file(&path);
-    let mut app = App::new();
-    app.add_plugins(MinimalPlugins);
-    insert_source(&mut app, "rec".into(), player.site.clone(), Source::Replay(Box::new(player)));
-    app.add_plugins(plugin);
-    app.update();
+    let mut app = replay_app("charts", |_| {});
     app.world_mut().write_message(ReplayCommand(PlaybackCommand::SetTime(150.0)));
     app.update();
     app.world_mut().write_message(Select { tag: Some(2), focus: false });
