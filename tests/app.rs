@@ -589,6 +589,11 @@ fn small_things_a_user_trips_on() {
     assert!(!grouped.is_empty(), "{lines:?}");
     assert!(lines.len() < snap.active_alarms.len(), "{lines:?}");
     assert!(grouped.iter().all(|l| l.title.contains("racks")), "{grouped:?}");
+    // A stable order (critical first, then by name), so a line does not move under the pointer.
+    let key = |l: &factory_twin::app::inspector::AlarmLine| {
+        (l.severity != factory_twin::sim::AlarmSeverity::Critical, l.title.clone())
+    };
+    assert!(lines.windows(2).all(|w| key(&w[0]) <= key(&w[1])), "{lines:?}");
 }
 
 #[test]
@@ -623,7 +628,16 @@ fn a_drag_over_the_scene_orbits_and_one_from_a_panel_does_not() {
     drag(&mut app, Vec2::new(100.0, 300.0), Vec2::new(400.0, 300.0));
     assert_eq!(yaw(&mut app), before, "a drag that started on a panel moved the camera");
     drag(&mut app, Vec2::new(500.0, 300.0), Vec2::new(560.0, 300.0));
-    assert!((yaw(&mut app) - before).abs() > 0.1, "a drag over the scene must orbit");
+    let after = yaw(&mut app);
+    assert!((after - before).abs() > 0.1, "a drag over the scene must orbit");
+    // The pointer travels to the press point within the frame the button goes down: that travel
+    // is not part of the drag (it threw the plan off screen).
+    let window = window_with_cursor(&mut app, Vec2::new(700.0, 300.0));
+    app.update();
+    app.world_mut().entity_mut(window).get_mut::<Window>().unwrap().set_cursor_position(Some(Vec2::new(400.0, 300.0)));
+    app.world_mut().write_message(MouseButtonInput { button: MouseButton::Left, state: ButtonState::Pressed, window });
+    app.update();
+    assert_eq!(yaw(&mut app), after, "the travel before the press moved the camera");
 }
 
 /// Systems that touch the same data run in a named order: Bevy finds no ambiguity in `Update`

@@ -180,7 +180,10 @@ fn control(
     }
     // How far the pointer moved: from its window position where it has one (X servers without
     // raw input, e.g. Xvfb and remote desktops, send no raw mouse motion), else raw motion.
+    // The frame a button goes down counts no motion: the pointer may have travelled to the press
+    // point within that frame, and that travel is not part of the drag.
     let moved = match (cursor, drag.last_cursor) {
+        _ if buttons.any_just_pressed(any) => Vec2::ZERO,
         (Some(now), Some(before)) => now - before,
         (None, _) => motion.delta,
         (Some(_), None) => Vec2::ZERO,

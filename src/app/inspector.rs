@@ -6,8 +6,9 @@ use std::collections::VecDeque;
 
 use bevy::prelude::*;
 use bevy_egui::egui;
-// Minutes on the time axis: marks at 1, 5 and 25 (base 10 labels only 0 on a 10-minute chart).
-use egui_plot::{Legend, Line, Plot, PlotPoints, log_grid_spacer};
+// Axis marks at 1, 5, 25…: base 10 labelled only 0 on a 10-minute chart and nothing on a
+// 30–95 °C one.
+use egui_plot::{Corner, Legend, Line, Plot, PlotPoints, log_grid_spacer};
 
 use super::AppSystems;
 use super::SiteNetwork;
@@ -392,8 +393,9 @@ fn charts(ui: &mut egui::Ui, history: &History, kind: Option<ObjectKind>) {
         ui.small("temperature, °C (x: minutes before now)");
         Plot::new("temps")
             .x_grid_spacer(log_grid_spacer(5))
+            .y_grid_spacer(log_grid_spacer(5))
             .height(130.0)
-            .legend(Legend::default())
+            .legend(Legend::default().position(Corner::LeftTop))
             .allow_scroll(false)
             .show(ui, |p| {
                 for (k, name) in names.iter().enumerate() {
@@ -404,16 +406,20 @@ fn charts(ui: &mut egui::Ui, history: &History, kind: Option<ObjectKind>) {
             });
     }
     ui.small(if matches!(kind, Some(ObjectKind::Cdu(_))) { "heat, kW" } else { "power, kW" });
-    Plot::new("power").x_grid_spacer(log_grid_spacer(5)).height(90.0).allow_scroll(false).include_y(0.0).show(
-        ui,
-        |p| {
+    Plot::new("power")
+        .x_grid_spacer(log_grid_spacer(5))
+        .y_grid_spacer(log_grid_spacer(5))
+        .height(90.0)
+        .allow_scroll(false)
+        .include_y(0.0)
+        .show(ui, |p| {
             p.line(Line::new("power", series(&|x| x.power_kw)).color(egui::Color32::from_rgb(230, 200, 80)));
-        },
-    );
+        });
     if history.samples.iter().any(|x| x.flow.is_finite()) {
         ui.small("coolant flow, % of design");
         Plot::new("flow")
             .x_grid_spacer(log_grid_spacer(5))
+            .y_grid_spacer(log_grid_spacer(5))
             .height(90.0)
             .allow_scroll(false)
             .include_y(0.0)
@@ -503,9 +509,11 @@ pub fn group_alarms(s: &Snapshot, tags: &FacilityTags) -> Vec<AlarmLine> {
             l.detail = format!("hottest GPU now {hottest:.1} °C");
         }
     }
+    // Critical first, then by what the line names: a stable order, so a line does not move under
+    // the pointer when an alarm in it is raised again.
     lines.sort_by(|a, b| {
         let rank = |x: &AlarmLine| u8::from(x.severity != AlarmSeverity::Critical);
-        rank(a).cmp(&rank(b)).then(a.time_s.total_cmp(&b.time_s))
+        rank(a).cmp(&rank(b)).then_with(|| a.title.cmp(&b.title))
     });
     lines
 }

@@ -1088,6 +1088,18 @@ impl Simulation {
                     s.t_gpu[i]
                 ),
             ),
+            // Throttled all the way down: the coolant (or inlet air) itself is too warm for work.
+            AlarmKind::GpuSlowdown if s.throttle[i] <= 0.0 => {
+                let (what, t) =
+                    if self.net.racks[i].cdu != NONE { ("coolant", s.t_cool[i]) } else { ("inlet air", s.inlet[i]) };
+                (
+                    Warning,
+                    format!(
+                        "GPU {:.1} °C reached the {GPU_SLOWDOWN_C} °C slowdown: held at idle, its {what} at {t:.1} °C leaves no headroom",
+                        s.t_gpu[i]
+                    ),
+                )
+            }
             AlarmKind::GpuSlowdown => (
                 Warning,
                 format!(
