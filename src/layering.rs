@@ -18,6 +18,58 @@ mod tests {
         out
     }
 
+    /// The sibling modules a file names through `super::` (`super::a::X`, `super::{a::X, b::Y}`).
+    fn siblings_named(text: &str, modules: &[String]) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut rest = text;
+        while let Some(i) = rest.find("super::") {
+            rest = &rest[i + "super::".len()..];
+            let items: Vec<&str> = if let Some(group) = rest.strip_prefix('{') {
+                group.split('}').next().unwrap_or("").split(',').collect()
+            } else {
+                vec![rest]
+            };
+            for item in items {
+                let name: String = item.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                if modules.contains(&name) && !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_viewers_plugin_files_form_no_import_circle() {
+        let files = sources("app");
+        let name = |f: &str| Path::new(f).file_stem().unwrap().to_string_lossy().to_string();
+        let modules: Vec<String> = files.iter().map(|(f, _)| name(f)).filter(|m| m != "mod").collect();
+        let edges: Vec<(String, Vec<String>)> = files
+            .iter()
+            .filter(|(f, _)| name(f) != "mod")
+            .map(|(f, text)| (name(f), siblings_named(text, &modules)))
+            .collect();
+        // Depth-first search for a path back to where it started.
+        fn reaches(from: &str, to: &str, edges: &[(String, Vec<String>)], seen: &mut Vec<String>) -> bool {
+            let Some((_, next)) = edges.iter().find(|(m, _)| m == from) else { return false };
+            for n in next {
+                if n == to {
+                    return true;
+                }
+                if !seen.contains(n) {
+                    seen.push(n.clone());
+                    if reaches(n, to, edges, seen) {
+                        return true;
+                    }
+                }
+            }
+            false
+        }
+        for (m, _) in &edges {
+            assert!(!reaches(m, m, &edges, &mut Vec::new()), "src/app/{m}.rs is part of an import circle: {edges:?}");
+        }
+    }
+
     #[test]
     fn the_viewer_does_not_import_the_command_line_or_the_headless_commands() {
         for (file, text) in sources("app") {

@@ -6,8 +6,9 @@ use std::path::Path;
 
 use bevy::prelude::*;
 use factory_twin::app::colours::CurrentColours;
-use factory_twin::app::facility_view::{FacilityObject, FacilityTags};
+use factory_twin::app::facility_view::FacilityObject;
 use factory_twin::app::sim_link::{LatestSnapshot, SimStart, UiCommand};
+use factory_twin::app::tags::FacilityTags;
 use factory_twin::app::{OpenScene, plugin};
 use factory_twin::scene;
 use factory_twin::sim::{Action, Failure, FailureKind, SimCommand};

@@ -6,7 +6,7 @@ use bevy::core_pipeline::tonemapping::Tonemapping;
 use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll, MouseScrollUnit};
 use bevy::prelude::*;
 
-use super::facility_view::FacilityTags;
+use super::tags::FacilityTags;
 
 #[derive(Component, Debug, Clone, Copy, PartialEq)]
 pub struct OrbitCamera {
@@ -84,6 +84,10 @@ pub enum View {
     Plan,
 }
 
+/// Set when another file opened: whether its site is the one on show, so the camera stays.
+#[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeepCamera(pub bool);
+
 /// A preset the panels asked for; the camera takes it on its next update.
 #[derive(Resource, Default)]
 pub struct RequestedView(pub Option<View>);
@@ -100,7 +104,7 @@ pub fn plugin(app: &mut App) {
         .add_systems(PostStartup, spawn_camera)
         .add_systems(
             Update,
-            (reframe_after_open.run_if(resource_exists::<super::files::KeepCamera>), control)
+            (reframe_after_open.run_if(resource_exists::<KeepCamera>), control)
                 .chain()
                 .in_set(super::AppSystems::Camera),
         );
@@ -110,11 +114,11 @@ pub fn plugin(app: &mut App) {
 /// recording of the scene on show, say) keeps the camera where the user left it.
 fn reframe_after_open(
     mut commands: Commands,
-    keep: Res<super::files::KeepCamera>,
+    keep: Res<KeepCamera>,
     tags: Option<Res<FacilityTags>>,
     mut cameras: Query<(&mut OrbitCamera, &mut Transform, Option<&mut Projection>)>,
 ) {
-    commands.remove_resource::<super::files::KeepCamera>();
+    commands.remove_resource::<KeepCamera>();
     let (false, Some(tags)) = (keep.0, tags) else { return };
     for (mut orbit, mut transform, projection) in &mut cameras {
         *orbit = OrbitCamera::overview(tags.bounds, tags.plant_south);

@@ -9,9 +9,9 @@ use bevy::render::storage::ShaderBuffer;
 use bevy::shader::ShaderRef;
 
 use super::AppSystems;
-use super::facility_view::FacilityTags;
 use super::selection::Selection;
 use super::sim_link::LatestSnapshot;
+use super::tags::FacilityTags;
 use crate::metric::{Metric, colour_for, ramp};
 use crate::sim::snapshot::RackStatus;
 

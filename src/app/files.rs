@@ -40,10 +40,6 @@ pub struct FileOpen {
 #[derive(Resource)]
 pub struct OpenedFile(pub Opened);
 
-/// The site on show before the last open was the same: the camera stays.
-#[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KeepCamera(pub bool);
-
 pub fn plugin(app: &mut App) {
     app.init_resource::<FileOpen>()
         .add_systems(Update, (poll_dialog, start_loading, poll_loading).chain())
@@ -156,7 +152,7 @@ fn apply_opened(world: &mut World) {
     world.remove_resource::<ReplayLink>();
     world.remove_resource::<NoLiveSim>();
     world.insert_resource(LatestSnapshot::default());
-    world.insert_resource(KeepCamera(same_site));
+    world.insert_resource(super::camera::KeepCamera(same_site));
     // Tags and the recent past of the old scene mean nothing in the new one.
     world.insert_resource(super::selection::Selection::default());
     world.insert_resource(super::inspector::LiveHistory::default());

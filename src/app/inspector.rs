@@ -12,10 +12,10 @@ use egui_plot::{Corner, Legend, Line, Plot, PlotPoints, log_grid_spacer};
 
 use super::AppSystems;
 use super::SiteNetwork;
-use super::facility_view::{FacilityTags, ObjectKind};
-use super::panels::clock;
+use super::clock;
 use super::selection::{Select, Selection};
 use super::sim_link::{LatestSnapshot, UiCommand};
+use super::tags::{FacilityTags, ObjectKind};
 use crate::sim::network::NONE;
 use crate::sim::scenario::{Failure, FailureKind};
 use crate::sim::snapshot::RackStatus;

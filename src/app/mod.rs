@@ -15,6 +15,7 @@ pub mod replay_link;
 pub mod selection;
 pub mod shot;
 pub mod sim_link;
+pub mod tags;
 
 use std::process::ExitCode;
 
@@ -22,6 +23,12 @@ use bevy::prelude::*;
 use bevy::window::WindowResolution;
 
 use crate::model::Site;
+
+/// Sim time as hh:mm:ss, for the panels and the alarm list.
+pub fn clock(t: f64) -> String {
+    let t = t.max(0.0) as u64;
+    format!("{:02}:{:02}:{:02}", t / 3600, (t / 60) % 60, t % 60)
+}
 
 /// The scene the app shows, and its display name.
 #[derive(Resource, Clone)]

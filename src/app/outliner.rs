@@ -5,8 +5,8 @@ use bevy::prelude::*;
 use bevy_egui::egui;
 
 use super::OpenScene;
-use super::facility_view::FacilityTags;
 use super::selection::{Select, Selection};
+use super::tags::FacilityTags;
 
 /// The tree, built once per scene: tags grouped the way the site is.
 #[derive(Resource, Debug, Default)]

@@ -5,14 +5,14 @@
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
-use super::OpenScene;
 use super::camera::{RequestedView, View};
 use super::colours::ColourSettings;
-use super::facility_view::FacilityTags;
 use super::outliner::{OutlinerSearch, OutlinerTree, outliner_ui};
 use super::replay_link::{ReplayCommand, ReplayLink};
 use super::selection::{Select, Selection};
 use super::sim_link::{LatestSnapshot, SimLink, UiCommand};
+use super::tags::FacilityTags;
+use super::{OpenScene, clock};
 use crate::metric::{Metric, ramp};
 use crate::recording::playback::PlaybackCommand;
 use crate::sim::handle::Speed;
@@ -91,11 +91,6 @@ fn si(v: f64, unit: &str) -> String {
     } else {
         format!("{v:.0} {unit}")
     }
-}
-
-pub fn clock(t: f64) -> String {
-    let t = t.max(0.0) as u64;
-    format!("{:02}:{:02}:{:02}", t / 3600, (t / 60) % 60, t % 60)
 }
 
 /// What the panels read and write besides the egui context.

@@ -8,7 +8,7 @@ use bevy::render::render_resource::Face;
 use bevy::window::PrimaryWindow;
 
 use super::camera::RequestedFocus;
-use super::facility_view::FacilityTags;
+use super::tags::FacilityTags;
 
 /// Hovered and selected objects, by tag.
 #[derive(Resource, Debug, Default, Clone, PartialEq)]

@@ -1,0 +1,71 @@
+//! The tag layout: which `MeshTag` (index into the colour buffer) is which object, where each
+//! kind of object starts, and what picking, the camera and the panels need per object. Built by
+//! `facility_view` from the scene; read by colours, picking, the inspector and the outliner.
+
+use bevy::prelude::*;
+
+/// Where each kind of object starts in the colour buffer, and what the view needs per rack.
+#[derive(Resource, Debug, Default, Clone)]
+pub struct FacilityTags {
+    pub racks: usize,
+    pub cdu_start: u32,
+    pub crah_start: u32,
+    pub dry_cooler_start: u32,
+    pub chiller_start: u32,
+    /// Tags from here on are overhead services (not pickable): pipes, then busways.
+    pub pipe_start: u32,
+    /// Per pipe: its CDU (index in the snapshot) and whether it is the supply.
+    pub pipes: Vec<(usize, bool)>,
+    pub busway_start: u32,
+    /// Per busway: its PDU (index in the snapshot).
+    pub busways: Vec<Option<usize>>,
+    pub count: u32,
+    pub has_gpus: Vec<bool>,
+    /// World-space bounds of the whole site (min, max), for the camera.
+    pub bounds: (Vec3, Vec3),
+    /// World-space bounds of the halls alone: what the floor plan frames.
+    pub hall_bounds: (Vec3, Vec3),
+    /// Row labels for the floor plan: text and the point beside the row's west (or south) end.
+    pub row_labels: Vec<(String, Vec3)>,
+    /// The outdoor plant stands mostly south of the halls (the camera then looks from the north).
+    pub plant_south: bool,
+    /// A cold aisle near the middle of the racks (eye-level focus) and the rows' length.
+    pub aisle: (Vec3, f32),
+    /// Per tag: the object's id and its world-space box (min, max), for picking and focus.
+    pub ids: Vec<String>,
+    pub boxes: Vec<(Vec3, Vec3)>,
+    /// id → tag, for alarms and the outliner.
+    pub index: std::collections::HashMap<String, u32>,
+    /// Per rack: its type id.
+    pub rack_types: Vec<String>,
+}
+
+/// What kind of object a tag is, with its index among its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    Rack(usize),
+    Cdu(usize),
+    Crah(usize),
+    DryCooler(usize),
+    Chiller(usize),
+}
+
+impl FacilityTags {
+    pub fn kind(&self, tag: u32) -> Option<ObjectKind> {
+        let t = tag as usize;
+        let (c, r) = (self.cdu_start as usize, self.crah_start as usize);
+        let (d, h) = (self.dry_cooler_start as usize, self.chiller_start as usize);
+        Some(match t {
+            _ if t < self.racks => ObjectKind::Rack(t),
+            _ if t < r => ObjectKind::Cdu(t - c),
+            _ if t < d => ObjectKind::Crah(t - r),
+            _ if t < h => ObjectKind::DryCooler(t - d),
+            _ if t < self.pipe_start as usize => ObjectKind::Chiller(t - h),
+            _ => return None,
+        })
+    }
+
+    pub fn tag_of(&self, id: &str) -> Option<u32> {
+        self.index.get(id).copied()
+    }
+}
