@@ -8,7 +8,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::generate::{Cooling, GenerateOptions, generate};
-use crate::scene;
+use crate::{report, scene};
 
 #[derive(Parser, Debug)]
 #[command(name = "factory-twin", version, about = "Digital twin of an AI factory: power, cooling, heat and GPU output")]
@@ -187,6 +187,70 @@ pub enum ReportFormat {
     Text,
 }
 
+// The headless commands take plain options; clap's structs convert here.
+impl From<ReportFormat> for report::ReportFormat {
+    fn from(f: ReportFormat) -> Self {
+        match f {
+            ReportFormat::Json => Self::Json,
+            ReportFormat::Text => Self::Text,
+        }
+    }
+}
+
+impl From<&ScenarioArgs> for report::RunOptions {
+    fn from(a: &ScenarioArgs) -> Self {
+        report::RunOptions { scenario: a.scenario.clone(), fail: a.fail.clone(), restore: a.restore.clone() }
+    }
+}
+
+impl From<&SimulateArgs> for report::SimulateOptions {
+    fn from(a: &SimulateArgs) -> Self {
+        report::SimulateOptions {
+            scene: a.scene.clone(),
+            run: (&a.run).into(),
+            ambient: a.ambient,
+            utilization: a.utilization,
+            duration: a.duration.clone(),
+            dt: a.dt.clone(),
+            report: a.report.into(),
+            record: a.record.clone(),
+            record_rate: a.record_rate,
+            progress: a.progress,
+        }
+    }
+}
+
+impl From<&ReplayArgs> for report::ReplayOptions {
+    fn from(a: &ReplayArgs) -> Self {
+        report::ReplayOptions {
+            recording: a.recording.clone(),
+            at: a.at.clone(),
+            events: a.events,
+            report: a.report.into(),
+        }
+    }
+}
+
+impl From<&ExportArgs> for report::ExportOptions {
+    fn from(a: &ExportArgs) -> Self {
+        report::ExportOptions { recording: a.recording.clone(), csv: a.csv.clone(), every: a.every.clone() }
+    }
+}
+
+impl From<&RenderArgs> for report::RenderOptions {
+    fn from(a: &RenderArgs) -> Self {
+        report::RenderOptions {
+            input: a.input.clone(),
+            out: a.out.clone(),
+            at: a.at.clone(),
+            metric: a.metric.clone(),
+            size: a.size.clone(),
+            view: a.view.into(),
+            run: (&a.run).into(),
+        }
+    }
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum CoolingArg {
     Liquid,
@@ -206,22 +270,16 @@ pub fn main() -> ExitCode {
             };
             generate_cmd(&GenerateOptions { racks, rack_type, cooling, halls, seed }, &out)
         }
-        Some(Command::Simulate(args)) => done(crate::report::simulate(&args)),
-        Some(Command::Replay(args)) => done(crate::report::replay(&args)),
-        Some(Command::Export(args)) => done(crate::report::export(&args)),
+        Some(Command::Simulate(args)) => done(report::simulate(&(&args).into())),
+        Some(Command::Replay(args)) => done(report::replay(&(&args).into())),
+        Some(Command::Export(args)) => done(report::export(&(&args).into())),
         Some(Command::Render(args)) => render(args),
         Some(Command::BenchFrames { scene, frames }) => bench_frames(&scene, frames),
     }
 }
 
 /// Prints to stdout; a closed pipe (`| head`) ends the program quietly instead of panicking.
-pub fn emit(text: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    if writeln!(out, "{text}").and_then(|_| out.flush()).is_err() {
-        std::process::exit(0);
-    }
-}
+pub use crate::report::emit;
 
 fn done(r: Result<(), String>) -> ExitCode {
     match r {
@@ -309,7 +367,7 @@ fn open(args: OpenArgs) -> ExitCode {
             }
         };
     }
-    let scenario = crate::report::scenario_from_args(&args.run);
+    let scenario = report::scenario_from_args(&(&args.run).into());
     let loaded = load_scene_or_demo(args.file.as_deref());
     match (loaded, scenario) {
         (Ok((name, site)), Ok(scenario)) => {
@@ -324,7 +382,7 @@ fn open(args: OpenArgs) -> ExitCode {
 
 #[cfg(feature = "app")]
 fn render(args: RenderArgs) -> ExitCode {
-    let shot = match crate::report::render_input(&args) {
+    let shot = match report::render_input(&(&args).into()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");

@@ -71,6 +71,30 @@ mod tests {
     }
 
     #[test]
+    fn the_domain_does_not_import_the_command_line() {
+        // Every top-level module but cli.rs itself (and main.rs, which only calls it).
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        for e in std::fs::read_dir(&root).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            if p.extension().is_some_and(|x| x == "rs")
+                && !["cli.rs", "main.rs", "layering.rs"].contains(&name.as_str())
+            {
+                files.push((p.display().to_string(), std::fs::read_to_string(&p).unwrap()));
+            }
+        }
+        for dir in ["model", "sim", "recording"] {
+            files.extend(sources(dir));
+        }
+        for (file, text) in files {
+            for (n, line) in text.lines().enumerate() {
+                assert!(!line.contains("crate::cli"), "{file}:{}: imports the command line: {line}", n + 1);
+            }
+        }
+    }
+
+    #[test]
     fn the_viewer_does_not_import_the_command_line_or_the_headless_commands() {
         for (file, text) in sources("app") {
             for (n, line) in text.lines().enumerate() {

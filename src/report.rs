@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::cli::{ExportArgs, RenderArgs, ReplayArgs, ReportFormat, ScenarioArgs, SimulateArgs, emit};
 use crate::model::Site;
 use crate::recording::{Player, Recorder};
 use crate::scene;
@@ -80,8 +79,79 @@ pub struct Report {
     pub alarms: Vec<Alarm>,
 }
 
+/// What happens during a run: a scenario file, and failures and restores to add
+/// (`KIND[:TARGET]@TIME`, as the command line writes them).
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub scenario: Option<std::path::PathBuf>,
+    pub fail: Vec<String>,
+    pub restore: Vec<String>,
+}
+
+/// How a report is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Json,
+    Text,
+}
+
+/// `simulate`: run a scene headless and report.
+#[derive(Debug, Clone)]
+pub struct SimulateOptions {
+    pub scene: std::path::PathBuf,
+    pub run: RunOptions,
+    pub ambient: Option<f64>,
+    pub utilization: Option<f64>,
+    /// Durations as users write them: `90s`, `15m`, `2h`, `1d`.
+    pub duration: String,
+    pub dt: String,
+    pub report: ReportFormat,
+    pub record: Option<std::path::PathBuf>,
+    pub record_rate: f64,
+    /// Draw the progress bar even when stderr is not a terminal.
+    pub progress: bool,
+}
+
+/// `replay`: the state at a time, or the events, of a recording.
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    pub recording: std::path::PathBuf,
+    pub at: Option<String>,
+    pub events: bool,
+    pub report: ReportFormat,
+}
+
+/// `export`: a recording as tidy CSV.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    pub recording: std::path::PathBuf,
+    pub csv: std::path::PathBuf,
+    pub every: Option<String>,
+}
+
+/// `render`: what to draw and where to write it.
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    pub input: Option<std::path::PathBuf>,
+    pub out: std::path::PathBuf,
+    pub at: Option<String>,
+    pub metric: String,
+    pub size: String,
+    pub view: crate::still::ViewPreset,
+    pub run: RunOptions,
+}
+
+/// Prints one report to stdout; a closed pipe (`| head`) ends the program quietly.
+pub fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{text}").and_then(|_| out.flush()).is_err() {
+        std::process::exit(0);
+    }
+}
+
 /// Builds the scenario from a file and the CLI's flags (flags add to the file's events).
-pub fn scenario_from_args(args: &ScenarioArgs) -> Result<Scenario, String> {
+pub fn scenario_from_args(args: &RunOptions) -> Result<Scenario, String> {
     let mut scenario = match &args.scenario {
         Some(p) => {
             let name = p.display().to_string();
@@ -134,7 +204,7 @@ pub fn load_site(path: &std::path::Path) -> Result<Site, String> {
     }
 }
 
-pub fn simulate(args: &SimulateArgs) -> Result<(), String> {
+pub fn simulate(args: &SimulateOptions) -> Result<(), String> {
     let mut site = load_site(&args.scene)?;
     apply_overrides(&mut site, args.ambient, args.utilization)?;
     let scenario = scenario_from_args(&args.run)?;
@@ -236,7 +306,7 @@ pub struct ReplayReport {
     pub problems: Vec<String>,
 }
 
-pub fn replay(args: &ReplayArgs) -> Result<(), String> {
+pub fn replay(args: &ReplayOptions) -> Result<(), String> {
     let mut player = Player::open(&args.recording)?;
     for p in &player.problems {
         eprintln!("warning: {}: {p}", args.recording.display());
@@ -323,7 +393,7 @@ fn replay_report(
 }
 
 /// Tidy CSV: one row per (time, object, metric). Written to a temp file and renamed.
-pub fn export(args: &ExportArgs) -> Result<(), String> {
+pub fn export(args: &ExportOptions) -> Result<(), String> {
     let mut player = Player::open(&args.recording)?;
     for p in &player.problems {
         eprintln!("warning: {}: {p}", args.recording.display());
@@ -492,14 +562,14 @@ pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
 }
 
 /// Simulates a scene to `--at` (or seeks a recording to it) for `render`.
-pub fn render_input(args: &RenderArgs) -> Result<Shot, String> {
+pub fn render_input(args: &RenderOptions) -> Result<Shot, String> {
     let metric = crate::metric::Metric::from_cli(&args.metric).ok_or_else(|| {
         let names: Vec<&str> = crate::metric::Metric::ALL.iter().map(|m| m.cli_name()).collect();
         format!("--metric {:?}: unknown; one of {}", args.metric, names.join(", "))
     })?;
     let size = parse_size(&args.size)?;
     let at = args.at.as_deref().map(parse_duration).transpose().map_err(|e| format!("--at: {e}"))?;
-    if let Some(path) = args.input.as_deref().filter(|p| crate::cli::is_recording(p)) {
+    if let Some(path) = args.input.as_deref().filter(|p| crate::open::is_recording(p)) {
         let mut player = Player::open(path)?;
         for p in &player.problems {
             eprintln!("warning: {}: {p}", path.display());
@@ -513,11 +583,11 @@ pub fn render_input(args: &RenderArgs) -> Result<Shot, String> {
             snapshot,
             metric,
             size,
-            view: args.view.into(),
+            view: args.view,
             out: args.out.clone(),
         });
     }
-    let (name, site) = crate::cli::load_scene_or_demo(args.input.as_deref())?;
+    let (name, site) = crate::open::load_scene_or_demo(args.input.as_deref())?;
     let scenario = scenario_from_args(&args.run)?;
     let mut sim = Simulation::new(site.clone(), scenario, 1.0)?;
     let t = at.unwrap_or(0.0);
@@ -526,5 +596,5 @@ pub fn render_input(args: &RenderArgs) -> Result<Shot, String> {
     }
     let snapshot = sim.snapshot();
     let name = format!("{name} at {:.0} s", snapshot.time_s);
-    Ok(Shot { name, site, snapshot, metric, size, view: args.view.into(), out: args.out.clone() })
+    Ok(Shot { name, site, snapshot, metric, size, view: args.view, out: args.out.clone() })
 }

@@ -286,11 +286,11 @@ fn a_state_that_does_not_fit_the_scene_is_refused_with_what_differs() {
     assert!(err.contains(&format!("the state has 8 racks, 1 CDU")), "{err}");
     assert!(err.contains(&format!("the recorded scene has {superpod_racks} racks")), "{err}");
     let replay = |at: &str| {
-        crate::report::replay(&crate::cli::ReplayArgs {
+        crate::report::replay(&crate::report::ReplayOptions {
             recording: path.clone(),
             at: Some(at.into()),
             events: false,
-            report: crate::cli::ReportFormat::Json,
+            report: crate::report::ReportFormat::Json,
         })
     };
     assert!(replay("10s").unwrap_err().contains("the recorded scene has"));
@@ -323,7 +323,7 @@ fn a_state_that_does_not_fit_the_scene_is_refused_with_what_differs() {
     assert!(replay("2m").unwrap_err().contains("does not fit"));
     let csv = tmp("shape-crafted.csv");
     let export =
-        crate::report::export(&crate::cli::ExportArgs { recording: path.clone(), csv: csv.clone(), every: None });
+        crate::report::export(&crate::report::ExportOptions { recording: path.clone(), csv: csv.clone(), every: None });
     assert!(export.unwrap_err().contains("does not fit"));
     assert!(!csv.exists() && !csv.with_extension("csv.tmp").exists(), "no CSV from a refused recording");
     std::fs::remove_file(&path).unwrap();
