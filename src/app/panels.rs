@@ -336,7 +336,8 @@ fn live_bar(ui: &mut egui::Ui, link: &SimLink, failure: &mut FailurePanel, comma
                     .on_hover_text("the fastest this machine simulates this site");
             }
         } else if let (Speed::Max, Some(got), false) = (link.speed, link.achieved, link.paused) {
-            ui.label(format!("{}", speed_label(got)));
+            // Flat out: say how fast that is on this machine.
+            ui.label(format!("at {}", speed_label(got)));
         }
         ui.separator();
         if link.recording.is_some() {
@@ -357,7 +358,7 @@ fn live_bar(ui: &mut egui::Ui, link: &SimLink, failure: &mut FailurePanel, comma
     });
 }
 
-/// "×4,100" style label of a speed.
+/// A speed as the bar shows it: "4100×", "12.5×", "0.98×".
 pub fn speed_label(x: f64) -> String {
     if x >= 100.0 {
         format!("{:.0}×", x)
