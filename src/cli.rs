@@ -351,29 +351,22 @@ pub use crate::open::{is_recording, load_scene_or_demo};
 
 #[cfg(feature = "app")]
 fn open(args: OpenArgs) -> ExitCode {
-    if let Some(path) = args.file.as_deref().filter(|p| is_recording(p)) {
-        return match crate::recording::Player::open(path) {
-            Ok(player) => {
-                for p in &player.problems {
-                    eprintln!("warning: {}: {p}", path.display());
-                }
-                let name = format!("{} (recording)", path.display());
-                let site = player.site.clone();
-                crate::app::run(name, site, crate::app::Source::Replay(Box::new(player)))
-            }
-            Err(msg) => {
-                eprintln!("{msg}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    let scenario = report::scenario_from_args(&(&args.run).into());
-    let loaded = load_scene_or_demo(args.file.as_deref());
-    match (loaded, scenario) {
-        (Ok((name, site)), Ok(scenario)) => {
-            crate::app::run(name, site, crate::app::Source::Live { scenario, speed: args.speed })
+    use crate::open::Opened;
+    let opened = crate::open::open(args.file.as_deref()).and_then(|o| match o {
+        Opened::Scene { name, site } => {
+            let scenario = report::scenario_from_args(&(&args.run).into())?;
+            Ok((name, site, crate::app::Source::Live { scenario, speed: args.speed }))
         }
-        (Err(msg), _) | (_, Err(msg)) => {
+        Opened::Recording { name, player } => {
+            for p in &player.problems {
+                eprintln!("warning: {}: {p}", args.file.as_deref().unwrap_or(Path::new("")).display());
+            }
+            Ok((name, player.site.clone(), crate::app::Source::Replay(player)))
+        }
+    });
+    match opened {
+        Ok((name, site, source)) => crate::app::run(name, site, source),
+        Err(msg) => {
             eprintln!("{msg}");
             ExitCode::FAILURE
         }

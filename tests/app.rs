@@ -37,6 +37,16 @@ fn update_until(app: &mut App, mut done: impl FnMut(&mut App) -> bool) {
     panic!("condition never held");
 }
 
+/// Fails every CDU of a paused app at time zero and steps `seconds` one by one.
+fn fail_cdus_and_step(app: &mut App, seconds: u64) {
+    let fail = Failure { kind: FailureKind::Cdu, target: "all".into() };
+    app.world_mut().write_message(UiCommand(SimCommand::Apply(Action::Fail(fail))));
+    for _ in 0..seconds {
+        app.world_mut().write_message(UiCommand(SimCommand::Step));
+    }
+    update_until(app, |a| step(a) == Some(seconds));
+}
+
 fn step(app: &App) -> Option<u64> {
     app.world().resource::<LatestSnapshot>().snapshot.as_ref().map(|s| s.step)
 }
@@ -82,14 +92,7 @@ fn a_snapshot_changes_colours() {
     let (supply, ret) = (before[11], before[12]);
     assert!(supply[2] > ret[2] || supply[0] < ret[0], "supply {supply:?} should read cooler than return {ret:?}");
     // Lose the CDU and run two minutes: the GPUs heat up and the racks change colour.
-    app.world_mut().write_message(UiCommand(SimCommand::Apply(Action::Fail(Failure {
-        kind: FailureKind::Cdu,
-        target: "all".into(),
-    }))));
-    for _ in 0..120 {
-        app.world_mut().write_message(UiCommand(SimCommand::Step));
-    }
-    update_until(&mut app, |a| step(a) == Some(120));
+    fail_cdus_and_step(&mut app, 120);
     app.update();
     let after = app.world().resource::<CurrentColours>().0.clone();
     assert_ne!(before[0], after[0], "rack colour did not change");
@@ -251,7 +254,8 @@ fn the_layout_is_remembered_and_a_broken_file_means_defaults() {
 
 #[test]
 fn opening_a_file_checks_it_first_and_says_where_it_is_broken() {
-    use factory_twin::app::files::check;
+    // What Open… reads a file with (on its own thread), the error as the panel shows it.
+    let check = |p: &Path| factory_twin::open::open(Some(p)).map(|_| ());
     let dir = std::env::temp_dir().join(format!("ft-open-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let good = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/demo-hall.ron");
@@ -573,14 +577,7 @@ fn small_things_a_user_trips_on() {
     // One CDU lost: its row's racks shut down, one alarm line for the cause, not one per rack.
     let mut app = app();
     update_until(&mut app, |a| step(a) == Some(0));
-    app.world_mut().write_message(UiCommand(SimCommand::Apply(Action::Fail(Failure {
-        kind: FailureKind::Cdu,
-        target: "all".into(),
-    }))));
-    for _ in 0..240 {
-        app.world_mut().write_message(UiCommand(SimCommand::Step));
-    }
-    update_until(&mut app, |a| step(a) == Some(240));
+    fail_cdus_and_step(&mut app, 240);
     let snap = app.world().resource::<LatestSnapshot>().snapshot.clone().unwrap();
     let tags = app.world().resource::<FacilityTags>();
     let rack_alarms = snap.active_alarms.iter().filter(|a| a.object.contains("/rack-")).count();

@@ -193,9 +193,8 @@ fn control(
         (Some(_), None) => Vec2::ZERO,
     };
     drag.last_cursor = cursor;
-    for (mut orbit, mut transform, projection) in &mut cameras {
+    for (mut orbit, mut transform, mut projection) in &mut cameras {
         let before = *orbit;
-        let mut projection = projection;
         if let (Some(v), Some(t)) = (view, &tags) {
             *orbit = OrbitCamera::preset(v, t);
             if let Some(p) = projection.as_mut() {

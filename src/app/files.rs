@@ -46,11 +46,6 @@ pub fn plugin(app: &mut App) {
         .add_systems(First, apply_opened.run_if(resource_exists::<OpenedFile>));
 }
 
-/// Checks that `path` opens as a recording or a scene; the error says where and what.
-pub fn check(path: &std::path::Path) -> Result<(), String> {
-    crate::open::open(Some(path)).map(|_| ())
-}
-
 pub fn file_ui(ui: &mut egui::Ui, f: &mut FileOpen) {
     ui.horizontal(|ui| {
         let busy = f.dialog.is_some() || f.loading.is_some();

@@ -356,6 +356,11 @@ pub fn show(
     }
 }
 
+/// One of the inspector's charts: time in minutes before now, no scroll zoom (the panel scrolls).
+fn chart(id: &str, height: f32) -> Plot<'static> {
+    Plot::new(id).x_grid_spacer(log_grid_spacer(5)).y_grid_spacer(log_grid_spacer(5)).height(height).allow_scroll(false)
+}
+
 fn charts(ui: &mut egui::Ui, history: &History, kind: Option<ObjectKind>) {
     if history.samples.len() < 2 {
         ui.small("no history before this moment yet");
@@ -391,42 +396,23 @@ fn charts(ui: &mut egui::Ui, history: &History, kind: Option<ObjectKind>) {
     };
     if !names[0].is_empty() {
         ui.small("temperature, °C (x: minutes before now)");
-        Plot::new("temps")
-            .x_grid_spacer(log_grid_spacer(5))
-            .y_grid_spacer(log_grid_spacer(5))
-            .height(130.0)
-            .legend(Legend::default().position(Corner::LeftTop))
-            .allow_scroll(false)
-            .show(ui, |p| {
-                for (k, name) in names.iter().enumerate() {
-                    if !name.is_empty() {
-                        p.line(Line::new(*name, series(&|x| x.temps[k])).color(colours[k]));
-                    }
+        chart("temps", 130.0).legend(Legend::default().position(Corner::LeftTop)).show(ui, |p| {
+            for (k, name) in names.iter().enumerate() {
+                if !name.is_empty() {
+                    p.line(Line::new(*name, series(&|x| x.temps[k])).color(colours[k]));
                 }
-            });
+            }
+        });
     }
     ui.small(if matches!(kind, Some(ObjectKind::Cdu(_))) { "heat, kW" } else { "power, kW" });
-    Plot::new("power")
-        .x_grid_spacer(log_grid_spacer(5))
-        .y_grid_spacer(log_grid_spacer(5))
-        .height(90.0)
-        .allow_scroll(false)
-        .include_y(0.0)
-        .show(ui, |p| {
-            p.line(Line::new("power", series(&|x| x.power_kw)).color(egui::Color32::from_rgb(230, 200, 80)));
-        });
+    chart("power", 90.0).include_y(0.0).show(ui, |p| {
+        p.line(Line::new("power", series(&|x| x.power_kw)).color(egui::Color32::from_rgb(230, 200, 80)));
+    });
     if history.samples.iter().any(|x| x.flow.is_finite()) {
         ui.small("coolant flow, % of design");
-        Plot::new("flow")
-            .x_grid_spacer(log_grid_spacer(5))
-            .y_grid_spacer(log_grid_spacer(5))
-            .height(90.0)
-            .allow_scroll(false)
-            .include_y(0.0)
-            .include_y(100.0)
-            .show(ui, |p| {
-                p.line(Line::new("flow", series(&|x| x.flow * 100.0)).color(colours[1]));
-            });
+        chart("flow", 90.0).include_y(0.0).include_y(100.0).show(ui, |p| {
+            p.line(Line::new("flow", series(&|x| x.flow * 100.0)).color(colours[1]));
+        });
     }
 }
 
