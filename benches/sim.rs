@@ -2,7 +2,7 @@
 //! state, so the step can be reported as a ratio to the memory limit.
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use factory_twin::generate::{Cooling, GenerateOptions, generate};
-use factory_twin::recording::codec::{Columns, Prior, encode_into};
+use factory_twin::recording::codec::{Columns, Prior, Shape, columns_of, encode_into};
 use factory_twin::sim::{Profile, Scenario, Simulation, StateCopy, Workload};
 
 fn sim_for(racks: usize) -> Simulation {
@@ -55,17 +55,21 @@ fn recording(c: &mut Criterion) {
     let mut samples = [Columns::default(), Columns::default(), Columns::default()];
     for s in &mut samples {
         sim.step();
-        sim.flatten_into(s);
+        let mut copy = StateCopy::default();
+        sim.copy_state_into(&mut copy);
+        columns_of(&copy, s);
     }
     let mut copy = StateCopy::default();
     g.bench_function("sim_thread_copy", |b| b.iter(|| sim.copy_state_into(std::hint::black_box(&mut copy))));
     let [before, last, cur] = &mut samples;
-    g.bench_function("writer_columns", |b| b.iter(|| copy.columns_into(std::hint::black_box(cur))));
+    g.bench_function("writer_columns", |b| b.iter(|| columns_of(&copy, std::hint::black_box(cur))));
     let prior = Prior { last: Some(last), before: Some(before) };
     let mut buf = Vec::new();
-    g.bench_function("writer_encode", |b| b.iter(|| encode_into(&mut buf, sim.shape(), cur, prior, None)));
+    g.bench_function("writer_encode", |b| {
+        b.iter(|| encode_into(&mut buf, Shape::of_network(sim.network()), cur, prior, None))
+    });
     let mut z = zstd::bulk::Compressor::new(1).unwrap();
-    encode_into(&mut buf, sim.shape(), cur, prior, None);
+    encode_into(&mut buf, Shape::of_network(sim.network()), cur, prior, None);
     g.bench_function("zstd1_on_top_unused", |b| b.iter(|| z.compress(&buf).unwrap()));
     g.finish();
 }

@@ -7,8 +7,9 @@
 use std::time::{Duration, Instant};
 
 use factory_twin::generate::{Cooling, GenerateOptions, generate};
-use factory_twin::sim::handle::Speed;
-use factory_twin::sim::{Scenario, SimCommand, SimEvent, SimHandle, Simulation};
+use factory_twin::live::Speed;
+use factory_twin::live::{SimCommand, SimEvent, SimHandle};
+use factory_twin::sim::{Scenario, Simulation};
 
 fn main() {
     // `cargo test --all-targets` runs this too, without `--bench`: then a short smoke run.

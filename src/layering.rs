@@ -84,7 +84,7 @@ mod tests {
                 files.push((p.display().to_string(), std::fs::read_to_string(&p).unwrap()));
             }
         }
-        for dir in ["model", "sim", "recording"] {
+        for dir in ["model", "sim", "recording", "live"] {
             files.extend(sources(dir));
         }
         for (file, text) in files {
@@ -103,5 +103,28 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The simulation never knows it is recorded or run on a thread: `recording` reads `sim`,
+    /// `live` owns both, never the other way round. Neither does the model know the simulation.
+    #[test]
+    fn the_simulation_does_not_import_the_recording_or_the_live_run() {
+        // `tests_too`: whether the module's test files must keep the rule as well.
+        let upward = |dir: &str, names: &[&str], tests_too: bool| {
+            for (file, text) in sources(dir) {
+                if !tests_too && file.ends_with("tests.rs") {
+                    continue;
+                }
+                for (n, line) in text.lines().enumerate() {
+                    for up in names {
+                        assert!(!line.contains(up), "{file}:{}: {dir} imports {up}: {line}", n + 1);
+                    }
+                }
+            }
+        };
+        upward("sim", &["crate::recording", "crate::live", "crate::report", "crate::app", "crate::open"], true);
+        upward("model", &["crate::sim", "crate::recording", "crate::live", "crate::edit"], true);
+        // The recording's tests also check what `replay` prints about a damaged file.
+        upward("recording", &["crate::live", "crate::report", "crate::app", "crate::open"], false);
     }
 }

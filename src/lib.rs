@@ -9,6 +9,7 @@ pub mod edit;
 pub mod fsutil;
 pub mod generate;
 mod layering;
+pub mod live;
 pub mod metric;
 pub mod model;
 pub mod open;

@@ -11,6 +11,7 @@ use crate::recording::{Player, Recorder};
 use crate::scene;
 use crate::sim::Snapshot;
 use crate::sim::scenario::{Action, Event, Scenario, parse_duration, parse_failure};
+use crate::sim::snapshot::{ObjectState, RackStates, object_kinds};
 use crate::sim::{Alarm, Simulation};
 use crate::still::Shot;
 
@@ -433,48 +434,29 @@ pub fn export(args: &ExportOptions) -> Result<(), String> {
         ] {
             row("site", "site", m, v)?;
         }
+        // Every recorded column of every object, named as `sim::snapshot` lists them.
         let r = &s.racks;
         for (i, id) in ids.racks.iter().enumerate() {
-            for (m, col) in [
-                ("gpu_c", &r.gpu_c),
-                ("inlet_c", &r.inlet_c),
-                ("coolant_c", &r.coolant_c),
-                ("power_kw", &r.power_kw),
-                ("utilization", &r.utilization),
-                ("output", &r.output),
-            ] {
+            for (m, col) in RackStates::VALUES.iter().zip(r.values()) {
                 if let Some(v) = col.get(i) {
                     row(id, "rack", m, *v as f64)?;
                 }
             }
         }
-        for (c, id) in s.cdus.iter().zip(&ids.cdus) {
-            for (m, v) in [
-                ("supply_c", c.supply_c),
-                ("return_c", c.return_c),
-                ("flow_fraction", c.flow_fraction),
-                ("heat_kw", c.heat_kw),
-                ("headroom", c.headroom),
-            ] {
-                row(id, "cdu", m, v as f64)?;
-            }
+        let mut result = Ok(());
+        macro_rules! rows_of_each_kind {
+            ($($field:ident: $state:ty, $one:literal, $many:literal, $csv:literal;)*) => {
+                $(for (x, id) in s.$field.iter().zip(&ids.$field) {
+                    x.each(&mut |m, v| {
+                        if result.is_ok() {
+                            result = row(id, $csv, m, v);
+                        }
+                    });
+                })*
+            };
         }
-        for (l, id) in s.loops.iter().zip(&ids.loops) {
-            for (m, v) in [("supply_c", l.supply_c), ("return_c", l.return_c), ("heat_kw", l.heat_kw)] {
-                row(id, "loop", m, v as f64)?;
-            }
-        }
-        for (h, id) in s.halls.iter().zip(&ids.halls) {
-            row(id, "hall", "room_c", h.room_c as f64)?;
-        }
-        for (list, names, kind) in
-            [(&s.feeds, &ids.feeds, "feed"), (&s.ups, &ids.ups, "ups"), (&s.pdus, &ids.pdus, "pdu")]
-        {
-            for (p, id) in list.iter().zip(names) {
-                row(id, kind, "load_kw", p.load_kw as f64)?;
-                row(id, kind, "headroom", p.headroom as f64)?;
-            }
-        }
+        object_kinds!(rows_of_each_kind);
+        result?;
         Ok(())
     });
     if let Err(e) = written {

@@ -10,8 +10,9 @@ use factory_twin::app::facility_view::FacilityObject;
 use factory_twin::app::sim_link::{LatestSnapshot, SimStart, UiCommand};
 use factory_twin::app::tags::FacilityTags;
 use factory_twin::app::{OpenScene, plugin};
+use factory_twin::live::SimCommand;
 use factory_twin::scene;
-use factory_twin::sim::{Action, Failure, FailureKind, SimCommand};
+use factory_twin::sim::{Action, Failure, FailureKind};
 
 fn app() -> App {
     let site = scene::parse(scene::DEMO_SCENE).unwrap().site;

@@ -240,6 +240,36 @@ fn export_writes_tidy_csv() {
     assert!(!text.contains("\n30,"), "--every 1m keeps one sample a minute");
 }
 
+/// Recording bytes are a promise: a recording made today equals, byte for byte, the one the
+/// same command made before the sim/recording restructuring (session 6, issue 12). The hash
+/// is FNV-1a 64 of the whole file. It changes only on purpose: new physics, a new codec
+/// version, or the `mcap` crate's library string in the header (`mcap-rust/0.26.0`).
+#[test]
+fn a_recording_is_byte_identical_to_the_one_made_before_the_restructuring() {
+    let rec = tmp("golden.mcap");
+    let _ = std::fs::remove_file(&rec);
+    let o = run(&[
+        "simulate",
+        "scenes/mixed-air-hall.ron",
+        "--duration",
+        "2h",
+        "--fail",
+        "utility@10m",
+        "--fail",
+        "cdu@20m",
+        "--restore",
+        "utility@25m",
+        "--fail",
+        "chiller@40m",
+        "--record",
+        rec.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(&rec).unwrap();
+    let fnv = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    assert_eq!((bytes.len(), format!("{fnv:#x}")), (3_587_246, "0x2d3d9c3010582f04".to_string()));
+}
+
 /// Runs `render` on a display: the one we have, or a virtual one from xvfb-run.
 #[cfg(feature = "app")]
 fn render(out: &Path, extra: &[&str]) -> image::RgbImage {

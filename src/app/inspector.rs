@@ -16,10 +16,11 @@ use super::clock;
 use super::selection::{Select, Selection};
 use super::sim_link::{LatestSnapshot, UiCommand};
 use super::tags::{FacilityTags, ObjectKind};
+use crate::live::SimCommand;
 use crate::sim::network::NONE;
 use crate::sim::scenario::{Failure, FailureKind};
 use crate::sim::snapshot::RackStatus;
-use crate::sim::{Action, AlarmSeverity, SimCommand, Snapshot};
+use crate::sim::{Action, AlarmSeverity, Snapshot};
 
 /// Samples kept for the charts: 10 minutes at 1 Hz of sim time.
 pub const HISTORY_LEN: usize = 600;

@@ -13,11 +13,12 @@ use super::selection::{Select, Selection};
 use super::sim_link::{LatestSnapshot, SimLink, UiCommand};
 use super::tags::FacilityTags;
 use super::{OpenScene, clock};
+use crate::live::SimCommand;
+use crate::live::Speed;
 use crate::metric::{Metric, ramp};
 use crate::recording::playback::PlaybackCommand;
-use crate::sim::handle::Speed;
+use crate::sim::Action;
 use crate::sim::scenario::{Failure, FailureKind};
-use crate::sim::{Action, SimCommand};
 
 /// What the failure panel has selected.
 #[derive(Resource, Debug, Clone)]

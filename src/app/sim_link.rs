@@ -4,8 +4,9 @@
 use bevy::prelude::*;
 
 use super::{AppSystems, OpenScene};
-use crate::sim::handle::Speed;
-use crate::sim::{Scenario, SimCommand, SimEvent, SimHandle, Simulation, Snapshot};
+use crate::live::Speed;
+use crate::live::{SimCommand, SimEvent, SimHandle};
+use crate::sim::{Scenario, Simulation, Snapshot};
 
 /// The sim thread and what the viewer knows of it. Every field follows the thread's own typed
 /// events, so the panels show what the thread does, not what was asked of it.

@@ -7,71 +7,57 @@ use std::sync::Arc;
 
 use bitpacking::{BitPacker, BitPacker1x, BitPacker4x};
 
+use crate::sim::StateCopy;
 use crate::sim::snapshot::*;
 
-/// Counts of each kind of object: the shape of a snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Shape {
-    pub racks: u32,
-    pub cdus: u32,
-    pub halls: u32,
-    pub loops: u32,
-    pub crahs: u32,
-    pub dry_coolers: u32,
-    pub chillers: u32,
-    pub feeds: u32,
-    pub ups: u32,
-    pub pdus: u32,
+/// Declares `Shape` and its counting from `object_kinds!`: racks first, then every kind in the
+/// list's order (the order a message header stores the counts).
+macro_rules! declare_shape {
+    ($($field:ident: $state:ty, $one:literal, $many:literal, $csv:literal;)*) => {
+        /// Counts of each kind of object: the shape of a snapshot.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+        pub struct Shape {
+            pub racks: u32,
+            $(pub $field: u32,)*
+        }
+
+        /// Kinds including racks.
+        const KINDS: usize = 1 $(+ { let _ = stringify!($field); 1 })*;
+
+        impl Shape {
+            pub fn of(s: &Snapshot) -> Shape {
+                Shape { racks: s.racks.gpu_c.len() as u32, $($field: s.$field.len() as u32,)* }
+            }
+            /// The shape a simulation of this network records: what a recording's samples must match.
+            pub fn of_network(n: &crate::sim::network::Network) -> Shape {
+                Shape { racks: n.racks.len() as u32, $($field: n.$field.len() as u32,)* }
+            }
+            /// Each kind's count with its names and its values and flags per object.
+            fn kinds(&self) -> [(u32, &'static str, &'static str, usize, usize); KINDS] {
+                [
+                    (self.racks, "rack", "racks", RackStates::VALUES.len(), 1),
+                    $((self.$field, $one, $many, <$state>::VALUES.len(), <$state>::FLAGS.len()),)*
+                ]
+            }
+            fn counts(&self) -> [u32; KINDS] {
+                self.kinds().map(|k| k.0)
+            }
+            fn from_counts(c: [u32; KINDS]) -> Shape {
+                let mut next = c.into_iter();
+                Shape { racks: next.next().unwrap_or(0), $($field: next.next().unwrap_or(0),)* }
+            }
+        }
+    };
 }
+object_kinds!(declare_shape);
 
 impl Shape {
-    pub fn of(s: &Snapshot) -> Shape {
-        Shape {
-            racks: s.racks.gpu_c.len() as u32,
-            cdus: s.cdus.len() as u32,
-            halls: s.halls.len() as u32,
-            loops: s.loops.len() as u32,
-            crahs: s.crahs.len() as u32,
-            dry_coolers: s.dry_coolers.len() as u32,
-            chillers: s.chillers.len() as u32,
-            feeds: s.feeds.len() as u32,
-            ups: s.ups.len() as u32,
-            pdus: s.pdus.len() as u32,
-        }
-    }
-    /// The shape a simulation of this network records: what a recording's samples must match.
-    pub fn of_network(n: &crate::sim::network::Network) -> Shape {
-        Shape {
-            racks: n.racks.len() as u32,
-            cdus: n.cdus.len() as u32,
-            halls: n.halls.len() as u32,
-            loops: n.loops.len() as u32,
-            crahs: n.crahs.len() as u32,
-            dry_coolers: n.dry_coolers.len() as u32,
-            chillers: n.chillers.len() as u32,
-            feeds: n.feeds.len() as u32,
-            ups: n.ups.len() as u32,
-            pdus: n.pdus.len() as u32,
-        }
-    }
-
     /// What differs from `scene`'s shape, in words ("the state has 12 racks, the recorded scene
     /// has 8"), or None when they agree.
     pub fn mismatch(&self, scene: &Shape) -> Option<String> {
         let count = |n: u32, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let (mut state, mut want) = (Vec::new(), Vec::new());
-        for (one, many, a, b) in [
-            ("rack", "racks", self.racks, scene.racks),
-            ("CDU", "CDUs", self.cdus, scene.cdus),
-            ("hall", "halls", self.halls, scene.halls),
-            ("facility loop", "facility loops", self.loops, scene.loops),
-            ("CRAH", "CRAHs", self.crahs, scene.crahs),
-            ("dry cooler", "dry coolers", self.dry_coolers, scene.dry_coolers),
-            ("chiller", "chillers", self.chillers, scene.chillers),
-            ("utility feed", "utility feeds", self.feeds, scene.feeds),
-            ("UPS", "UPS", self.ups, scene.ups),
-            ("PDU", "PDUs", self.pdus, scene.pdus),
-        ] {
+        for ((a, one, many, ..), (b, ..)) in self.kinds().into_iter().zip(scene.kinds()) {
             if a != b {
                 state.push(count(a, one, many));
                 want.push(count(b, one, many));
@@ -81,40 +67,9 @@ impl Shape {
             .then(|| format!("the state has {}, the recorded scene has {}", state.join(", "), want.join(", ")))
     }
 
-    /// How many f32 values a snapshot of this shape flattens to (`None` past `usize`): per
-    /// object, in `counts` order, as many as `flatten` writes for it.
+    /// How many f32 values a snapshot of this shape flattens to (`None` past `usize`).
     fn values(&self) -> Option<usize> {
-        let per = [6, 6, 3, 5, 2, 2, 2, 3, 3, 3];
-        self.counts().iter().zip(per).try_fold(0usize, |sum, (&c, k)| sum.checked_add((c as usize).checked_mul(k)?))
-    }
-
-    fn counts(&self) -> [u32; 10] {
-        [
-            self.racks,
-            self.cdus,
-            self.halls,
-            self.loops,
-            self.crahs,
-            self.dry_coolers,
-            self.chillers,
-            self.feeds,
-            self.ups,
-            self.pdus,
-        ]
-    }
-    fn from_counts(c: [u32; 10]) -> Shape {
-        Shape {
-            racks: c[0],
-            cdus: c[1],
-            halls: c[2],
-            loops: c[3],
-            crahs: c[4],
-            dry_coolers: c[5],
-            chillers: c[6],
-            feeds: c[7],
-            ups: c[8],
-            pdus: c[9],
-        }
+        self.kinds().iter().try_fold(0usize, |sum, &(c, _, _, per, _)| sum.checked_add((c as usize).checked_mul(per)?))
     }
 }
 
@@ -132,161 +87,86 @@ impl Columns {
     }
 }
 
-const KPI_COUNT: usize = 20;
-
-pub(crate) fn kpis_to(k: &Kpis) -> [f64; KPI_COUNT] {
-    [
-        k.it_power_kw,
-        k.facility_power_kw,
-        k.pue,
-        k.wue_l_per_kwh,
-        k.heat_rejected_kw,
-        k.cooling_power_kw,
-        k.electrical_loss_kw,
-        k.energy_balance_error,
-        k.max_gpu_temp_c,
-        k.mean_gpu_temp_c,
-        k.max_inlet_air_c,
-        k.max_coolant_c,
-        k.output_fraction,
-        k.tokens_per_s,
-        k.possible_tokens_per_s,
-        k.racks_throttled as f64,
-        k.racks_shutdown as f64,
-        k.ambient_c,
-        0.0,
-        0.0,
-    ]
-}
-
-fn kpis_from(v: &[f64]) -> Kpis {
-    Kpis {
-        it_power_kw: v[0],
-        facility_power_kw: v[1],
-        pue: v[2],
-        wue_l_per_kwh: v[3],
-        heat_rejected_kw: v[4],
-        cooling_power_kw: v[5],
-        electrical_loss_kw: v[6],
-        energy_balance_error: v[7],
-        max_gpu_temp_c: v[8],
-        mean_gpu_temp_c: v[9],
-        max_inlet_air_c: v[10],
-        max_coolant_c: v[11],
-        output_fraction: v[12],
-        tokens_per_s: v[13],
-        possible_tokens_per_s: v[14],
-        racks_throttled: v[15] as u32,
-        racks_shutdown: v[16] as u32,
-        ambient_c: v[17],
-    }
-}
-
 pub fn flatten(s: &Snapshot) -> Columns {
     let mut c = Columns::default();
-    let f = &mut c.f32s;
-    let r = &s.racks;
-    for col in [&r.gpu_c, &r.inlet_c, &r.coolant_c, &r.power_kw, &r.utilization, &r.output] {
-        f.extend(col.iter().map(|v| v.to_bits()));
+    for col in s.racks.values() {
+        c.f32s.extend(col.iter().map(|v| v.to_bits()));
     }
-    c.u8s.extend_from_slice(&r.status);
-    for x in &s.cdus {
-        f.extend([x.supply_c, x.return_c, x.flow_fraction, x.heat_kw, x.pump_kw, x.headroom].map(f32::to_bits));
-        c.u8s.push(x.pumps_running);
+    c.u8s.extend_from_slice(&s.racks.status);
+    macro_rules! put_each_kind {
+        ($($field:ident: $state:ty, $one:literal, $many:literal, $csv:literal;)*) => {
+            $(for x in &s.$field {
+                x.put(&mut c.f32s, &mut c.u8s);
+            })*
+        };
     }
-    for x in &s.halls {
-        f.extend([x.room_c, x.supply_air_c, x.air_heat_kw].map(f32::to_bits));
-    }
-    for x in &s.loops {
-        f.extend([x.supply_c, x.return_c, x.flow_fraction, x.heat_kw, x.pump_kw].map(f32::to_bits));
-    }
-    for list in [&s.crahs, &s.dry_coolers, &s.chillers] {
-        for x in list.iter() {
-            f.extend([x.heat_kw, x.power_kw].map(f32::to_bits));
-            c.u8s.push(u8::from(x.running));
-        }
-    }
-    for list in [&s.feeds, &s.ups, &s.pdus] {
-        for x in list.iter() {
-            f.extend([x.load_kw, x.headroom, x.battery].map(f32::to_bits));
-            c.u8s.extend([u8::from(x.up), u8::from(x.on_battery)]);
-        }
-    }
-    c.f64s.push(s.time_s.to_bits());
-    c.f64s.push(s.step);
-    c.f64s.extend(kpis_to(&s.kpis).map(f64::to_bits));
+    object_kinds!(put_each_kind);
+    put_time_and_kpis(&mut c, s.time_s, s.step, &s.kpis);
     c
+}
+
+fn put_time_and_kpis(c: &mut Columns, time_s: f64, step: u64, kpis: &Kpis) {
+    c.f64s.push(time_s.to_bits());
+    c.f64s.push(step);
+    c.f64s.extend(kpis.to_array().map(f64::to_bits));
+}
+
+/// The recorder's copy of the engine's state (`StateCopy`, made on the sim thread) as `Columns`
+/// (cleared first), in `flatten`'s order; a test holds the two equal.
+pub fn columns_of(copy: &StateCopy, c: &mut Columns) {
+    c.f32s.clear();
+    c.f64s.clear();
+    c.u8s.clear();
+    c.f32s.reserve(RackStates::VALUES.len() * copy.rack_status().len() + 64);
+    for k in 0..RackStates::VALUES.len() {
+        copy.rack_column_into(k, &mut c.f32s);
+    }
+    c.u8s.extend_from_slice(copy.rack_status());
+    macro_rules! put_each_kind {
+        ($($field:ident: $state:ty, $one:literal, $many:literal, $csv:literal;)*) => {
+            $(for x in copy.$field() {
+                x.put(&mut c.f32s, &mut c.u8s);
+            })*
+        };
+    }
+    object_kinds!(put_each_kind);
+    put_time_and_kpis(c, copy.time_s(), copy.step(), copy.kpis());
 }
 
 /// Reads columns back into a snapshot of the given shape.
 pub fn unflatten(shape: Shape, c: &Columns, alarms: Arc<Vec<Alarm>>) -> Result<Snapshot, String> {
-    let mut fi = c.f32s.iter().map(|&b| f32::from_bits(b));
-    let mut ui = c.u8s.iter().copied();
-    let n = shape.racks as usize;
-    let mut take = |k: usize| -> Result<Vec<f32>, String> {
-        let v: Vec<f32> = fi.by_ref().take(k).collect();
-        if v.len() == k { Ok(v) } else { Err("state message is shorter than its shape".into()) }
-    };
     let short = || "state message is shorter than its shape".to_string();
-    let mut s = Snapshot {
-        racks: RackStates {
-            gpu_c: take(n)?,
-            inlet_c: take(n)?,
-            coolant_c: take(n)?,
-            power_kw: take(n)?,
-            utilization: take(n)?,
-            output: take(n)?,
-            status: Vec::new(),
-        },
-        ..Default::default()
+    let f32s: Vec<f32> = c.f32s.iter().map(|&b| f32::from_bits(b)).collect();
+    let (mut values, mut flags) = (&f32s[..], &c.u8s[..]);
+    let mut take = |nv: usize, nf: usize| {
+        let (Some((v, rest_v)), Some((f, rest_f))) = (values.split_at_checked(nv), flags.split_at_checked(nf)) else {
+            return Err(short());
+        };
+        (values, flags) = (rest_v, rest_f);
+        Ok((v, f))
     };
-    s.racks.status = ui.by_ref().take(n).collect();
-    if s.racks.status.len() != n {
-        return Err(short());
+    let mut s = Snapshot::default();
+    let n = shape.racks as usize;
+    for col in s.racks.values_mut() {
+        *col = take(n, 0)?.0.to_vec();
     }
-    for _ in 0..shape.cdus {
-        let v = take(6)?;
-        s.cdus.push(CduState {
-            supply_c: v[0],
-            return_c: v[1],
-            flow_fraction: v[2],
-            heat_kw: v[3],
-            pump_kw: v[4],
-            headroom: v[5],
-            pumps_running: ui.next().ok_or_else(short)?,
-        });
+    s.racks.status = take(0, n)?.1.to_vec();
+    macro_rules! take_each_kind {
+        ($($field:ident: $state:ty, $one:literal, $many:literal, $csv:literal;)*) => {
+            $(for _ in 0..shape.$field {
+                let (v, f) = take(<$state>::VALUES.len(), <$state>::FLAGS.len())?;
+                s.$field.push(<$state>::take(v, f));
+            })*
+        };
     }
-    for _ in 0..shape.halls {
-        let v = take(3)?;
-        s.halls.push(HallState { room_c: v[0], supply_air_c: v[1], air_heat_kw: v[2] });
-    }
-    for _ in 0..shape.loops {
-        let v = take(5)?;
-        s.loops.push(LoopState { supply_c: v[0], return_c: v[1], flow_fraction: v[2], heat_kw: v[3], pump_kw: v[4] });
-    }
-    for (count, which) in [(shape.crahs, 0), (shape.dry_coolers, 1), (shape.chillers, 2)] {
-        for _ in 0..count {
-            let v = take(2)?;
-            let e = EquipmentState { heat_kw: v[0], power_kw: v[1], running: ui.next().ok_or_else(short)? != 0 };
-            [&mut s.crahs, &mut s.dry_coolers, &mut s.chillers][which].push(e);
-        }
-    }
-    for (count, which) in [(shape.feeds, 0), (shape.ups, 1), (shape.pdus, 2)] {
-        for _ in 0..count {
-            let v = take(3)?;
-            let up = ui.next().ok_or_else(short)? != 0;
-            let on_battery = ui.next().ok_or_else(short)? != 0;
-            let p = PowerState { load_kw: v[0], headroom: v[1], battery: v[2], up, on_battery };
-            [&mut s.feeds, &mut s.ups, &mut s.pdus][which].push(p);
-        }
-    }
-    if c.f64s.len() != 2 + KPI_COUNT {
+    object_kinds!(take_each_kind);
+    if c.f64s.len() != 2 + Kpis::COUNT {
         return Err(short());
     }
     s.time_s = f64::from_bits(c.f64s[0]);
     s.step = c.f64s[1];
     let k: Vec<f64> = c.f64s[2..].iter().map(|&b| f64::from_bits(b)).collect();
-    s.kpis = kpis_from(&k);
+    s.kpis = Kpis::from_array(&k);
     s.active_alarms = alarms;
     Ok(s)
 }
@@ -522,7 +402,7 @@ pub fn decode(data: &[u8], prior: Prior) -> Result<Decoded, String> {
     };
     let kind = *data.first().ok_or_else(bad)?;
     pos += 1;
-    let mut counts = [0u32; 10];
+    let mut counts = [0u32; KINDS];
     for c in &mut counts {
         *c = u32_at(&mut pos)?;
     }

@@ -102,7 +102,7 @@ struct Writer {
 impl Writer {
     fn state(&mut self, t: f64, shape: Shape, copy: StateCopy, alarms: Option<Arc<Vec<Alarm>>>) -> Result<(), String> {
         let mut cols = self.free.pop().unwrap_or_default();
-        copy.columns_into(&mut cols);
+        codec::columns_of(&copy, &mut cols);
         // Full means the sim has enough buffers: let this one go.
         let _ = self.spare.try_send(copy);
         // A live edit changes the shape: the next sample starts a chunk with a keyframe.
@@ -238,7 +238,7 @@ impl Recorder {
             let header = mcap::records::MessageHeader { channel_id: ch, sequence: 0, log_time: t0, publish_time: t0 };
             mcap.write_to_known_channel(&header, data).map_err(mcap_err)?;
         }
-        let batch_size = batch_for(sim.shape().racks as usize);
+        let batch_size = batch_for(Shape::of_network(sim.network()).racks as usize);
         // Copies in flight: the batch being filled, the queued ones, the one being written.
         let (spare_tx, spare) = crossbeam_channel::bounded((QUEUED_BATCHES + 2) * batch_size);
         let writer = Writer {
@@ -310,7 +310,7 @@ impl Recorder {
         let changed = !self.prev_alarms.as_ref().is_some_and(|a| Arc::ptr_eq(a, &active));
         let alarms = changed.then(|| active.clone());
         self.prev_alarms = Some(active);
-        self.batch.push(Sample { t, shape: sim.shape(), copy, alarms });
+        self.batch.push(Sample { t, shape: Shape::of_network(sim.network()), copy, alarms });
         if self.batch.len() >= self.batch_size {
             self.flush_batch()?;
         }

@@ -337,10 +337,12 @@ fn copies_equal_the_snapshot(scene_text: &str, scenario: Scenario, steps: usize)
     let mut statuses_seen = 0u8;
     for _ in 0..steps {
         sim.step();
-        sim.flatten_into(&mut cols);
+        let mut copy = crate::sim::StateCopy::default();
+        sim.copy_state_into(&mut copy);
+        codec::columns_of(&copy, &mut cols);
         let snap = sim.snapshot();
         assert_eq!(cols, codec::flatten(&snap), "t = {}", snap.time_s);
-        assert_eq!(sim.shape(), Shape::of(&snap));
+        assert_eq!(Shape::of_network(sim.network()), Shape::of(&snap));
         statuses_seen |= snap.racks.status.iter().fold(0, |a, s| a | s);
     }
     statuses_seen

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::model::Site;
-use crate::recording::codec::{Columns, Shape};
 
 use super::network::{NONE, Network, Supply};
 use super::physics::*;
@@ -1164,14 +1163,9 @@ impl Simulation {
         self.active_arc.clone()
     }
 
-    /// Counts of each kind of object, as a recording stores them.
-    pub fn shape(&self) -> Shape {
-        // The same counts the player checks a recording against (`Shape::of_network`).
-        Shape::of_network(&self.net)
-    }
-
     /// Copies the state out of the engine's arrays into `c` (allocations reused): the
-    /// recorder's part on the sim thread. `StateCopy::columns_into` finishes it elsewhere.
+    /// recorder's part on the sim thread (`recording::codec::columns_of` finishes it elsewhere),
+    /// and what `snapshot` is made from.
     pub fn copy_state_into(&self, c: &mut StateCopy) {
         let s = &self.s;
         c.time_s = self.time_s;
@@ -1206,107 +1200,14 @@ impl Simulation {
         }
     }
 
-    /// The state as recorded `Columns`, in the order of `codec::flatten(&self.snapshot())`.
-    pub fn flatten_into(&self, c: &mut Columns) {
+    /// What the simulation shows now: the same copy a recorder takes, as a `Snapshot`.
+    pub fn snapshot(&mut self) -> Snapshot {
+        let alarms = self.active_alarms();
         let mut copy = StateCopy::default();
         self.copy_state_into(&mut copy);
-        copy.columns_into(c);
+        copy.to_snapshot(alarms)
     }
 
-    pub fn snapshot(&mut self) -> Snapshot {
-        self.active_alarms();
-        let s = &self.s;
-        let f32s = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
-        let output: Vec<f32> = (0..s.status.len())
-            .map(|i| {
-                if s.status[i] & (RackStatus::SHUTDOWN | RackStatus::NO_POWER) != 0 {
-                    0.0
-                } else {
-                    s.throttle[i] as f32
-                }
-            })
-            .collect();
-        Snapshot {
-            time_s: self.time_s,
-            step: self.step,
-            kpis: s.kpis.clone(),
-            racks: RackStates {
-                gpu_c: f32s(&s.t_gpu),
-                inlet_c: f32s(&s.inlet),
-                coolant_c: self
-                    .net
-                    .racks
-                    .iter()
-                    .enumerate()
-                    .map(|(i, r)| if r.cdu == NONE { s.inlet[i] as f32 } else { s.t_cool[i] as f32 })
-                    .collect(),
-                power_kw: f32s(&s.power),
-                utilization: f32s(&s.util),
-                output,
-                status: s.status.clone(),
-            },
-            cdus: (0..self.net.cdus.len())
-                .map(|c| CduState {
-                    supply_c: s.cdu_sup[c] as f32,
-                    return_c: s.cdu_ret[c] as f32,
-                    flow_fraction: s.cdu_frac[c] as f32,
-                    heat_kw: s.cdu_heat[c] as f32,
-                    pumps_running: s.cdu_running[c],
-                    pump_kw: s.cdu_pump[c] as f32,
-                    headroom: (1.0 - s.cdu_heat[c] / self.net.cdus[c].capacity_kw) as f32,
-                })
-                .collect(),
-            halls: (0..self.net.halls.len())
-                .map(|h| HallState {
-                    room_c: s.room[h] as f32,
-                    supply_air_c: s.hall_sup_air[h] as f32,
-                    air_heat_kw: s.hall_air_heat[h] as f32,
-                })
-                .collect(),
-            loops: (0..self.net.loops.len())
-                .map(|l| LoopState {
-                    supply_c: s.loop_sup[l] as f32,
-                    return_c: s.loop_ret[l] as f32,
-                    flow_fraction: s.loop_frac[l] as f32,
-                    heat_kw: s.loop_heat[l] as f32,
-                    pump_kw: s.loop_pump[l] as f32,
-                })
-                .collect(),
-            crahs: s.crah.clone(),
-            dry_coolers: s.dc.clone(),
-            chillers: s.ch.clone(),
-            feeds: (0..self.net.feeds.len())
-                .map(|f| PowerState {
-                    load_kw: s.feed_load[f] as f32,
-                    headroom: (1.0 - s.feed_load[f] / self.net.feeds[f].capacity_kw) as f32,
-                    up: !self.fail.feed[f],
-                    battery: 0.0,
-                    on_battery: false,
-                })
-                .collect(),
-            ups: (0..self.net.ups.len())
-                .map(|u| PowerState {
-                    load_kw: s.ups_load[u] as f32,
-                    headroom: (1.0 - s.ups_load[u] / self.net.ups[u].capacity_kw) as f32,
-                    up: s.ups_out[u],
-                    battery: (s.ups_batt_kj[u] / self.net.ups[u].battery_kj.max(1e-9)) as f32,
-                    on_battery: s.ups_on_batt[u],
-                })
-                .collect(),
-            pdus: (0..self.net.pdus.len())
-                .map(|p| PowerState {
-                    load_kw: s.pdu_load[p] as f32,
-                    headroom: (1.0 - s.pdu_load[p] / self.net.pdus[p].capacity_kw) as f32,
-                    up: s.ups_out[self.net.pdus[p].ups as usize],
-                    battery: 0.0,
-                    on_battery: false,
-                })
-                .collect(),
-            active_alarms: self.active_arc.clone(),
-        }
-    }
-
-    /// Whether `edit_site` would take `site`: its validation errors, one per line, if not.
     pub fn check_edit(&self, site: &Site) -> Result<(), String> {
         let errors: Vec<String> = crate::scene::validate(site)
             .into_iter()

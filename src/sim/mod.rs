@@ -1,8 +1,8 @@
 //! The simulation: power, cooling and heat of the whole factory, failures and factory output.
-//! Plain Rust, no Bevy. `Simulation` steps; `SimHandle` runs one on its own thread.
+//! Plain Rust, no Bevy. `Simulation` steps; it never knows whether it is watched or recorded
+//! (the `live` module runs one on its own thread and records it when asked).
 
 pub mod engine;
-pub mod handle;
 pub mod network;
 pub mod physics;
 pub mod scenario;
@@ -15,7 +15,6 @@ mod alarm_tests;
 mod tests;
 
 pub use engine::Simulation;
-pub use handle::{SimCommand, SimEvent, SimHandle};
 pub use scenario::{Action, Event, Failure, FailureKind, Profile, Scenario, Workload};
 pub use snapshot::{Alarm, AlarmKind, AlarmSeverity, Kpis, Snapshot};
 pub use state_copy::StateCopy;

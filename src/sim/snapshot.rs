@@ -19,6 +19,27 @@ pub struct RackStates {
     pub status: Vec<u8>,
 }
 
+impl RackStates {
+    /// Names of the rack value columns, in the order recordings store them (each column whole,
+    /// rack after rack), then `status`.
+    pub const VALUES: [&'static str; 6] = ["gpu_c", "inlet_c", "coolant_c", "power_kw", "utilization", "output"];
+
+    /// The value columns in `VALUES` order.
+    pub fn values(&self) -> [&Vec<f32>; 6] {
+        [&self.gpu_c, &self.inlet_c, &self.coolant_c, &self.power_kw, &self.utilization, &self.output]
+    }
+    pub fn values_mut(&mut self) -> [&mut Vec<f32>; 6] {
+        [
+            &mut self.gpu_c,
+            &mut self.inlet_c,
+            &mut self.coolant_c,
+            &mut self.power_kw,
+            &mut self.utilization,
+            &mut self.output,
+        ]
+    }
+}
+
 /// Bits of `RackStates::status`.
 pub struct RackStatus;
 impl RackStatus {
@@ -31,52 +52,180 @@ impl RackStatus {
     pub const AIR_COOLED: u8 = 32;
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct CduState {
-    pub supply_c: f32,
-    pub return_c: f32,
-    pub flow_fraction: f32,
-    pub heat_kw: f32,
-    pub pumps_running: u8,
-    pub pump_kw: f32,
-    /// (capacity − heat) / capacity.
-    pub headroom: f32,
+/// One object's state as recorded: its values (f32) and then its flags (a byte each), in the
+/// order `object_state!` lists them. The snapshot, the recording (flatten, unflatten, the
+/// recorder's copy, `Shape`) and the CSV export all read that one list, so a new field is one
+/// edit here (and the engine computing it).
+pub trait ObjectState: Sized {
+    /// Names of the values, in column order (also the CSV export's metric names).
+    const VALUES: &'static [&'static str];
+    /// Names of the flags, in column order.
+    const FLAGS: &'static [&'static str];
+    /// Appends the values' f32 bits and the flags.
+    fn put(&self, values: &mut Vec<u32>, flags: &mut Vec<u8>);
+    /// Reads one object back from exactly `VALUES.len()` values and `FLAGS.len()` flags.
+    fn take(values: &[f32], flags: &[u8]) -> Self;
+    /// Every value and flag by name, as f64 (flags as 0/1 or their number).
+    fn each(&self, out: &mut dyn FnMut(&'static str, f64));
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct HallState {
-    pub room_c: f32,
-    pub supply_air_c: f32,
-    pub air_heat_kw: f32,
+/// A flag column: a byte in the recording.
+pub trait Flag: Copy {
+    fn byte(self) -> u8;
+    fn from_byte(b: u8) -> Self;
+}
+impl Flag for u8 {
+    fn byte(self) -> u8 {
+        self
+    }
+    fn from_byte(b: u8) -> u8 {
+        b
+    }
+}
+impl Flag for bool {
+    fn byte(self) -> u8 {
+        u8::from(self)
+    }
+    fn from_byte(b: u8) -> bool {
+        b != 0
+    }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct LoopState {
-    pub supply_c: f32,
-    pub return_c: f32,
-    pub flow_fraction: f32,
-    pub heat_kw: f32,
-    pub pump_kw: f32,
+/// Declares a per-object state struct from its values (f32) and its flags, and derives its
+/// `ObjectState` column layout from the same list.
+macro_rules! object_state {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            values { $( $(#[$vmeta:meta])* $value:ident, )* }
+            flags { $( $(#[$fmeta:meta])* $flag:ident: $fty:ty, )* }
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+        pub struct $name {
+            $( $(#[$vmeta])* pub $value: f32, )*
+            $( $(#[$fmeta])* pub $flag: $fty, )*
+        }
+
+        impl ObjectState for $name {
+            const VALUES: &'static [&'static str] = &[$(stringify!($value)),*];
+            const FLAGS: &'static [&'static str] = &[$(stringify!($flag)),*];
+            #[inline]
+            #[allow(unused_variables)]
+            fn put(&self, values: &mut Vec<u32>, flags: &mut Vec<u8>) {
+                $( values.push(self.$value.to_bits()); )*
+                $( flags.push(Flag::byte(self.$flag)); )*
+            }
+            #[allow(unused_variables, unused_mut)]
+            fn take(values: &[f32], flags: &[u8]) -> Self {
+                let (mut v, mut f) = (values.iter().copied(), flags.iter().copied());
+                $name {
+                    $( $value: v.next().unwrap_or_default(), )*
+                    $( $flag: Flag::from_byte(f.next().unwrap_or_default()), )*
+                }
+            }
+            fn each(&self, out: &mut dyn FnMut(&'static str, f64)) {
+                $( out(stringify!($value), self.$value as f64); )*
+                $( out(stringify!($flag), f64::from(Flag::byte(self.$flag))); )*
+            }
+        }
+    };
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct EquipmentState {
-    /// Heat it moves, kW (taken from water or air).
-    pub heat_kw: f32,
-    /// Electrical power it draws, kW.
-    pub power_kw: f32,
-    pub running: bool,
+object_state! {
+    pub struct CduState {
+        values {
+            supply_c,
+            return_c,
+            flow_fraction,
+            heat_kw,
+            pump_kw,
+            /// (capacity − heat) / capacity.
+            headroom,
+        }
+        flags {
+            pumps_running: u8,
+        }
+    }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct PowerState {
-    pub load_kw: f32,
-    pub headroom: f32,
-    pub up: bool,
-    /// UPS only: battery state of charge 0..1, and whether it is carrying the load.
-    pub battery: f32,
-    pub on_battery: bool,
+object_state! {
+    pub struct HallState {
+        values {
+            room_c,
+            supply_air_c,
+            air_heat_kw,
+        }
+        flags {}
+    }
 }
+
+object_state! {
+    pub struct LoopState {
+        values {
+            supply_c,
+            return_c,
+            flow_fraction,
+            heat_kw,
+            pump_kw,
+        }
+        flags {}
+    }
+}
+
+object_state! {
+    /// A CRAH, dry cooler or chiller.
+    pub struct EquipmentState {
+        values {
+            /// Heat it moves, kW (taken from water or air).
+            heat_kw,
+            /// Electrical power it draws, kW.
+            power_kw,
+        }
+        flags {
+            running: bool,
+        }
+    }
+}
+
+object_state! {
+    /// A utility feed, UPS or PDU.
+    pub struct PowerState {
+        values {
+            load_kw,
+            headroom,
+            /// UPS only: battery state of charge 0..1.
+            battery,
+        }
+        flags {
+            up: bool,
+            /// UPS only: carrying the load from its battery.
+            on_battery: bool,
+        }
+    }
+}
+
+/// Every kind of object with per-object state besides racks, in the order snapshots are
+/// flattened and recordings store them: `field: State, "one", "many", "csv kind"`. Code that
+/// walks every kind (`Shape`, flatten/unflatten, the recorder's copy, the CSV export) expands
+/// this list instead of naming the kinds again.
+macro_rules! object_kinds {
+    ($then:ident) => {
+        $then! {
+            cdus: CduState, "CDU", "CDUs", "cdu";
+            halls: HallState, "hall", "halls", "hall";
+            loops: LoopState, "facility loop", "facility loops", "loop";
+            crahs: EquipmentState, "CRAH", "CRAHs", "crah";
+            dry_coolers: EquipmentState, "dry cooler", "dry coolers", "dry_cooler";
+            chillers: EquipmentState, "chiller", "chillers", "chiller";
+            feeds: PowerState, "utility feed", "utility feeds", "feed";
+            ups: PowerState, "UPS", "UPS", "ups";
+            pdus: PowerState, "PDU", "PDUs", "pdu";
+        }
+    };
+}
+pub(crate) use object_kinds;
 
 /// The headline numbers.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -100,6 +249,62 @@ pub struct Kpis {
     pub racks_throttled: u32,
     pub racks_shutdown: u32,
     pub ambient_c: f64,
+}
+
+impl Kpis {
+    /// How many f64s a recording stores for the KPIs (two spare, written as 0).
+    pub const COUNT: usize = 20;
+
+    /// The KPIs in the order recordings store them.
+    pub fn to_array(&self) -> [f64; Kpis::COUNT] {
+        let k = self;
+        [
+            k.it_power_kw,
+            k.facility_power_kw,
+            k.pue,
+            k.wue_l_per_kwh,
+            k.heat_rejected_kw,
+            k.cooling_power_kw,
+            k.electrical_loss_kw,
+            k.energy_balance_error,
+            k.max_gpu_temp_c,
+            k.mean_gpu_temp_c,
+            k.max_inlet_air_c,
+            k.max_coolant_c,
+            k.output_fraction,
+            k.tokens_per_s,
+            k.possible_tokens_per_s,
+            k.racks_throttled as f64,
+            k.racks_shutdown as f64,
+            k.ambient_c,
+            0.0,
+            0.0,
+        ]
+    }
+
+    /// Reads `to_array`'s order back (at least `COUNT - 2` values).
+    pub fn from_array(v: &[f64]) -> Kpis {
+        Kpis {
+            it_power_kw: v[0],
+            facility_power_kw: v[1],
+            pue: v[2],
+            wue_l_per_kwh: v[3],
+            heat_rejected_kw: v[4],
+            cooling_power_kw: v[5],
+            electrical_loss_kw: v[6],
+            energy_balance_error: v[7],
+            max_gpu_temp_c: v[8],
+            mean_gpu_temp_c: v[9],
+            max_inlet_air_c: v[10],
+            max_coolant_c: v[11],
+            output_fraction: v[12],
+            tokens_per_s: v[13],
+            possible_tokens_per_s: v[14],
+            racks_throttled: v[15] as u32,
+            racks_shutdown: v[16] as u32,
+            ambient_c: v[17],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -2,15 +2,14 @@
 //! possible — rack columns converted to f32 in one vectorised pass each (half the bytes to write
 //! into buffers that are cold in this core's cache, which is what the copy costs), everything
 //! else a `memcpy` (`Vec::clone_from`, reusing the buffer). The recording writer turns the copy
-//! into `Columns` on its own thread (`StateCopy::columns_into`), so a recorded run pays for
-//! little more than the copy.
+//! into its columns on its own thread (`recording::codec::columns_of`), so a recorded run pays
+//! for little more than the copy. The same copy makes the engine's `Snapshot`s, so what is
+//! shown and what is recorded are one thing.
 
 use std::sync::Arc;
 
-use crate::recording::codec::{self, Columns};
-
 use super::network::Ratings;
-use super::snapshot::{EquipmentState, Kpis, RackStatus};
+use super::snapshot::*;
 
 /// One sample of the engine's state. Buffers are reused:
 /// `Simulation::copy_state_into` overwrites without reallocating once sizes settle.
@@ -82,69 +81,128 @@ fn to_f32_bits_avx(dst: &mut [u32], src: &[f64]) {
 }
 
 impl StateCopy {
-    /// Writes the sample as `Columns` (cleared first), in the order of
-    /// `codec::flatten(&simulation.snapshot())`; a test holds the two equal.
-    pub fn columns_into(&self, c: &mut Columns) {
-        c.f32s.clear();
-        c.f64s.clear();
-        c.u8s.clear();
-        let bits = |x: f64| (x as f32).to_bits();
-        let f = &mut c.f32s;
+    pub fn time_s(&self) -> f64 {
+        self.time_s
+    }
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+    pub fn kpis(&self) -> &Kpis {
+        &self.kpis
+    }
+    pub fn rack_status(&self) -> &[u8] {
+        &self.status
+    }
+
+    /// Appends the f32 bits of rack column `k` (`RackStates::VALUES` order) as the snapshot shows it.
+    pub fn rack_column_into(&self, k: usize, out: &mut Vec<u32>) {
         let r = &self.rack;
-        let n = self.status.len();
-        f.reserve(6 * n + 6 * self.cdu_running.len() + 64);
-        f.extend_from_slice(&r[0]);
-        f.extend_from_slice(&r[1]);
-        // Air-cooled racks report their inlet air as "coolant".
-        f.extend(
-            self.status
-                .iter()
-                .zip(r[2].iter().zip(&r[1]))
-                .map(|(&b, (&tc, &ti))| if b & RackStatus::AIR_COOLED != 0 { ti } else { tc }),
-        );
-        f.extend_from_slice(&r[3]);
-        f.extend_from_slice(&r[4]);
-        // A dark rack delivers nothing, whatever its throttle says (0 is the bits of 0.0).
-        let dark = RackStatus::SHUTDOWN | RackStatus::NO_POWER;
-        f.extend(self.status.iter().zip(&r[5]).map(|(&b, &th)| if b & dark != 0 { 0 } else { th }));
-        c.u8s.extend_from_slice(&self.status);
-        let k = &self.ratings;
-        let [sup, ret, frac, heat, pump] = &self.cdu;
-        for i in 0..self.cdu_running.len() {
-            let headroom = 1.0 - heat[i] / k.cdu_kw[i];
-            f.extend([sup[i], ret[i], frac[i], heat[i], pump[i], headroom].map(bits));
-            c.u8s.push(self.cdu_running[i]);
-        }
-        let [room, sup_air, air_heat] = &self.hall;
-        for h in 0..room.len() {
-            f.extend([room[h], sup_air[h], air_heat[h]].map(bits));
-        }
-        let [sup, ret, frac, heat, pump] = &self.loops;
-        for l in 0..sup.len() {
-            f.extend([sup[l], ret[l], frac[l], heat[l], pump[l]].map(bits));
-        }
-        for list in &self.equipment {
-            for x in list {
-                f.extend([x.heat_kw.to_bits(), x.power_kw.to_bits()]);
-                c.u8s.push(u8::from(x.running));
+        match k {
+            // Air-cooled racks report their inlet air as "coolant".
+            2 => out.extend(
+                self.status
+                    .iter()
+                    .zip(r[2].iter().zip(&r[1]))
+                    .map(|(&b, (&tc, &ti))| if b & RackStatus::AIR_COOLED != 0 { ti } else { tc }),
+            ),
+            // A dark rack delivers nothing, whatever its throttle says (0 is the bits of 0.0).
+            5 => {
+                let dark = RackStatus::SHUTDOWN | RackStatus::NO_POWER;
+                out.extend(self.status.iter().zip(&r[5]).map(|(&b, &th)| if b & dark != 0 { 0 } else { th }))
             }
+            _ => out.extend_from_slice(&r[k]),
         }
-        for (i, &load) in self.feed_load.iter().enumerate() {
-            f.extend([load, 1.0 - load / k.feed_kw[i], 0.0].map(bits));
-            c.u8s.extend([u8::from(!self.feed_failed[i]), 0]);
+    }
+
+    pub fn cdus(&self) -> impl Iterator<Item = CduState> + '_ {
+        let [supply, ret, flow, heat, pump] = &self.cdu;
+        (0..self.cdu_running.len()).map(move |i| CduState {
+            supply_c: supply[i] as f32,
+            return_c: ret[i] as f32,
+            flow_fraction: flow[i] as f32,
+            heat_kw: heat[i] as f32,
+            pump_kw: pump[i] as f32,
+            headroom: (1.0 - heat[i] / self.ratings.cdu_kw[i]) as f32,
+            pumps_running: self.cdu_running[i],
+        })
+    }
+    pub fn halls(&self) -> impl Iterator<Item = HallState> + '_ {
+        let [room, supply_air, air_heat] = &self.hall;
+        (0..room.len()).map(move |h| HallState {
+            room_c: room[h] as f32,
+            supply_air_c: supply_air[h] as f32,
+            air_heat_kw: air_heat[h] as f32,
+        })
+    }
+    pub fn loops(&self) -> impl Iterator<Item = LoopState> + '_ {
+        let [supply, ret, flow, heat, pump] = &self.loops;
+        (0..supply.len()).map(move |l| LoopState {
+            supply_c: supply[l] as f32,
+            return_c: ret[l] as f32,
+            flow_fraction: flow[l] as f32,
+            heat_kw: heat[l] as f32,
+            pump_kw: pump[l] as f32,
+        })
+    }
+    pub fn crahs(&self) -> impl Iterator<Item = EquipmentState> + '_ {
+        self.equipment[0].iter().cloned()
+    }
+    pub fn dry_coolers(&self) -> impl Iterator<Item = EquipmentState> + '_ {
+        self.equipment[1].iter().cloned()
+    }
+    pub fn chillers(&self) -> impl Iterator<Item = EquipmentState> + '_ {
+        self.equipment[2].iter().cloned()
+    }
+    pub fn feeds(&self) -> impl Iterator<Item = PowerState> + '_ {
+        self.feed_load.iter().enumerate().map(|(i, &load)| PowerState {
+            load_kw: load as f32,
+            headroom: (1.0 - load / self.ratings.feed_kw[i]) as f32,
+            battery: 0.0,
+            up: !self.feed_failed[i],
+            on_battery: false,
+        })
+    }
+    pub fn ups(&self) -> impl Iterator<Item = PowerState> + '_ {
+        self.ups_load.iter().enumerate().map(|(i, &load)| PowerState {
+            load_kw: load as f32,
+            headroom: (1.0 - load / self.ratings.ups_kw[i]) as f32,
+            battery: (self.ups_battery_kj[i] / self.ratings.ups_battery_kj[i].max(1e-9)) as f32,
+            up: self.ups_out[i],
+            on_battery: self.ups_on_battery[i],
+        })
+    }
+    pub fn pdus(&self) -> impl Iterator<Item = PowerState> + '_ {
+        self.pdu_load.iter().enumerate().map(|(i, &load)| PowerState {
+            load_kw: load as f32,
+            headroom: (1.0 - load / self.ratings.pdu_kw[i]) as f32,
+            battery: 0.0,
+            up: self.ups_out[self.ratings.pdu_ups[i] as usize],
+            on_battery: false,
+        })
+    }
+
+    /// The sample as a `Snapshot`, with these alarms active.
+    pub fn to_snapshot(&self, active_alarms: Arc<Vec<Alarm>>) -> Snapshot {
+        let mut racks = RackStates { status: self.status.clone(), ..Default::default() };
+        let mut bits = Vec::with_capacity(self.status.len());
+        for (k, col) in racks.values_mut().into_iter().enumerate() {
+            bits.clear();
+            self.rack_column_into(k, &mut bits);
+            *col = bits.iter().map(|&b| f32::from_bits(b)).collect();
         }
-        for (i, &load) in self.ups_load.iter().enumerate() {
-            let battery = self.ups_battery_kj[i] / k.ups_battery_kj[i].max(1e-9);
-            f.extend([load, 1.0 - load / k.ups_kw[i], battery].map(bits));
-            c.u8s.extend([u8::from(self.ups_out[i]), u8::from(self.ups_on_battery[i])]);
+        macro_rules! collect_each_kind {
+            ($($field:ident: $state:ty, $one:literal, $many:literal, $csv:literal;)*) => {
+                Snapshot {
+                    time_s: self.time_s,
+                    step: self.step,
+                    kpis: self.kpis.clone(),
+                    racks,
+                    $($field: self.$field().collect(),)*
+                    active_alarms,
+                }
+            };
         }
-        for (i, &load) in self.pdu_load.iter().enumerate() {
-            f.extend([load, 1.0 - load / k.pdu_kw[i], 0.0].map(bits));
-            c.u8s.extend([u8::from(self.ups_out[k.pdu_ups[i] as usize]), 0]);
-        }
-        c.f64s.push(self.time_s.to_bits());
-        c.f64s.push(self.step);
-        c.f64s.extend(codec::kpis_to(&self.kpis).map(f64::to_bits));
+        object_kinds!(collect_each_kind)
     }
 }
 

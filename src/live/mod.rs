@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded, unbounded};
 
-use super::{Action, Simulation, Snapshot};
 use crate::model::Site;
+use crate::sim::{Action, Simulation, Snapshot};
 
 /// How fast sim time runs against wall time.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -580,3 +580,6 @@ fn run(mut r: Runner, cmds: Receiver<SimCommand>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
