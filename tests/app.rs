@@ -9,14 +9,22 @@ use factory_twin::app::colours::CurrentColours;
 use factory_twin::app::facility_view::FacilityObject;
 use factory_twin::app::sim_link::{LatestSnapshot, SimStart, UiCommand};
 use factory_twin::app::tags::FacilityTags;
-use factory_twin::app::{OpenScene, plugin};
+use factory_twin::app::{OpenScene, ViewerMode, plugin};
 use factory_twin::live::SimCommand;
 use factory_twin::scene;
 use factory_twin::sim::{Action, Failure, FailureKind};
 
+/// An app whose clock advances 1/60 s per update, whatever the machine's speed: app tests never
+/// depend on the wall clock (`TimePlugin` keeps a strategy already there).
+fn headless() -> App {
+    let mut app = App::new();
+    app.insert_resource(bevy::time::TimeUpdateStrategy::ManualDuration(std::time::Duration::from_micros(16_667)));
+    app
+}
+
 fn app() -> App {
     let site = scene::parse(scene::DEMO_SCENE).unwrap().site;
-    let mut app = App::new();
+    let mut app = headless();
     app.add_plugins(MinimalPlugins)
         .insert_resource(OpenScene { name: "demo".into(), site })
         .insert_resource(SimStart { paused: true, ..Default::default() })
@@ -196,7 +204,7 @@ fn a_recording_feeds_the_view_through_the_same_snapshot() {
     let player = Player::open(&path).unwrap();
     let _ = std::fs::remove_file(&path);
 
-    let mut app = App::new();
+    let mut app = headless();
     app.add_plugins(MinimalPlugins);
     insert_source(&mut app, "rec".into(), player.site.clone(), Source::Replay(Box::new(player)));
     app.add_plugins(plugin);
@@ -227,7 +235,7 @@ fn the_layout_is_remembered_and_a_broken_file_means_defaults() {
     assert_eq!(read(&path).unwrap(), saved);
     // A new app starts with what was saved.
     let site = scene::parse(scene::DEMO_SCENE).unwrap().site;
-    let mut app = App::new();
+    let mut app = headless();
     app.add_plugins(MinimalPlugins)
         .insert_resource(OpenScene { name: "demo".into(), site: site.clone() })
         .insert_resource(SimStart { paused: true, ..Default::default() })
@@ -241,7 +249,7 @@ fn the_layout_is_remembered_and_a_broken_file_means_defaults() {
     std::fs::write(&path, "(metric: \"coolant\", pipes: maybe)").unwrap();
     let e = read(&path).unwrap_err();
     assert!(e.contains("layout.ron:1:"), "{e}");
-    let mut app = App::new();
+    let mut app = headless();
     app.add_plugins(MinimalPlugins)
         .insert_resource(OpenScene { name: "demo".into(), site })
         .insert_resource(SimStart { paused: true, ..Default::default() })
@@ -275,7 +283,7 @@ fn opening_a_file_checks_it_first_and_says_where_it_is_broken() {
 /// The headless app with input and the camera: what pointer tests need.
 fn app_with_input() -> App {
     let site = scene::parse(scene::DEMO_SCENE).unwrap().site;
-    let mut app = App::new();
+    let mut app = headless();
     app.add_plugins((MinimalPlugins, bevy::input::InputPlugin))
         .insert_resource(OpenScene { name: "demo".into(), site })
         .insert_resource(SimStart { paused: true, ..Default::default() })
@@ -351,7 +359,7 @@ fn the_colour_buffer_bound_to_the_material_never_changes_size() {
     use factory_twin::app::colours::{FacilityMaterial, FacilityPalette};
     use std::collections::HashMap;
     let site = scene::parse(scene::DEMO_SCENE).unwrap().site;
-    let mut app = App::new();
+    let mut app = headless();
     app.add_plugins((MinimalPlugins, bevy::asset::AssetPlugin::default()))
         .init_asset::<ShaderBuffer>()
         .init_asset::<FacilityMaterial>()
@@ -448,6 +456,7 @@ fn open_loads_a_file_into_the_same_window_off_the_frame() {
         a.world().get_resource::<ReplayLink>().is_some() && a.world().resource::<LatestSnapshot>().snapshot.is_some()
     });
     assert!(app.world().get_resource::<SimLink>().is_none(), "the live sim must stop");
+    assert_eq!(*app.world().resource::<State<ViewerMode>>().get(), ViewerMode::Replay);
     assert!(app.world().resource::<Messages<AppExit>>().is_empty(), "the window must stay");
     assert_eq!(objects(&mut app), before, "the scene is rebuilt once, not added twice");
     app.update();
@@ -457,6 +466,7 @@ fn open_loads_a_file_into_the_same_window_off_the_frame() {
     let superpod = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/superpod-hall.ron");
     app.world_mut().resource_mut::<FileOpen>().chosen = Some(superpod);
     update_until(&mut app, |a| a.world().get_resource::<SimLink>().is_some());
+    assert_eq!(*app.world().resource::<State<ViewerMode>>().get(), ViewerMode::Live);
     app.update();
     let tags = app.world().resource::<FacilityTags>().clone();
     assert_eq!(objects(&mut app), tags.pipe_start as usize);
@@ -482,7 +492,7 @@ fn replay_app(tag: &str, setup: impl FnOnce(&mut App)) -> App {
     let path = demo_recording(200, tag);
     let player = Player::open(&path).unwrap();
     let _ = std::fs::remove_file(&path);
-    let mut app = App::new();
+    let mut app = headless();
     app.add_plugins(MinimalPlugins);
     setup(&mut app);
     insert_source(&mut app, "rec".into(), player.site.clone(), Source::Replay(Box::new(player)));
@@ -645,7 +655,7 @@ fn a_drag_over_the_scene_orbits_and_one_from_a_panel_does_not() {
 fn update_has_no_ambiguous_system_order() {
     use bevy::ecs::schedule::{LogLevel, ScheduleBuildSettings};
     let site = scene::parse(scene::DEMO_SCENE).unwrap().site;
-    let mut app = App::new();
+    let mut app = headless();
     app.add_plugins((MinimalPlugins, bevy::input::InputPlugin))
         .insert_resource(OpenScene { name: "demo".into(), site })
         .insert_resource(SimStart { paused: true, ..Default::default() })
@@ -655,4 +665,26 @@ fn update_has_no_ambiguous_system_order() {
     });
     // Panics listing the pairs when two systems touch the same data in no named order.
     app.update();
+}
+
+/// A still image (`render`) is its own mode: no sim thread starts, playback does not run, and
+/// the state shown stays the one given.
+#[test]
+fn a_still_image_starts_no_simulation_and_keeps_its_state() {
+    use factory_twin::app::sim_link::SimLink;
+    use factory_twin::app::{Source, insert_source};
+    let site = scene::parse(scene::DEMO_SCENE).unwrap().site;
+    let mut sim = factory_twin::sim::Simulation::new(site.clone(), Default::default(), 1.0).unwrap();
+    sim.run_until(30.0);
+    let snapshot = sim.snapshot();
+    let mut app = headless();
+    app.add_plugins(MinimalPlugins);
+    insert_source(&mut app, "still".into(), site, Source::Fixed(Box::new(snapshot.clone())));
+    app.add_plugins(plugin);
+    for _ in 0..5 {
+        app.update();
+    }
+    assert_eq!(*app.world().resource::<State<ViewerMode>>().get(), ViewerMode::Still);
+    assert!(app.world().get_resource::<SimLink>().is_none(), "a still image must not start a simulation");
+    assert_eq!(app.world().resource::<LatestSnapshot>().snapshot.as_ref().map(|s| s.step), Some(snapshot.step));
 }

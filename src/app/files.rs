@@ -12,7 +12,8 @@ use bevy::prelude::*;
 use bevy_egui::egui;
 use crossbeam_channel::Receiver;
 
-use super::sim_link::{LatestSnapshot, NoLiveSim, SimLink, SimStart};
+use super::ViewerMode;
+use super::sim_link::{LatestSnapshot, SimLink, SimStart};
 use super::{OpenScene, replay_link::ReplayLink};
 use crate::open::Opened;
 
@@ -145,7 +146,6 @@ fn apply_opened(world: &mut World) {
     // Dropping the link shuts the old sim thread down (it reads commands every few ms).
     world.remove_resource::<SimLink>();
     world.remove_resource::<ReplayLink>();
-    world.remove_resource::<NoLiveSim>();
     world.insert_resource(LatestSnapshot::default());
     world.insert_resource(super::camera::KeepCamera(same_site));
     // Tags and the recent past of the old scene mean nothing in the new one.
@@ -163,12 +163,13 @@ fn apply_opened(world: &mut World) {
         Opened::Scene { name, site } => {
             world.insert_resource(SimStart::default());
             world.insert_resource(OpenScene { name, site });
+            world.resource_mut::<NextState<ViewerMode>>().set(ViewerMode::Live);
         }
         Opened::Recording { name, player } => {
-            world.insert_resource(NoLiveSim);
             let site = player.site.clone();
             world.insert_resource(ReplayLink::new(*player));
             world.insert_resource(OpenScene { name, site });
+            world.resource_mut::<NextState<ViewerMode>>().set(ViewerMode::Replay);
         }
     }
     let mut windows = world.query_filtered::<&mut Window, With<bevy::window::PrimaryWindow>>();

@@ -59,6 +59,27 @@ pub fn scene_reopened(scene: Option<Res<OpenScene>>) -> bool {
     scene.is_some_and(|s| s.is_changed() && !s.is_added())
 }
 
+/// What the viewer shows, which decides the systems that run (`run_if(in_state(..))`): the
+/// live link runs only `Live`, playback only `Replay`, the PNG capture only `Still`. Opening a
+/// file switches it (`files`). The layout editor will add its own mode.
+#[derive(States, Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ViewerMode {
+    /// A live simulation on its own thread (`sim_link`).
+    #[default]
+    Live,
+    /// A recording played back (`replay_link`).
+    Replay,
+    /// One fixed state drawn to a PNG (`shot`, the `render` command).
+    Still,
+}
+
+/// States need `StatesPlugin`: `DefaultPlugins` has it, headless tests' `MinimalPlugins` not.
+fn ensure_states(app: &mut App) {
+    if !app.is_plugin_added::<bevy::state::app::StatesPlugin>() {
+        app.add_plugins(bevy::state::app::StatesPlugin);
+    }
+}
+
 /// Where the viewer's snapshots come from: a live simulation or a recording.
 pub enum Source {
     Live {
@@ -72,6 +93,9 @@ pub enum Source {
 
 /// Every plugin of the viewer except windowing and rendering, so headless tests can use it.
 pub fn plugin(app: &mut App) {
+    ensure_states(app);
+    // Kept when `insert_source` chose the mode already.
+    app.init_state::<ViewerMode>();
     app.configure_sets(
         Update,
         (AppSystems::Rebuild, AppSystems::Input, AppSystems::Camera, AppSystems::PullSnapshot, AppSystems::Recolour)
@@ -101,18 +125,20 @@ fn build_network(mut commands: Commands, scene: Res<OpenScene>) {
 /// Puts the scene and its snapshot source into `app`: a live sim starts at `Startup`; a
 /// recording starts paused at its first sample.
 pub fn insert_source(app: &mut App, name: String, site: Site, source: Source) {
+    ensure_states(app);
     app.insert_resource(OpenScene { name, site });
     match source {
         Source::Live { scenario, speed } => {
             app.insert_resource(sim_link::SimStart { paused: false, scenario, speed });
+            app.insert_state(ViewerMode::Live);
         }
         Source::Replay(player) => {
-            app.insert_resource(sim_link::NoLiveSim);
             app.insert_resource(replay_link::ReplayLink::new(*player));
+            app.insert_state(ViewerMode::Replay);
         }
         Source::Fixed(snapshot) => {
-            app.insert_resource(sim_link::NoLiveSim);
             app.insert_resource(sim_link::LatestSnapshot { snapshot: Some(*snapshot), frames_since_update: 0 });
+            app.insert_state(ViewerMode::Still);
         }
     }
 }

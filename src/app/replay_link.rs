@@ -3,8 +3,8 @@
 
 use bevy::prelude::*;
 
-use super::AppSystems;
 use super::sim_link::LatestSnapshot;
+use super::{AppSystems, ViewerMode};
 use crate::recording::Player;
 use crate::recording::playback::{Playback, PlaybackCommand};
 
@@ -39,7 +39,13 @@ pub(super) fn plugin(app: &mut App) {
     app.init_resource::<LatestSnapshot>()
         .add_message::<ReplayCommand>()
         // Only one source runs at a time; the order only keeps the schedule unambiguous.
-        .add_systems(Update, drive_playback.in_set(AppSystems::PullSnapshot).after(super::sim_link::pull_snapshot));
+        .add_systems(
+            Update,
+            drive_playback
+                .run_if(in_state(ViewerMode::Replay))
+                .in_set(AppSystems::PullSnapshot)
+                .after(super::sim_link::pull_snapshot),
+        );
 }
 
 /// Playback follows the wall clock, not Bevy's virtual time: that one is clamped to 250 ms a

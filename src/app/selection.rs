@@ -47,7 +47,14 @@ pub(super) fn plugin(app: &mut App) {
         .add_systems(Startup, spawn_outline)
         .add_systems(
             Update,
-            (pick_under_cursor, apply_selection, place_outline).chain().in_set(super::AppSystems::Input),
+            (
+                // A still image (`render`) shows no pointer: nothing is hovered.
+                pick_under_cursor.run_if(not(in_state(super::ViewerMode::Still))),
+                apply_selection,
+                place_outline,
+            )
+                .chain()
+                .in_set(super::AppSystems::Input),
         );
 }
 
@@ -103,7 +110,6 @@ fn pick_under_cursor(
     mut selection: ResMut<Selection>,
     mut click: ResMut<ClickState>,
     mut select: MessageWriter<Select>,
-    shot: Option<Res<super::shot::ShotRequest>>,
     mut mouse_events: MessageReader<bevy::input::mouse::MouseButtonInput>,
 ) {
     // Two clicks inside one slow frame leave one `just_released`: count the releases themselves.
@@ -111,10 +117,6 @@ fn pick_under_cursor(
         .read()
         .filter(|e| e.button == MouseButton::Left && e.state == bevy::input::ButtonState::Released)
         .count();
-    // A `render` shows no pointer: nothing is hovered.
-    if shot.is_some() {
-        return;
-    }
     // Headless (tests) there is no input: selection then comes only from `Select` messages.
     let (Some(buttons), Some(keys)) = (buttons, keys) else { return };
     click.frame += 1;

@@ -21,7 +21,7 @@ pub struct ShotRequest {
 }
 
 pub(super) fn plugin(app: &mut App) {
-    app.add_systems(Update, take_shot);
+    app.add_systems(Update, take_shot.run_if(in_state(super::ViewerMode::Still)));
 }
 
 fn take_shot(mut commands: Commands, request: Option<ResMut<ShotRequest>>, latest: Res<LatestSnapshot>) {

@@ -3,7 +3,7 @@
 
 use bevy::prelude::*;
 
-use super::{AppSystems, OpenScene};
+use super::{AppSystems, OpenScene, ViewerMode};
 use crate::live::Speed;
 use crate::live::{SimCommand, SimEvent, SimHandle};
 use crate::sim::{Scenario, Simulation, Snapshot};
@@ -52,10 +52,6 @@ impl Default for SimStart {
     }
 }
 
-/// Present when the viewer shows a recording: no live simulation is started.
-#[derive(Resource)]
-pub struct NoLiveSim;
-
 /// A command from the UI for the sim thread. Systems write these; one system sends them.
 #[derive(Message, Debug, Clone)]
 pub struct UiCommand(pub SimCommand);
@@ -63,20 +59,18 @@ pub struct UiCommand(pub SimCommand);
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<LatestSnapshot>()
         .add_message::<UiCommand>()
-        .add_systems(Startup, start_sim)
-        .add_systems(Update, start_sim.run_if(super::scene_reopened).in_set(AppSystems::Rebuild))
-        .add_systems(Update, (send_commands, pull_snapshot).chain().in_set(AppSystems::PullSnapshot));
+        .add_systems(Startup, start_sim.run_if(in_state(ViewerMode::Live)))
+        .add_systems(
+            Update,
+            start_sim.run_if(super::scene_reopened.and(in_state(ViewerMode::Live))).in_set(AppSystems::Rebuild),
+        )
+        .add_systems(
+            Update,
+            (send_commands, pull_snapshot).chain().run_if(in_state(ViewerMode::Live)).in_set(AppSystems::PullSnapshot),
+        );
 }
 
-fn start_sim(
-    mut commands: Commands,
-    scene: Res<OpenScene>,
-    start: Option<Res<SimStart>>,
-    replay: Option<Res<NoLiveSim>>,
-) {
-    if replay.is_some() {
-        return;
-    }
+fn start_sim(mut commands: Commands, scene: Res<OpenScene>, start: Option<Res<SimStart>>) {
     let start = start.map(|s| s.clone()).unwrap_or_default();
     match Simulation::new(scene.site.clone(), start.scenario, 1.0) {
         Ok(sim) => {

@@ -114,8 +114,10 @@ macro_rules! object_state {
             #[inline]
             #[allow(unused_variables)]
             fn put(&self, values: &mut Vec<u32>, flags: &mut Vec<u8>) {
-                $( values.push(self.$value.to_bits()); )*
-                $( flags.push(Flag::byte(self.$flag)); )*
+                // One copy of each group: a push per value checks the capacity each time
+                // (the recorder's writer runs this for every object of every sample).
+                values.extend_from_slice(&[$(self.$value.to_bits()),*]);
+                flags.extend_from_slice(&[$(Flag::byte(self.$flag)),*]);
             }
             #[allow(unused_variables, unused_mut)]
             fn take(values: &[f32], flags: &[u8]) -> Self {

@@ -1,0 +1,475 @@
+//! The time-stepping engine: power → racks → CDUs → halls → facility loops → heat rejection.
+//!
+//! Every thermal node is updated exponentially (exact for inputs held over the step), so the
+//! stiff ~1–2 s nodes are stable at Δt = 1 s and beyond. One thread, fixed order: bit-identical
+//! results for the same scene, scenario and step.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::model::Site;
+
+use super::network::{NONE, Network, Supply};
+use super::physics::*;
+use super::scenario::{Action, Event, Failure, FailureKind, Profile, Scenario, matches};
+use super::snapshot::*;
+use super::state_copy::{StateCopy, copy_f32};
+
+mod air;
+mod alarms;
+mod cdus;
+mod heat_rejection;
+mod live_edit;
+mod power;
+mod racks;
+mod snapshot;
+
+use power::{Electrical, powered_of};
+use racks::RackSums;
+
+/// Which kinds of object an alarm can be about.
+const CLASSES: usize = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Class {
+    Rack,
+    Cdu,
+    Hall,
+    Loop,
+    Feed,
+    Ups,
+    Pdu,
+    Chiller,
+    DryCooler,
+    Crah,
+}
+
+/// Failure state injected by events.
+#[derive(Debug, Clone, Default)]
+struct Failures {
+    cdu_pumps: Vec<u32>,
+    cdu: Vec<bool>,
+    loop_pumps: Vec<u32>,
+    chillers: Vec<bool>,
+    dry_coolers: Vec<bool>,
+    crahs: Vec<bool>,
+    feed: Vec<bool>,
+    ups: Vec<bool>,
+}
+
+/// Dynamic state. Temperatures °C, powers kW unless named otherwise.
+#[derive(Debug, Clone, Default)]
+struct State {
+    coolant: Vec<f64>,
+    gpu: Vec<f64>,
+    throttle: Vec<f64>,
+    on: Vec<bool>,
+    utilization: Vec<f64>,
+    power: Vec<f64>,
+    inlet: Vec<f64>,
+    status: Vec<u8>,
+    // Per-rack coefficients that change only with flow.
+    flow: Vec<f64>,
+    decay_cool: Vec<f64>,
+    /// 1 / (ṁ·c_p) of the rack's coolant, K/W (0 without flow).
+    inv_mcp: Vec<f64>,
+    /// Rack status as last seen by the alarm book.
+    alarm_status: Vec<u8>,
+    decay_gpu: Vec<f64>,
+    r_gpu: Vec<f64>,
+    cdu_flow_fraction_cached: Vec<f64>,
+    loop_flow_fraction_cached: Vec<f64>,
+    /// Step length the per-rack coefficients were computed for.
+    coeff_dt: f64,
+    /// CDU heat exchanger ε·C_min, W/K, for the current flows (changes only with flow).
+    cdu_eff_cmin: Vec<f64>,
+
+    cdu_supply: Vec<f64>,
+    cdu_return: Vec<f64>,
+    cdu_heat: Vec<f64>,
+    cdu_pump: Vec<f64>,
+    cdu_flow_fraction: Vec<f64>,
+    cdu_running: Vec<u8>,
+
+    room: Vec<f64>,
+    hall_supply_air: Vec<f64>,
+    hall_air_heat: Vec<f64>,
+
+    loop_supply: Vec<f64>,
+    loop_return: Vec<f64>,
+    loop_heat: Vec<f64>,
+    loop_flow_fraction: Vec<f64>,
+    loop_pump: Vec<f64>,
+
+    crahs: Vec<EquipmentState>,
+    dry_coolers: Vec<EquipmentState>,
+    chillers: Vec<EquipmentState>,
+    chiller_restart_s: Vec<f64>,
+
+    ups_battery_kj: Vec<f64>,
+    ups_on_battery: Vec<bool>,
+    ups_out: Vec<bool>,
+    ups_load: Vec<f64>,
+    pdu_load: Vec<f64>,
+    feed_load: Vec<f64>,
+
+    kpis: Kpis,
+}
+
+/// A simulation of one site under one scenario.
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    site: Site,
+    net: Network,
+    scenario: Scenario,
+    events: Vec<Event>,
+    next_event: usize,
+    time_s: f64,
+    step: u64,
+    dt: f64,
+    ambient_dry: f64,
+    ambient_wet: f64,
+    heat_waves: Vec<(f64, f64, f64)>,
+    /// Workload profile index per rack (NONE: constant).
+    rack_profile: Vec<u32>,
+    profiles: Vec<Profile>,
+    fail: Failures,
+    s: State,
+    /// Active alarm bits per object, by class.
+    flags: [Vec<u16>; CLASSES],
+    active: BTreeMap<(Class, u32, u16), Alarm>,
+    active_arc: Arc<Vec<Alarm>>,
+    active_dirty: bool,
+    log: Vec<Alarm>,
+    first_throttle_s: Option<f64>,
+    water_kg: f64,
+    it_kwh: f64,
+}
+
+const DX_COP: f64 = 3.5; // *estimate*: DX CRAH compressor COP
+/// Throttled GPUs regain clocks at this fraction per second once below slowdown (*estimate*).
+const THROTTLE_RECOVERY_PER_S: f64 = 0.02;
+
+impl Simulation {
+    /// Builds the network and settles it to steady state at the scene's conditions (t = 0).
+    pub fn new(site: Site, scenario: Scenario, dt: f64) -> Result<Simulation, String> {
+        if !(dt.is_finite() && dt > 0.0 && dt <= 60.0) {
+            return Err(format!("time step {dt} s: use 0 < dt ≤ 60 s"));
+        }
+        let net = Network::build(&site)?;
+        let events = scenario.sorted_events();
+        let mut sim = Simulation {
+            ambient_dry: site.ambient.dry_bulb_c,
+            ambient_wet: site.ambient.wet_bulb_c,
+            site,
+            net,
+            scenario,
+            events,
+            next_event: 0,
+            time_s: 0.0,
+            step: 0,
+            dt,
+            heat_waves: Vec::new(),
+            rack_profile: Vec::new(),
+            profiles: Vec::new(),
+            fail: Failures::default(),
+            s: State::default(),
+            flags: Default::default(),
+            active: BTreeMap::new(),
+            active_arc: Arc::new(Vec::new()),
+            active_dirty: false,
+            log: Vec::new(),
+            first_throttle_s: None,
+            water_kg: 0.0,
+            it_kwh: 0.0,
+        };
+        sim.reset_state();
+        sim.assign_profiles();
+        sim.settle();
+        Ok(sim)
+    }
+
+    fn reset_state(&mut self) {
+        let n = &self.net;
+        let nr = n.racks.len();
+        let f = &mut self.fail;
+        f.cdu_pumps = vec![0; n.cdus.len()];
+        f.cdu = vec![false; n.cdus.len()];
+        f.loop_pumps = vec![0; n.loops.len()];
+        f.chillers = vec![false; n.chillers.len()];
+        f.dry_coolers = vec![false; n.dry_coolers.len()];
+        f.crahs = vec![false; n.crahs.len()];
+        f.feed = vec![false; n.feeds.len()];
+        f.ups = vec![false; n.ups.len()];
+        let s = &mut self.s;
+        let start = |sp: f64| sp;
+        s.cdu_supply = n.cdus.iter().map(|c| start(c.setpoint_c)).collect();
+        s.coolant =
+            n.racks.iter().map(|r| if r.cdu != NONE { n.cdus[r.cdu as usize].setpoint_c } else { 0.0 }).collect();
+        s.gpu = vec![40.0; nr];
+        s.throttle = vec![1.0; nr];
+        s.on = vec![true; nr];
+        s.utilization = n.racks.iter().map(|r| r.base_util).collect();
+        s.power = vec![0.0; nr];
+        s.inlet = vec![22.0; nr];
+        s.status = vec![0; nr];
+        s.flow = vec![0.0; nr];
+        s.decay_cool = vec![1.0; nr];
+        s.inv_mcp = vec![0.0; nr];
+        s.alarm_status = vec![0; nr];
+        s.decay_gpu = vec![1.0; nr];
+        s.r_gpu = vec![AIR_GPU_R; nr];
+        s.cdu_flow_fraction_cached = vec![f64::NAN; n.cdus.len()];
+        s.loop_flow_fraction_cached = vec![f64::NAN; n.loops.len()];
+        s.cdu_eff_cmin = vec![0.0; n.cdus.len()];
+        s.cdu_return = s.cdu_supply.clone();
+        s.cdu_heat = vec![0.0; n.cdus.len()];
+        s.cdu_pump = vec![0.0; n.cdus.len()];
+        s.cdu_flow_fraction = vec![1.0; n.cdus.len()];
+        s.cdu_running = vec![0; n.cdus.len()];
+        s.room = vec![25.0; n.halls.len()];
+        s.hall_supply_air = vec![22.0; n.halls.len()];
+        s.hall_air_heat = vec![0.0; n.halls.len()];
+        s.loop_supply = n.loops.iter().map(|l| l.setpoint_c).collect();
+        s.loop_return = s.loop_supply.clone();
+        s.loop_heat = vec![0.0; n.loops.len()];
+        s.loop_flow_fraction = vec![1.0; n.loops.len()];
+        s.loop_pump = vec![0.0; n.loops.len()];
+        s.crahs = vec![EquipmentState::default(); n.crahs.len()];
+        s.dry_coolers = vec![EquipmentState::default(); n.dry_coolers.len()];
+        s.chillers = vec![EquipmentState::default(); n.chillers.len()];
+        s.chiller_restart_s = vec![0.0; n.chillers.len()];
+        s.ups_battery_kj = n.ups.iter().map(|u| u.battery_kj).collect();
+        s.ups_on_battery = vec![false; n.ups.len()];
+        s.ups_out = vec![true; n.ups.len()];
+        s.ups_load = vec![0.0; n.ups.len()];
+        s.pdu_load = vec![0.0; n.pdus.len()];
+        s.feed_load = vec![0.0; n.feeds.len()];
+    }
+
+    fn assign_profiles(&mut self) {
+        self.profiles = self.scenario.workloads.iter().map(|w| w.profile.clone()).collect();
+        self.rack_profile = self
+            .net
+            .ids
+            .racks
+            .iter()
+            .map(|id| {
+                // The last matching assignment wins, so a scenario can refine a hall-wide profile.
+                self.scenario.workloads.iter().rposition(|w| matches(&w.target, id)).map_or(NONE, |i| i as u32)
+            })
+            .collect();
+    }
+
+    /// Runs to steady state before t = 0 with long steps (stable: every node is exponential).
+    fn settle(&mut self) {
+        let dt = self.dt;
+        self.dt = 30.0;
+        for _ in 0..480 {
+            self.physics_step(false);
+        }
+        self.dt = dt;
+        self.physics_step(true);
+    }
+
+    pub fn time_s(&self) -> f64 {
+        self.time_s
+    }
+    pub fn dt(&self) -> f64 {
+        self.dt
+    }
+    pub fn set_dt(&mut self, dt: f64) {
+        if dt.is_finite() && dt > 0.0 && dt <= 60.0 {
+            self.dt = dt;
+        }
+    }
+    pub fn site(&self) -> &Site {
+        &self.site
+    }
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+    pub fn network(&self) -> &Network {
+        &self.net
+    }
+    pub fn kpis(&self) -> &Kpis {
+        &self.s.kpis
+    }
+    pub fn rack_count(&self) -> usize {
+        self.net.racks.len()
+    }
+    /// Every alarm raised or cleared so far, in time order.
+    pub fn alarm_log(&self) -> &[Alarm] {
+        &self.log
+    }
+    /// First time any GPU throttled, seconds.
+    pub fn throttle_onset_s(&self) -> Option<f64> {
+        self.first_throttle_s
+    }
+    /// Bytes of dynamic state: what one step reads and writes at least once.
+    pub fn state_bytes(&self) -> usize {
+        let r = self.net.racks.len();
+        r * (12 * 8 + 2) + self.net.cdus.len() * 6 * 8
+    }
+
+    /// Advances one step of `dt` seconds, applying events due by the end of it.
+    pub fn step(&mut self) {
+        self.apply_due_events();
+        self.physics_step(true);
+        self.time_s += self.dt;
+        self.step += 1;
+    }
+
+    /// Runs until `t` (seconds), in whole steps.
+    pub fn run_until(&mut self, t: f64) {
+        while self.time_s + 1e-9 < t {
+            self.step();
+        }
+    }
+
+    /// Applies a failure, restore or other action now (from the UI or the CLI).
+    pub fn apply(&mut self, action: &Action) {
+        match action {
+            Action::Fail(f) => self.set_failure(f, true),
+            Action::Restore(f) => self.set_failure(f, false),
+            Action::Ambient(c) => {
+                let d = c - self.ambient_dry;
+                self.ambient_dry = *c;
+                self.ambient_wet += d;
+            }
+            Action::HeatWave { rise_c, duration_s } => self.heat_waves.push((self.time_s, *rise_c, *duration_s)),
+            Action::Utilization { target, value } => {
+                let v = value.clamp(0.0, 1.0);
+                for (i, id) in self.net.ids.racks.iter().enumerate() {
+                    if matches(target, id) {
+                        self.net.racks[i].base_util = v;
+                    }
+                }
+            }
+        }
+    }
+
+    fn apply_due_events(&mut self) {
+        while let Some(e) = self.events.get(self.next_event) {
+            if e.at_s > self.time_s + 1e-9 {
+                break;
+            }
+            let a = e.action.clone();
+            self.next_event += 1;
+            self.apply(&a);
+        }
+    }
+
+    fn set_failure(&mut self, f: &Failure, failed: bool) {
+        let ids = &self.net.ids;
+        let fl = &mut self.fail;
+        let hit = |list: &[String]| -> Vec<usize> {
+            list.iter().enumerate().filter(|(_, id)| matches(&f.target, id)).map(|(i, _)| i).collect()
+        };
+        match f.kind {
+            FailureKind::CduPump => {
+                for i in hit(&ids.cdus) {
+                    let total = self.net.cdus[i].pumps;
+                    fl.cdu_pumps[i] =
+                        if failed { (fl.cdu_pumps[i] + 1).min(total) } else { fl.cdu_pumps[i].saturating_sub(1) };
+                }
+            }
+            FailureKind::Cdu => hit(&ids.cdus).into_iter().for_each(|i| fl.cdu[i] = failed),
+            FailureKind::FacilityPump => {
+                for i in hit(&ids.loops) {
+                    let total = self.net.loops[i].pumps;
+                    fl.loop_pumps[i] =
+                        if failed { (fl.loop_pumps[i] + 1).min(total) } else { fl.loop_pumps[i].saturating_sub(1) };
+                }
+            }
+            FailureKind::Chiller => hit(&ids.chillers).into_iter().for_each(|i| fl.chillers[i] = failed),
+            FailureKind::DryCooler => hit(&ids.dry_coolers).into_iter().for_each(|i| fl.dry_coolers[i] = failed),
+            FailureKind::Crah => hit(&ids.crahs).into_iter().for_each(|i| fl.crahs[i] = failed),
+            FailureKind::Utility => hit(&ids.feeds).into_iter().for_each(|i| fl.feed[i] = failed),
+            FailureKind::Ups => hit(&ids.ups).into_iter().for_each(|i| fl.ups[i] = failed),
+        }
+        let verb = if failed { "failed" } else { "restored" };
+        self.log.push(Alarm {
+            time_s: self.time_s,
+            // A restore clears the failure: same severity, `raised: false`.
+            severity: AlarmSeverity::Critical,
+            kind: AlarmKind::EquipmentDown,
+            object: f.target.clone(),
+            message: format!("{} {verb} ({})", f.kind.name(), f.target),
+            raised: failed,
+        });
+    }
+
+    fn ambient(&self) -> (f64, f64) {
+        let mut rise = 0.0;
+        for &(start, r, dur) in &self.heat_waves {
+            let x = (self.time_s - start) / dur.max(1.0);
+            if (0.0..=1.0).contains(&x) {
+                rise += r * (1.0 - (2.0 * x - 1.0).abs());
+            }
+        }
+        (self.ambient_dry + rise, self.ambient_wet + rise)
+    }
+
+    /// One step of the whole site, in the order heat and power flow. Units: every power and
+    /// heat flow the state holds and the subsystems hand each other is kW (temperatures °C,
+    /// flows kg/s); W appears only inside a formula where it meets c_p in J/(kg·K) or UA in
+    /// W/K (`loop_in`, the CDU and loop heat balances), converted at that edge. Making it W
+    /// throughout would move the last bit of results and with it every recording's bytes.
+    fn physics_step(&mut self, live: bool) {
+        let dt = self.dt;
+        let (t_amb, t_wet) = self.ambient();
+        self.ups_availability();
+        self.pumps_and_flows();
+        let racks = self.rack_step(live);
+        let mut loop_in = self.cdu_heat_exchange(&racks);
+        let air = self.air_side(&racks.hall_air_kw, t_amb, &mut loop_in);
+        let plant = self.heat_rejection(&loop_in, t_amb, t_wet, air.dx_heat_kw + air.dx_power_kw + air.envelope_kw);
+        let Electrical { it_kw: it, losses_kw: losses, mechanical_kw: mech } = self.power_chain(&racks.pdu_it_kw);
+        let rejected = plant.rejected_kw + losses;
+        // Pumps' and CRAH fans' power is inside the loop and room heat already; DX and chiller
+        // compressors and dry cooler fans are in what the plant rejects.
+        let cooling = mech;
+        let facility = it + cooling + losses;
+        if live {
+            self.it_kwh += it * dt / 3600.0;
+            self.water_kg += plant.condenser_kw * 1e3 * dt / H_FG;
+        }
+        let RackSums {
+            gpu_max_c: gmax,
+            gpu_sum_c: gsum,
+            gpus: gn,
+            work,
+            possible,
+            throttled,
+            down,
+            inlet_max_c: inlet_max,
+            coolant_max_c: cool_max,
+            ..
+        } = racks;
+
+        let k = &mut self.s.kpis;
+        k.it_power_kw = it;
+        k.facility_power_kw = facility;
+        k.pue = if it > 0.0 { facility / it } else { 0.0 };
+        k.wue_l_per_kwh = if self.it_kwh > 0.0 { self.water_kg / self.it_kwh } else { 0.0 };
+        k.heat_rejected_kw = rejected;
+        k.cooling_power_kw = cooling;
+        k.electrical_loss_kw = losses;
+        k.energy_balance_error = if it > 0.0 { (rejected - facility).abs() / it } else { 0.0 };
+        k.max_gpu_temp_c = if gn > 0 { gmax } else { 0.0 };
+        k.mean_gpu_temp_c = if gn > 0 { gsum / gn as f64 } else { 0.0 };
+        k.max_inlet_air_c = if inlet_max.is_finite() { inlet_max } else { 0.0 };
+        k.max_coolant_c = cool_max;
+        k.output_fraction = if possible > 0.0 { work / possible } else { 1.0 };
+        k.tokens_per_s = work;
+        k.possible_tokens_per_s = possible;
+        k.racks_throttled = throttled;
+        k.racks_shutdown = down;
+        k.ambient_c = t_amb;
+
+        if live {
+            self.update_alarms();
+        }
+    }
+}

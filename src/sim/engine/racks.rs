@@ -1,0 +1,177 @@
+//! Racks: workload, power, coolant and GPU thermal nodes, throttling and shutdown, status bits,
+//! and the sums the rest of the step and the KPIs need — one pass over the racks, the hot loop
+//! of the whole simulation.
+
+use super::*;
+
+/// What one pass over the racks hands the rest of the step.
+pub(super) struct RackSums {
+    /// Heat each hall's air takes from its racks, kW.
+    pub hall_air_kw: Vec<f64>,
+    /// Σ ṁ·T of the coolant returning to each CDU, kg·K/s.
+    pub cdu_flow_temp: Vec<f64>,
+    /// Σ ṁ returning to each CDU, kg/s.
+    pub cdu_flow_kg_s: Vec<f64>,
+    /// IT load on each PDU, kW.
+    pub pdu_it_kw: Vec<f64>,
+    pub gpu_max_c: f64,
+    pub gpu_sum_c: f64,
+    /// Racks with GPUs.
+    pub gpus: usize,
+    /// Tokens/s delivered and asked for.
+    pub work: f64,
+    pub possible: f64,
+    pub throttled: u32,
+    pub down: u32,
+    pub inlet_max_c: f64,
+    pub coolant_max_c: f64,
+}
+
+impl Simulation {
+    pub(super) fn rack_step(&mut self, live: bool) -> RackSums {
+        let (dt, t) = (self.dt, self.time_s);
+        let nh = self.net.halls.len();
+        let mut hall_air_in = vec![0.0; nh];
+        let mut cdu_mt = vec![0.0; self.net.cdus.len()];
+        let mut cdu_m = vec![0.0; self.net.cdus.len()];
+        let mut pdu_it = vec![0.0; self.net.pdus.len()];
+        let pdu_up: Vec<bool> = self.net.pdus.iter().map(|p| self.s.ups_out[p.ups as usize]).collect();
+        let hall_inlet: Vec<(f64, f64)> = (0..nh).map(|h| (self.s.hall_supply_air[h], self.s.room[h])).collect();
+        let profile_factor: Vec<f64> =
+            self.profiles.iter().enumerate().map(|(i, p)| p.factor(t, self.scenario.seed, i as u64)).collect();
+        let mut any_throttled = false;
+        // KPI sums gathered in the same pass over the racks.
+        let (mut gmax, mut gsum, mut gn) = (f64::MIN, 0.0, 0usize);
+        let (mut work, mut possible) = (0.0, 0.0);
+        let (mut throttled, mut down) = (0u32, 0u32);
+        let (mut inlet_max, mut cool_max) = (f64::MIN, 0.0f64);
+        {
+            let s = &mut self.s;
+            // Every per-rack array sliced to the rack count up front, so the loop indexes them
+            // without bounds checks.
+            let racks = &self.net.racks[..];
+            let n = racks.len();
+            let (t_cool, t_gpu, throttle, on) =
+                (&mut s.coolant[..n], &mut s.gpu[..n], &mut s.throttle[..n], &mut s.on[..n]);
+            let (util, power, inlets, status) =
+                (&mut s.utilization[..n], &mut s.power[..n], &mut s.inlet[..n], &mut s.status[..n]);
+            let (flow, decay_cool, decay_gpu) = (&s.flow[..n], &s.decay_cool[..n], &s.decay_gpu[..n]);
+            let (r_gpu, inv_mcp, rack_profile) = (&s.r_gpu[..n], &s.inv_mcp[..n], &self.rack_profile[..n]);
+            let cdu_sup = &s.cdu_supply;
+            for (i, r) in racks.iter().enumerate() {
+                let pf = if rack_profile[i] == NONE { 1.0 } else { profile_factor[rack_profile[i] as usize] };
+                let u = r.base_util * pf;
+                util[i] = u;
+                let h = r.hall as usize;
+                let (sup_air, room) = hall_inlet[h];
+                let rec = self.net.halls[h].recirculation;
+                let inlet = sup_air * (1.0 - rec) + room * rec;
+                inlets[i] = inlet;
+                let powered = pdu_up[r.pdu as usize];
+                let running = powered && on[i];
+                let mut theta = throttle[i];
+                let p = if running { r.idle_kw + r.dyn_kw * u * theta } else { 0.0 };
+                let q_liq = p * r.liquid_fraction;
+                hall_air_in[h] += p - q_liq;
+                pdu_it[r.pdu as usize] += p;
+
+                // Coolant node: relax toward T_sup + q/(ṁ c_p); with no flow it only warms.
+                let t_local = if r.cdu != NONE {
+                    let c = r.cdu as usize;
+                    let m = flow[i];
+                    let tc = if m > 1e-9 {
+                        let target = cdu_sup[c] + q_liq * 1e3 * inv_mcp[i];
+                        relax(t_cool[i], target, decay_cool[i])
+                    } else {
+                        t_cool[i] + q_liq * 1e3 * dt / r.c_coolant
+                    };
+                    t_cool[i] = tc;
+                    cdu_mt[c] += m * tc;
+                    cdu_m[c] += m;
+                    tc
+                } else {
+                    inlet
+                };
+
+                // GPU node and throttling (slowdown 89 °C, shutdown 92 °C).
+                if r.gpus > 0.0 {
+                    let q_gpu = p * r.gpu_w_per_kw;
+                    let target = t_local + r_gpu[i] * q_gpu;
+                    let tg = relax(t_gpu[i], target, decay_gpu[i]);
+                    t_gpu[i] = tg;
+                    if on[i] && tg >= GPU_SHUTDOWN_C {
+                        on[i] = false;
+                        theta = 0.0;
+                    } else if !on[i] && tg <= GPU_RESTART_C {
+                        on[i] = true;
+                        theta = 0.3;
+                    } else if on[i] && tg >= GPU_SLOWDOWN_C && u > 0.0 {
+                        // The throttle whose steady GPU temperature sits just under slowdown.
+                        let q_ok = (GPU_SLOWDOWN_C - 0.5 - t_local).max(0.0) / r_gpu[i];
+                        let p_ok = q_ok / r.gpu_w_per_kw;
+                        let theta_ok = ((p_ok - r.idle_kw) / (r.dyn_kw * u).max(1e-9)).clamp(0.0, 1.0);
+                        theta = theta.min(theta_ok);
+                    } else if on[i] {
+                        theta = (theta + THROTTLE_RECOVERY_PER_S * dt).min(1.0);
+                    }
+                } else {
+                    t_gpu[i] = t_local;
+                }
+                throttle[i] = theta;
+                power[i] = p;
+                let mut st = if r.cdu == NONE { RackStatus::AIR_COOLED } else { 0 };
+                if running && theta < 0.999 {
+                    st |= RackStatus::THROTTLED;
+                    any_throttled = true;
+                }
+                if !on[i] {
+                    st |= RackStatus::SHUTDOWN;
+                }
+                if !powered {
+                    st |= RackStatus::NO_POWER;
+                }
+                if inlet > ASHRAE_RECOMMENDED_MAX_C {
+                    st |= RackStatus::INLET_WARN;
+                }
+                if inlet > ASHRAE_A1_MAX_C {
+                    st |= RackStatus::INLET_CRIT;
+                }
+                status[i] = st;
+
+                if r.gpus > 0.0 {
+                    gmax = gmax.max(t_gpu[i]);
+                    gsum += t_gpu[i];
+                    gn += 1;
+                }
+                let asked = r.tokens_per_s * u;
+                possible += asked;
+                let out = st & (RackStatus::SHUTDOWN | RackStatus::NO_POWER) == 0;
+                work += if out { asked * theta } else { 0.0 };
+                throttled += u32::from(st & RackStatus::THROTTLED != 0);
+                down += u32::from(!out);
+                inlet_max = inlet_max.max(inlet);
+                if r.cdu != NONE {
+                    cool_max = cool_max.max(t_local);
+                }
+            }
+        }
+        if live && any_throttled && self.first_throttle_s.is_none() {
+            self.first_throttle_s = Some(t);
+        }
+        RackSums {
+            hall_air_kw: hall_air_in,
+            cdu_flow_temp: cdu_mt,
+            cdu_flow_kg_s: cdu_m,
+            pdu_it_kw: pdu_it,
+            gpu_max_c: gmax,
+            gpu_sum_c: gsum,
+            gpus: gn,
+            work,
+            possible,
+            throttled,
+            down,
+            inlet_max_c: inlet_max,
+            coolant_max_c: cool_max,
+        }
+    }
+}
