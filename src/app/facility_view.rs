@@ -68,7 +68,7 @@ pub fn plan_to_world(x: f64, y: f64, height: f32) -> Vec3 {
 }
 
 /// Everything placed, in plan coordinates: computed once, used for meshes and tags.
-pub struct Layout {
+pub struct PlacedFacility {
     /// id, footprint, height, has GPUs, rack type
     pub racks: Vec<(String, Footprint, f32, bool, String)>,
     pub cdus: Vec<(String, Footprint)>,
@@ -86,7 +86,7 @@ pub struct RowRun {
     pub label: String,
     pub extent: Footprint,
     pub top: f32,
-    /// Index into `Layout::cdus`.
+    /// Index into `PlacedFacility::cdus`.
     pub cdu: Option<usize>,
     pub pdu: Option<String>,
 }
@@ -180,7 +180,7 @@ pub struct PowerLayer;
 
 /// Lays out the site: rack footprints from rows, units from their positions, and outdoor plant
 /// without a position in a line north of the halls.
-pub fn layout(site: &crate::model::Site) -> Layout {
+pub fn place(site: &crate::model::Site) -> PlacedFacility {
     let catalogue = site.rack_catalogue();
     let ty = |name: Option<&str>| name.and_then(|n| catalogue.iter().find(|t| t.id == n));
     let mut racks = Vec::new();
@@ -252,7 +252,7 @@ pub fn layout(site: &crate::model::Site) -> Layout {
         .enumerate()
         .map(|(k, c)| (c.id.clone(), outdoor(c.position, 6.0, 2.4, k, 20.0)))
         .collect();
-    Layout { racks, cdus, crahs, dry_coolers, chillers, rows }
+    PlacedFacility { racks, cdus, crahs, dry_coolers, chillers, rows }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -266,7 +266,7 @@ fn spawn_facility(
     layers: Option<Res<Layers>>,
 ) {
     let site = &scene.site;
-    let lay = layout(site);
+    let placed = place(site);
     let unit_box = meshes.as_mut().map(|m| m.add(Cuboid::new(1.0, 1.0, 1.0)));
 
     let mut tag = 0u32;
@@ -297,28 +297,28 @@ fn spawn_facility(
             e.insert((Mesh3d(mesh.clone()), MeshMaterial3d(p.material.clone()), NoFrustumCulling));
         }
     };
-    for (id, f, h, gpus, _) in &lay.racks {
+    for (id, f, h, gpus, _) in &placed.racks {
         spawn_box(&mut commands, id, f, *h, tag);
         has_gpus.push(*gpus);
         tag += 1;
     }
     let cdu_start = tag;
-    for (id, f) in &lay.cdus {
+    for (id, f) in &placed.cdus {
         spawn_box(&mut commands, id, f, 2.0, tag);
         tag += 1;
     }
     let crah_start = tag;
-    for (id, f) in &lay.crahs {
+    for (id, f) in &placed.crahs {
         spawn_box(&mut commands, id, f, 2.2, tag);
         tag += 1;
     }
     let dry_cooler_start = tag;
-    for (id, f) in &lay.dry_coolers {
+    for (id, f) in &placed.dry_coolers {
         spawn_box(&mut commands, id, f, 2.5, tag);
         tag += 1;
     }
     let chiller_start = tag;
-    for (id, f) in &lay.chillers {
+    for (id, f) in &placed.chillers {
         spawn_box(&mut commands, id, f, 2.6, tag);
         tag += 1;
     }
@@ -346,17 +346,17 @@ fn spawn_facility(
     let layers = layers.map(|l| *l).unwrap_or_default();
     let pipe_start = tag;
     let mut pipes = Vec::new();
-    for row in &lay.rows {
+    for row in &placed.rows {
         let Some(cdu) = row.cdu else { continue };
         for supply in [true, false] {
-            spawn_segments(&mut commands, pipe_route(row, &lay.cdus[cdu].1, supply), tag, true, layers.pipes);
+            spawn_segments(&mut commands, pipe_route(row, &placed.cdus[cdu].1, supply), tag, true, layers.pipes);
             pipes.push((cdu, supply));
             tag += 1;
         }
     }
     let busway_start = tag;
     let mut busways = Vec::new();
-    for row in &lay.rows {
+    for row in &placed.rows {
         spawn_segments(&mut commands, busway(row), tag, false, layers.power);
         busways.push(row.pdu.as_ref().and_then(|id| site.power.pdus.iter().position(|p| &p.id == id)));
         tag += 1;
@@ -432,7 +432,7 @@ fn spawn_facility(
         commands.insert_resource(GlobalAmbientLight { brightness: 250.0, ..default() });
     }
     let hall_y = site.halls.iter().map(|h| h.origin.1 + h.size.1 / 2.0).sum::<f64>() / site.halls.len().max(1) as f64;
-    let outdoor: Vec<f64> = lay.dry_coolers.iter().chain(&lay.chillers).map(|(_, f)| f.centre().1).collect();
+    let outdoor: Vec<f64> = placed.dry_coolers.iter().chain(&placed.chillers).map(|(_, f)| f.centre().1).collect();
     let plant_south = !outdoor.is_empty() && outdoor.iter().sum::<f64>() / (outdoor.len() as f64) < hall_y;
     let mut hall_lo = Vec3::splat(f32::INFINITY);
     let mut hall_hi = Vec3::splat(f32::NEG_INFINITY);
@@ -447,7 +447,7 @@ fn spawn_facility(
     }
     lo = lo.min(hall_lo);
     hi = hi.max(hall_hi);
-    let row_labels = lay
+    let row_labels = placed
         .rows
         .iter()
         .map(|r| {
@@ -458,7 +458,7 @@ fn spawn_facility(
         })
         .collect();
     commands.insert_resource(FacilityTags {
-        racks: lay.racks.len(),
+        racks: placed.racks.len(),
         cdu_start,
         crah_start,
         dry_cooler_start,
@@ -468,14 +468,14 @@ fn spawn_facility(
         busway_start,
         busways,
         plant_south,
-        aisle: aisle_of(&boxes[..lay.racks.len()]),
+        aisle: aisle_of(&boxes[..placed.racks.len()]),
         count: tag,
         has_gpus,
         bounds: (lo, hi),
         hall_bounds: (hall_lo, hall_hi),
         row_labels,
         index: ids.iter().enumerate().map(|(i, id)| (id.clone(), i as u32)).collect(),
-        rack_types: lay.racks.iter().map(|r| r.4.clone()).collect(),
+        rack_types: placed.racks.iter().map(|r| r.4.clone()).collect(),
         ids,
         boxes,
     });

@@ -247,7 +247,9 @@ pub struct Chiller {
     pub cop: f64,
     #[serde(default)]
     pub condenser: Condenser,
-    /// Bypass the compressor when the dry cooler / tower alone reaches the setpoint.
+    /// Waterside economiser: the loop's dry coolers take what they can first and this chiller
+    /// trims the rest (idle when they reach the setpoint alone). A loop runs so when all its
+    /// chillers say so.
     #[serde(default)]
     pub economiser: bool,
     /// Seconds from a trip until it cools again (4–8 min typical, physics.md §3).

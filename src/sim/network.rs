@@ -90,8 +90,10 @@ pub struct LoopNode {
     pub c_water: f64,
     pub dry_coolers: Vec<u32>,
     pub chillers: Vec<u32>,
-    /// Chillers trim after the dry coolers (economiser) rather than carrying the load alone.
-    pub economiser: bool,
+    /// Waterside economiser: the dry coolers take what they can first and the chillers trim
+    /// the rest (every chiller of the loop has `economiser: true` in the scene). Otherwise the
+    /// chillers take the load first.
+    pub dry_coolers_first: bool,
     pub supply: Supply,
 }
 
@@ -292,7 +294,7 @@ impl Network {
                     return Err(format!("{}: heat rejection \"{hr}\" does not exist", l.id));
                 }
             }
-            let economiser = chillers.iter().all(|&c| site.plant.chillers[c as usize].economiser);
+            let dry_coolers_first = chillers.iter().all(|&c| site.plant.chillers[c as usize].economiser);
             loops.push(LoopNode {
                 setpoint_c: l.supply_setpoint_c,
                 flow_kg_s: l.rated_flow_kg_s,
@@ -302,7 +304,7 @@ impl Network {
                 c_water: l.volume_m3 * RHO_WATER * CP_WATER,
                 dry_coolers,
                 chillers,
-                economiser,
+                dry_coolers_first,
                 supply: supply(&l.id, &l.supply)?,
             });
         }

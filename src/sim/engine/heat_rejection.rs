@@ -1,6 +1,6 @@
 //! Heat rejection: each facility loop's return water through its dry coolers (fans slowed to
 //! hold the setpoint, power ∝ speed³) and chillers (ahead of or behind the dry coolers, as the
-//! loop's economiser says), then its supply node.
+//! loop's `dry_coolers_first` says), then its supply node.
 
 use super::*;
 
@@ -77,7 +77,7 @@ impl Simulation {
                 }
                 *t -= q / c_w;
             };
-            if !node.economiser {
+            if !node.dry_coolers_first {
                 run_chillers(&mut t, s);
             }
             // Dry coolers as one bank; fans slow down to hold the setpoint (power ∝ speed³).
@@ -104,7 +104,7 @@ impl Simulation {
                 }
             }
             t -= q_dc / c_w;
-            if node.economiser {
+            if node.dry_coolers_first {
                 run_chillers(&mut t, s);
             }
             // Supply node: the loop's water volume mixes what leaves the plant.
