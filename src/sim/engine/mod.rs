@@ -25,7 +25,6 @@ mod racks;
 mod snapshot;
 
 use power::{Electrical, powered_of};
-use racks::RackSums;
 
 /// Which kinds of object an alarm can be about.
 const CLASSES: usize = 10;
@@ -435,19 +434,7 @@ impl Simulation {
             self.it_kwh += it * dt / 3600.0;
             self.water_kg += plant.condenser_kw * 1e3 * dt / H_FG;
         }
-        let RackSums {
-            gpu_max_c: gmax,
-            gpu_sum_c: gsum,
-            gpus: gn,
-            work,
-            possible,
-            throttled,
-            down,
-            inlet_max_c: inlet_max,
-            coolant_max_c: cool_max,
-            ..
-        } = racks;
-
+        let r = &racks;
         let k = &mut self.s.kpis;
         k.it_power_kw = it;
         k.facility_power_kw = facility;
@@ -457,15 +444,15 @@ impl Simulation {
         k.cooling_power_kw = cooling;
         k.electrical_loss_kw = losses;
         k.energy_balance_error = if it > 0.0 { (rejected - facility).abs() / it } else { 0.0 };
-        k.max_gpu_temp_c = if gn > 0 { gmax } else { 0.0 };
-        k.mean_gpu_temp_c = if gn > 0 { gsum / gn as f64 } else { 0.0 };
-        k.max_inlet_air_c = if inlet_max.is_finite() { inlet_max } else { 0.0 };
-        k.max_coolant_c = cool_max;
-        k.output_fraction = if possible > 0.0 { work / possible } else { 1.0 };
-        k.tokens_per_s = work;
-        k.possible_tokens_per_s = possible;
-        k.racks_throttled = throttled;
-        k.racks_shutdown = down;
+        k.max_gpu_temp_c = if r.gpus > 0 { r.gpu_max_c } else { 0.0 };
+        k.mean_gpu_temp_c = if r.gpus > 0 { r.gpu_sum_c / r.gpus as f64 } else { 0.0 };
+        k.max_inlet_air_c = if r.inlet_max_c.is_finite() { r.inlet_max_c } else { 0.0 };
+        k.max_coolant_c = r.coolant_max_c;
+        k.output_fraction = if r.possible > 0.0 { r.work / r.possible } else { 1.0 };
+        k.tokens_per_s = r.work;
+        k.possible_tokens_per_s = r.possible;
+        k.racks_throttled = r.throttled;
+        k.racks_shutdown = r.down;
         k.ambient_c = t_amb;
 
         if live {
