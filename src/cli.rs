@@ -44,6 +44,17 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Apply a list of layout edits (RON) to a scene, validate, and write the new scene.
+    Edit {
+        scene: PathBuf,
+        edits: PathBuf,
+        /// Where to write the edited scene (never over SCENE unless --in-place).
+        #[arg(long, required_unless_present = "in_place", conflicts_with = "in_place")]
+        out: Option<PathBuf>,
+        /// Write the edited scene over SCENE.
+        #[arg(long)]
+        in_place: bool,
+    },
     /// Run a scene headless as fast as possible and print a report.
     Simulate(SimulateArgs),
     /// Read a recording: the state at a time, or its events.
@@ -270,6 +281,10 @@ pub fn main() -> ExitCode {
             };
             generate_cmd(&GenerateOptions { racks, rack_type, cooling, halls, seed }, &out)
         }
+        Some(Command::Edit { scene, edits, out, in_place }) => {
+            let out = if in_place { scene.clone() } else { out.unwrap_or_default() };
+            edit_cmd(&scene, &edits, &out)
+        }
         Some(Command::Simulate(args)) => done(report::simulate(&(&args).into())),
         Some(Command::Replay(args)) => done(report::replay(&(&args).into())),
         Some(Command::Export(args)) => done(report::export(&(&args).into())),
@@ -345,6 +360,42 @@ fn generate_cmd(opts: &GenerateOptions, out: &Path) -> ExitCode {
         t.elapsed().as_secs_f64() * 1e3
     );
     ExitCode::SUCCESS
+}
+
+/// `edit`: exit 1 with `EDITS.ron:line:col` on a bad script or a refused step; nothing is
+/// written then.
+fn edit_cmd(scene_path: &Path, edits: &Path, out: &Path) -> ExitCode {
+    let name = scene_path.display().to_string();
+    let mut site = match scene::load_file(scene_path) {
+        Ok(l) => l.site,
+        Err(e) => {
+            for d in &e.0 {
+                eprintln!("{}", d.display(&name));
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    let text = match std::fs::read_to_string(edits) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", edits.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    match crate::edit::script::run(&mut site, &text) {
+        Ok(report) => {
+            if let Err(e) = scene::save(&site, out) {
+                eprintln!("error: cannot write {}: {e}", out.display());
+                return ExitCode::FAILURE;
+            }
+            eprintln!("applied {} edits: {} racks; wrote {}", report.steps, report.racks, out.display());
+            ExitCode::SUCCESS
+        }
+        Err(d) => {
+            eprintln!("{}", d.display(&edits.display().to_string()));
+            ExitCode::FAILURE
+        }
+    }
 }
 
 pub use crate::open::{is_recording, load_scene_or_demo};

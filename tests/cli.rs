@@ -240,6 +240,37 @@ fn export_writes_tidy_csv() {
     assert!(!text.contains("\n30,"), "--every 1m keeps one sample a minute");
 }
 
+/// `edit`: the README's example writes a scene of 7 racks that validates; a step that would
+/// overload the CDU exits 1 with the script's line:col and writes nothing; SCENE is never
+/// written over without --in-place.
+#[test]
+fn edit_applies_a_script_or_says_where_it_is_refused() {
+    let out = tmp("edited.ron");
+    let _ = std::fs::remove_file(&out);
+    let o = run(&["edit", "scenes/demo-hall.ron", "scenes/edits/demo-row-c.ron", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("7 racks"), "{}", stderr(&o));
+    let o = run(&["validate", out.to_str().unwrap()]);
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("7 racks"), "{}", stderr(&o));
+
+    let script = tmp("too-many.ron");
+    std::fs::write(
+        &script,
+        "[\n  Remove(id: \"hall-1/row-B/rack-03\"),\n  AddRack(row: \"hall-1/row-B\", rack_type: \"gb300-nvl72\"),\n  AddRack(row: \"hall-1/row-B\", rack_type: \"gb300-nvl72\"),\n]\n",
+    )
+    .unwrap();
+    let refused = tmp("refused.ron");
+    let _ = std::fs::remove_file(&refused);
+    let o = run(&["edit", "scenes/demo-hall.ron", script.to_str().unwrap(), "--out", refused.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("too-many.ron:4:3") && err.contains("over capacity"), "{err}");
+    assert!(!refused.exists(), "nothing is written when a step is refused");
+    // Neither --out nor --in-place: clap refuses, SCENE untouched.
+    let o = run(&["edit", "scenes/demo-hall.ron", "scenes/edits/demo-row-c.ron"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
 /// Recording bytes are a promise: a recording made today equals, byte for byte, the one the
 /// same command made before the sim/recording restructuring (session 6, issue 12). The hash
 /// is FNV-1a 64 of the whole file. It changes only on purpose: new physics, a new codec

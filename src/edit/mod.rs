@@ -7,7 +7,9 @@ use std::collections::VecDeque;
 use std::fmt;
 
 use crate::diagnostic::Diagnostic;
-use crate::model::{Rack, Row, Site};
+use crate::model::{Hall, Rack, Row, Site};
+
+pub mod script;
 
 /// One change to a site's layout. Indices are positions within a row, counted in the row as it
 /// is when the edit is applied; everything else is an id.
@@ -42,6 +44,35 @@ pub enum Edit {
         rack_id: String,
         at: Option<f64>,
     },
+    /// Puts a whole row into the hall at `index` (0: first; the hall's row count: last).
+    InsertRow {
+        hall: String,
+        index: usize,
+        row: Box<Row>,
+    },
+    RemoveRow {
+        hall: String,
+        row: String,
+    },
+    /// Replaces row `row` with `with` (whose id may differ: a rename). Every change to a row's
+    /// own fields or its racks' fields is one: move, rotate, rack type, CDU and PDU.
+    SetRow {
+        hall: String,
+        row: String,
+        with: Box<Row>,
+    },
+    /// Replaces hall `hall` with `with`: size, containment, its CDUs and CRAHs.
+    SetHall {
+        hall: String,
+        with: Box<Hall>,
+    },
+    InsertHall {
+        index: usize,
+        hall: Box<Hall>,
+    },
+    RemoveHall {
+        hall: String,
+    },
 }
 
 impl fmt::Display for Edit {
@@ -60,6 +91,15 @@ impl fmt::Display for Edit {
             Edit::SetRackAt { hall, row, rack_id, at: None } => {
                 write!(f, "set rack {hall}/{row}/{rack_id} side by side with the one before")
             }
+            Edit::InsertRow { hall, index, row } => {
+                write!(f, "add row {hall}/{} of {} at index {index}", row.id, count_racks(row.racks.len()))
+            }
+            Edit::RemoveRow { hall, row } => write!(f, "remove row {hall}/{row}"),
+            Edit::SetRow { hall, row, with } if with.id == *row => write!(f, "change row {hall}/{row}"),
+            Edit::SetRow { hall, row, with } => write!(f, "change row {hall}/{row} (renamed {})", with.id),
+            Edit::SetHall { hall, .. } => write!(f, "change hall {hall}"),
+            Edit::InsertHall { index, hall } => write!(f, "add hall {} at index {index}", hall.id),
+            Edit::RemoveHall { hall } => write!(f, "remove hall {hall}"),
         }
     }
 }
@@ -77,6 +117,15 @@ pub enum EditError {
     RackExists(String),
     #[error("index {index} is past the end of row {row} ({})", count_racks(*.racks))]
     PastEnd { row: String, index: usize, racks: usize },
+    #[error("a row {0} already exists")]
+    RowExists(String),
+    #[error("a hall {0} already exists")]
+    HallExists(String),
+    #[error("index {index} is past the end of {within} ({count})")]
+    PastEndOf { within: String, index: usize, count: usize },
+    /// An id in an edit script that names nothing (or not the kind the edit needs).
+    #[error("{0}")]
+    NoObject(String),
     /// The edit fits, but the scene validator finds errors in the result (the same check the sim
     /// thread makes before it takes a site).
     #[error("the edit would leave the scene with errors:\n{}", lines(.0))]
@@ -100,16 +149,30 @@ pub fn apply(site: &mut Site, edit: &Edit) -> Result<Edit, EditError> {
     if errors.is_empty() {
         Ok(inverse)
     } else {
-        // Put back the rows as they were rather than trust the inverse on a refused site.
-        for (h, r, row) in saved {
-            site.halls[h].rows[r] = row;
-        }
+        // Put back what was there rather than trust the inverse on a refused site.
+        saved.restore(site);
         Err(EditError::Invalid(errors))
     }
 }
 
-/// The rows an edit touches, as they were: (hall index, row index, row).
-type Saved = Vec<(usize, usize, Row)>;
+/// What an edit touched, as it was: rows (hall index, row index, row), or all the halls.
+enum Saved {
+    Rows(Vec<(usize, usize, Row)>),
+    Halls(Vec<Hall>),
+}
+
+impl Saved {
+    fn restore(self, site: &mut Site) {
+        match self {
+            Saved::Rows(rows) => {
+                for (h, r, row) in rows {
+                    site.halls[h].rows[r] = row;
+                }
+            }
+            Saved::Halls(halls) => site.halls = halls,
+        }
+    }
+}
 
 /// Checks everything the edit needs before changing anything, then changes the site.
 fn change(site: &mut Site, edit: &Edit) -> Result<(Edit, Saved), EditError> {
@@ -165,6 +228,60 @@ fn change(site: &mut Site, edit: &Edit) -> Result<(Edit, Saved), EditError> {
             let old = std::mem::replace(&mut site.halls[h].rows[r].racks[k].at, *at);
             Ok((Edit::SetRackAt { hall: hall.clone(), row: row.clone(), rack_id: rack_id.clone(), at: old }, saved))
         }
+        Edit::InsertRow { hall, index, row } => {
+            let h = find_hall(site, hall)?;
+            let rows = &site.halls[h].rows;
+            if rows.iter().any(|r| r.id == row.id) {
+                return Err(EditError::RowExists(format!("{hall}/{}", row.id)));
+            }
+            if *index > rows.len() {
+                return Err(EditError::PastEndOf { within: format!("hall {hall}"), index: *index, count: rows.len() });
+            }
+            let saved = Saved::Halls(site.halls.clone());
+            site.halls[h].rows.insert(*index, (**row).clone());
+            Ok((Edit::RemoveRow { hall: hall.clone(), row: row.id.clone() }, saved))
+        }
+        Edit::RemoveRow { hall, row } => {
+            let (h, r) = find_row(site, hall, row)?;
+            let saved = Saved::Halls(site.halls.clone());
+            let removed = site.halls[h].rows.remove(r);
+            Ok((Edit::InsertRow { hall: hall.clone(), index: r, row: Box::new(removed) }, saved))
+        }
+        Edit::SetRow { hall, row, with } => {
+            let (h, r) = find_row(site, hall, row)?;
+            if with.id != *row && site.halls[h].rows.iter().any(|x| x.id == with.id) {
+                return Err(EditError::RowExists(format!("{hall}/{}", with.id)));
+            }
+            let saved = save(site, &[(h, r)]);
+            let old = std::mem::replace(&mut site.halls[h].rows[r], (**with).clone());
+            Ok((Edit::SetRow { hall: hall.clone(), row: with.id.clone(), with: Box::new(old) }, saved))
+        }
+        Edit::SetHall { hall, with } => {
+            let h = find_hall(site, hall)?;
+            if with.id != *hall && site.halls.iter().any(|x| x.id == with.id) {
+                return Err(EditError::HallExists(with.id.clone()));
+            }
+            let saved = Saved::Halls(site.halls.clone());
+            let old = std::mem::replace(&mut site.halls[h], (**with).clone());
+            Ok((Edit::SetHall { hall: with.id.clone(), with: Box::new(old) }, saved))
+        }
+        Edit::InsertHall { index, hall } => {
+            if site.halls.iter().any(|x| x.id == hall.id) {
+                return Err(EditError::HallExists(hall.id.clone()));
+            }
+            if *index > site.halls.len() {
+                return Err(EditError::PastEndOf { within: "the site".into(), index: *index, count: site.halls.len() });
+            }
+            let saved = Saved::Halls(site.halls.clone());
+            site.halls.insert(*index, (**hall).clone());
+            Ok((Edit::RemoveHall { hall: hall.id.clone() }, saved))
+        }
+        Edit::RemoveHall { hall } => {
+            let h = find_hall(site, hall)?;
+            let saved = Saved::Halls(site.halls.clone());
+            let removed = site.halls.remove(h);
+            Ok((Edit::InsertHall { index: h, hall: Box::new(removed) }, saved))
+        }
     }
 }
 
@@ -173,11 +290,15 @@ fn past_end(hall: &str, row: &str, index: usize, racks: usize) -> EditError {
 }
 
 fn save(site: &Site, rows: &[(usize, usize)]) -> Saved {
-    rows.iter().map(|&(h, r)| (h, r, site.halls[h].rows[r].clone())).collect()
+    Saved::Rows(rows.iter().map(|&(h, r)| (h, r, site.halls[h].rows[r].clone())).collect())
+}
+
+fn find_hall(site: &Site, hall: &str) -> Result<usize, EditError> {
+    site.halls.iter().position(|x| x.id == hall).ok_or_else(|| EditError::NoHall(hall.to_string()))
 }
 
 fn find_row(site: &Site, hall: &str, row: &str) -> Result<(usize, usize), EditError> {
-    let h = site.halls.iter().position(|x| x.id == hall).ok_or_else(|| EditError::NoHall(hall.to_string()))?;
+    let h = find_hall(site, hall)?;
     let r =
         site.halls[h].rows.iter().position(|x| x.id == row).ok_or_else(|| EditError::NoRow(format!("{hall}/{row}")))?;
     Ok((h, r))
@@ -352,6 +473,9 @@ fn push_merged(group: &mut Vec<Edit>, inverse: Edit) {
         // The previous inverse already restores the offset the group started from.
         (Some(Edit::SetRackAt { hall, row, rack_id, .. }), Edit::SetRackAt { hall: h, row: r, rack_id: id, .. })
             if hall == h && row == r && rack_id == id => {}
+        // Dragging a row: the first inverse already puts the row back as the group found it.
+        (Some(Edit::SetRow { hall, row, with }), Edit::SetRow { hall: h, row: r, with: w })
+            if hall == h && row == r && with.id == w.id => {}
         _ => group.push(inverse),
     }
 }
