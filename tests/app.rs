@@ -327,7 +327,8 @@ fn clicks_and_the_wheel_over_a_panel_do_not_reach_the_scene() {
     use factory_twin::app::selection::{Select, Selection};
     let mut app = app_with_input();
     // The panels left this part of the 1000×600 window to the scene (as `panels_ui` records it).
-    let pointer = ScenePointer { scene_rect: Some(Rect::new(250.0, 50.0, 750.0, 560.0)), egui_busy: false };
+    let pointer =
+        ScenePointer { scene_rect: Some(Rect::new(250.0, 50.0, 750.0, 560.0)), egui_busy: false, typing: false };
     app.insert_resource(pointer);
     let window = window_with_cursor(&mut app, Vec2::new(100.0, 300.0));
     app.world_mut().write_message(Select { tag: Some(3), focus: false });
@@ -612,7 +613,11 @@ fn a_drag_over_the_scene_orbits_and_one_from_a_panel_does_not() {
     use factory_twin::app::camera::OrbitCamera;
     use factory_twin::app::pointer::ScenePointer;
     let mut app = app_with_input();
-    app.insert_resource(ScenePointer { scene_rect: Some(Rect::new(250.0, 50.0, 750.0, 560.0)), egui_busy: false });
+    app.insert_resource(ScenePointer {
+        scene_rect: Some(Rect::new(250.0, 50.0, 750.0, 560.0)),
+        egui_busy: false,
+        typing: false,
+    });
     let yaw = |app: &mut App| app.world_mut().query::<&OrbitCamera>().single(app.world()).unwrap().yaw;
     // Under Xvfb there is no raw mouse motion: the drag is read off the pointer's position.
     let drag = |app: &mut App, from: Vec2, to: Vec2| {
@@ -687,4 +692,94 @@ fn a_still_image_starts_no_simulation_and_keeps_its_state() {
     assert_eq!(*app.world().resource::<State<ViewerMode>>().get(), ViewerMode::Still);
     assert!(app.world().get_resource::<SimLink>().is_none(), "a still image must not start a simulation");
     assert_eq!(app.world().resource::<LatestSnapshot>().snapshot.as_ref().map(|s| s.step), Some(snapshot.step));
+}
+
+// ---- Issue 13: the layout editor ------------------------------------------------------------
+
+fn racks_in_scene(app: &App) -> usize {
+    app.world().resource::<OpenScene>().site.rack_count()
+}
+
+fn snapshot_racks(app: &App) -> Option<usize> {
+    app.world().resource::<LatestSnapshot>().snapshot.as_ref().map(|s| s.racks.gpu_c.len())
+}
+
+/// A row placed from the palette becomes part of the scene and of the view, and the running
+/// simulation (not restarted: its clock goes on) sends snapshots of it; undo takes it away
+/// again, everywhere.
+#[test]
+fn placing_from_the_palette_reaches_the_sim_and_undo_removes_it() {
+    use factory_twin::app::editor::{Editor, EditorCommand};
+    let mut app = app();
+    fail_cdus_and_step(&mut app, 3);
+    let objects = |app: &mut App| app.world_mut().query::<&FacilityObject>().iter(app.world()).count();
+    let before = objects(&mut app);
+    {
+        let mut e = app.world_mut().resource_mut::<Editor>();
+        e.active = true;
+        e.rack_type = "network".into();
+        e.row_racks = 2;
+    }
+    // The demo hall's free floor north of row B (plan coordinates: the hall starts at 0, 0).
+    app.world_mut().write_message(EditorCommand::PlaceAt((3.0, 7.2)));
+    update_until(&mut app, |a| snapshot_racks(a) == Some(10));
+    assert_eq!(racks_in_scene(&app), 10);
+    app.update();
+    assert_eq!(objects(&mut app), before + 2, "two more racks in the view");
+    assert!(app.world().resource::<Editor>().dirty);
+    let row = app.world().resource::<OpenScene>().site.halls[0].rows.last().cloned().unwrap();
+    assert_eq!((row.id.as_str(), row.origin, row.racks.len()), ("row-C", (3.0, 7.2), 2));
+    // The sim took the edit where it was (t = 3 s), not from a fresh start.
+    assert!(step(&app).is_some_and(|s| s >= 3), "the simulation restarted: {:?}", step(&app));
+    app.world_mut().write_message(EditorCommand::Undo);
+    update_until(&mut app, |a| snapshot_racks(a) == Some(8));
+    app.update();
+    assert_eq!(racks_in_scene(&app), 8);
+    assert_eq!(objects(&mut app), before);
+    // Redo brings it back; a row where it cannot go is refused and changes nothing.
+    app.world_mut().write_message(EditorCommand::Redo);
+    update_until(&mut app, |a| snapshot_racks(a) == Some(10));
+    app.world_mut().write_message(EditorCommand::PlaceAt((3.0, 2.4)));
+    app.update();
+    app.update();
+    assert_eq!(racks_in_scene(&app), 10);
+    let (status, problem) = app.world().resource::<Editor>().status.clone().unwrap();
+    assert!(problem && status.contains("overlap"), "{status}");
+}
+
+/// A box on the floor plan picks the racks inside it, and Delete removes them (a whole row
+/// when all its racks are picked) as one undo step.
+#[test]
+fn a_box_select_picks_what_is_inside_and_delete_removes_it() {
+    use factory_twin::app::editor::{Editor, EditorCommand};
+    let mut app = app();
+    app.world_mut().resource_mut::<Editor>().active = true;
+    // Row A stands at y 2.4 from x 3.0, four racks of 0.6 m facing south.
+    app.world_mut().write_message(EditorCommand::PickInPlanBox((2.9, 2.3), (5.5, 3.8)));
+    app.update();
+    let tags = app.world().resource::<FacilityTags>().clone();
+    let picked: Vec<String> =
+        app.world().resource::<Editor>().picked.iter().map(|&t| tags.ids[t as usize].clone()).collect();
+    assert_eq!(
+        picked,
+        ["hall-1/row-A/rack-01", "hall-1/row-A/rack-02", "hall-1/row-A/rack-03", "hall-1/row-A/rack-04"]
+    );
+    // Nudged one tile west twice: the picks follow the racks through the rebuild.
+    for x in [2.4, 1.8] {
+        app.world_mut().write_message(EditorCommand::NudgePicked(-1, 0));
+        update_until(&mut app, |a| a.world().resource::<OpenScene>().site.halls[0].rows[0].origin.0 == x);
+        app.update();
+        assert_eq!(app.world().resource::<Editor>().picked.len(), 4);
+    }
+    app.world_mut().write_message(EditorCommand::DeletePicked);
+    update_until(&mut app, |a| snapshot_racks(a) == Some(4));
+    assert!(app.world().resource::<OpenScene>().site.halls[0].rows.iter().all(|r| r.id != "row-A"));
+    app.world_mut().write_message(EditorCommand::Undo);
+    update_until(&mut app, |a| snapshot_racks(a) == Some(8));
+    // Two more undos take back the nudges: the demo as it was.
+    for x in [2.4, 3.0] {
+        app.world_mut().write_message(EditorCommand::Undo);
+        update_until(&mut app, |a| a.world().resource::<OpenScene>().site.halls[0].rows[0].origin.0 == x);
+    }
+    assert_eq!(app.world().resource::<OpenScene>().site, scene::parse(scene::DEMO_SCENE).unwrap().site);
 }

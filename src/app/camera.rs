@@ -150,7 +150,6 @@ fn control(
     keys: Res<ButtonInput<KeyCode>>,
     motion: Res<AccumulatedMouseMotion>,
     scroll: Res<AccumulatedMouseScroll>,
-    egui_input: Option<Res<bevy_egui::input::EguiWantsInput>>,
     pointer: Res<super::pointer::ScenePointer>,
     windows: Query<&Window, With<bevy::window::PrimaryWindow>>,
     tags: Option<Res<FacilityTags>>,
@@ -158,9 +157,12 @@ fn control(
     mut focus: ResMut<RequestedFocus>,
     mut drag: ResMut<CameraDrag>,
     mut cameras: Query<(&mut OrbitCamera, &mut Transform, Option<&mut Projection>)>,
+    editor_drag: Option<Res<super::pointer::EditorHoldsLeftDrag>>,
 ) {
+    // The layout editor owns this left press (placing, a box, moving a row).
+    let editor_left = editor_drag.is_some_and(|d| d.0);
     // Keys typed into a text box are not camera keys.
-    let typing = egui_input.as_ref().is_some_and(|e| e.wants_any_keyboard_input());
+    let typing = pointer.typing;
     let keys_on = !typing;
     let keyed = [
         (KeyCode::Home, View::Overview),
@@ -218,7 +220,9 @@ fn control(
         let d = moved;
         if drag.from_scene {
             // A floor plan pans with either button; a perspective view orbits with the left one.
-            if buttons.pressed(MouseButton::Left) && !ortho {
+            if buttons.pressed(MouseButton::Left) && editor_left {
+                // Not the camera's.
+            } else if buttons.pressed(MouseButton::Left) && !ortho {
                 orbit.yaw -= d.x * 0.005;
                 orbit.pitch = (orbit.pitch + d.y * 0.005).clamp(0.05, PLAN_PITCH);
             } else if buttons.any_pressed(any) {

@@ -37,9 +37,7 @@ pub struct FileOpen {
     pub loading: Option<Loading>,
 }
 
-/// A file that loaded and is applied to this window at the start of the next update.
-#[derive(Resource)]
-pub struct OpenedFile(pub Opened);
+pub use super::OpenedFile;
 
 pub fn plugin(app: &mut App) {
     app.init_resource::<FileOpen>()
@@ -141,6 +139,12 @@ fn poll_loading(mut commands: Commands, f: Option<ResMut<FileOpen>>) {
 /// Puts the opened file in place of the current one; the scene's systems rebuild on the changed
 /// `OpenScene` (facility, network, outliner, colour buffer, simulation).
 fn apply_opened(world: &mut World) {
+    // Unsaved edits: the editor asks first, and puts the file back when the user says so.
+    if world.get_resource::<super::editor::Editor>().is_some_and(|e| e.dirty) {
+        let file = world.remove_resource::<OpenedFile>();
+        world.resource_mut::<super::editor::Editor>().pending = file.map(super::editor::Pending::Open);
+        return;
+    }
     let Some(OpenedFile(opened)) = world.remove_resource::<OpenedFile>() else { return };
     let same_site = world.get_resource::<OpenScene>().is_some_and(|s| s.site == *opened.site());
     // Dropping the link shuts the old sim thread down (it reads commands every few ms).

@@ -3,6 +3,7 @@
 
 pub mod camera;
 pub mod colours;
+pub mod editor;
 pub mod facility_view;
 pub mod files;
 pub mod frame_stats;
@@ -80,6 +81,21 @@ fn ensure_states(app: &mut App) {
     }
 }
 
+/// Set for the frame after a layout edit: the scene's systems rebuild, but the running sim is
+/// told (`SimCommand::EditSite`), not restarted.
+#[derive(Resource)]
+pub struct SiteEdited;
+
+/// A file that loaded and is applied to this window at the start of the next update (`files`).
+#[derive(Resource)]
+pub struct OpenedFile(pub crate::open::Opened);
+
+impl std::fmt::Debug for OpenedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OpenedFile({})", self.0.name())
+    }
+}
+
 /// Where the viewer's snapshots come from: a live simulation or a recording.
 pub enum Source {
     Live {
@@ -110,6 +126,7 @@ pub fn plugin(app: &mut App) {
         selection::plugin,
         inspector::plugin,
         layout_store::plugin,
+        editor::plugin,
     ))
     .add_systems(Startup, build_network)
     .add_systems(Update, build_network.run_if(scene_reopened).in_set(AppSystems::Rebuild));
@@ -150,6 +167,8 @@ fn windowed_app(title: String, size: (u32, u32), synchronous_pipelines: bool) ->
         DefaultPlugins
             .set(WindowPlugin {
                 primary_window: Some(Window { title, resolution: WindowResolution::new(size.0, size.1), ..default() }),
+                // The editor asks about unsaved changes first (`editor::overlay_and_dialogs`).
+                close_when_requested: false,
                 ..default()
             })
             .set(bevy::render::RenderPlugin {
@@ -160,7 +179,14 @@ fn windowed_app(title: String, size: (u32, u32), synchronous_pipelines: bool) ->
     )
     .insert_resource(ClearColor(Color::srgb(0.055, 0.06, 0.07)))
     .add_plugins(bevy_egui::EguiPlugin::default())
-    .add_plugins((plugin, camera::plugin, panels::plugin, files::plugin, frame_stats::plugin));
+    .add_plugins((
+        plugin,
+        camera::plugin,
+        panels::plugin,
+        files::plugin,
+        frame_stats::plugin,
+        editor::input_plugin,
+    ));
     app
 }
 
@@ -175,6 +201,9 @@ fn exit_code(e: AppExit) -> ExitCode {
 pub fn run(name: String, site: Site, source: Source) -> ExitCode {
     let mut app = windowed_app(format!("factory-twin — {name}"), (1600, 900), false);
     if let Some(f) = layout_store::LayoutFile::user_default() {
+        app.insert_resource(f);
+    }
+    if let Some(f) = editor::RecoveryFile::user_default() {
         app.insert_resource(f);
     }
     insert_source(&mut app, name, site, source);

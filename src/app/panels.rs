@@ -38,7 +38,7 @@ impl Default for FailurePanel {
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<FailurePanel>()
         .add_plugins(super::outliner::plugin)
-        .add_systems(EguiPrimaryContextPass, (panels_ui, row_labels).chain());
+        .add_systems(EguiPrimaryContextPass, (panels_ui, row_labels, super::editor::overlay_and_dialogs).chain());
 }
 
 /// Row names on the floor plan, beside each row's end, clipped to the scene.
@@ -107,10 +107,11 @@ pub struct PanelState<'w> {
     layout: ResMut<'w, super::layout_store::UiLayout>,
     files: Option<ResMut<'w, super::files::FileOpen>>,
     pointer: ResMut<'w, super::pointer::ScenePointer>,
+    editor: super::editor::EditorParams<'w>,
 }
 
 #[allow(clippy::too_many_arguments)]
-pub(super) fn panels_ui(
+pub fn panels_ui(
     mut contexts: EguiContexts,
     scene: Res<OpenScene>,
     latest: Res<LatestSnapshot>,
@@ -239,6 +240,8 @@ pub(super) fn panels_ui(
             ui.separator();
 
             if link.is_some() {
+                super::editor::editor_ui(ui, &mut state.editor, tags.as_deref(), &mut state.select);
+                ui.separator();
                 ui.heading("Failures");
                 egui::ComboBox::from_id_salt("fail-kind").selected_text(failure.kind.name()).show_ui(ui, |ui| {
                     for (k, name) in FailureKind::ALL {

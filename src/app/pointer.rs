@@ -16,6 +16,9 @@ pub struct ScenePointer {
     pub scene_rect: Option<Rect>,
     /// egui is using the pointer or shows a popup: the scene gets nothing this frame.
     pub egui_busy: bool,
+    /// A text box has the keyboard (or a popup is open): keys are not shortcuts. A button that
+    /// merely has focus after a click does not count (egui's own `wants_keyboard_input` does).
+    pub typing: bool,
 }
 
 impl ScenePointer {
@@ -35,12 +38,13 @@ impl ScenePointer {
         ScenePointer {
             scene_rect: Some(Rect::new(free.min.x, free.min.y, free.max.x, free.max.y)),
             egui_busy: ctx.egui_is_using_pointer() || ctx.any_popup_open() || above,
+            typing: ctx.text_edit_focused() || ctx.any_popup_open(),
         }
     }
 }
 
 pub(super) fn plugin(app: &mut App) {
-    app.init_resource::<ScenePointer>();
+    app.init_resource::<ScenePointer>().init_resource::<EditorHoldsLeftDrag>();
 }
 
 #[cfg(test)]
@@ -90,3 +94,8 @@ mod tests {
         assert!(!ctx.is_pointer_over_egui());
     }
 }
+
+/// The layout editor took this left-button press (placing, a box, moving a row): the camera
+/// must not orbit or pan with it.
+#[derive(Resource, Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct EditorHoldsLeftDrag(pub bool);

@@ -104,7 +104,6 @@ fn pick_under_cursor(
     keys: Option<Res<ButtonInput<KeyCode>>>,
     windows: Query<&Window, With<PrimaryWindow>>,
     cameras: Query<(&Camera, &GlobalTransform)>,
-    egui_input: Option<Res<bevy_egui::input::EguiWantsInput>>,
     pointer: Res<super::pointer::ScenePointer>,
     tags: Option<Res<FacilityTags>>,
     mut selection: ResMut<Selection>,
@@ -120,7 +119,7 @@ fn pick_under_cursor(
     // Headless (tests) there is no input: selection then comes only from `Select` messages.
     let (Some(buttons), Some(keys)) = (buttons, keys) else { return };
     click.frame += 1;
-    let typing = egui_input.as_ref().is_some_and(|e| e.wants_any_keyboard_input());
+    let typing = pointer.typing;
     if keys.just_pressed(KeyCode::Escape) && !typing {
         select.write(Select { tag: None, focus: false });
     }
@@ -153,7 +152,7 @@ fn pick_under_cursor(
     }
 }
 
-fn apply_selection(
+pub(super) fn apply_selection(
     mut reader: MessageReader<Select>,
     tags: Option<Res<FacilityTags>>,
     mut selection: ResMut<Selection>,

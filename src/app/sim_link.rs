@@ -62,7 +62,14 @@ pub(super) fn plugin(app: &mut App) {
         .add_systems(Startup, start_sim.run_if(in_state(ViewerMode::Live)))
         .add_systems(
             Update,
-            start_sim.run_if(super::scene_reopened.and_then(in_state(ViewerMode::Live))).in_set(AppSystems::Rebuild),
+            start_sim
+                .run_if(
+                    super::scene_reopened
+                        .and_then(in_state(ViewerMode::Live))
+                        // An edit reaches the running sim as `EditSite`: no restart.
+                        .and_then(not(resource_exists::<super::SiteEdited>)),
+                )
+                .in_set(AppSystems::Rebuild),
         )
         .add_systems(
             Update,

@@ -1,0 +1,1216 @@
+//! The layout editor. A palette places rows of racks by clicking the floor (a ghost shows where,
+//! green when the row fits, red with the reason when not); selected racks and rows move, turn,
+//! duplicate and go with keys or a drag; every edit goes through `crate::edit` (validated, all
+//! or nothing, undoable) and replaces the open scene, and the running simulation takes the new
+//! site without a restart (`SimCommand::EditSite`). Save writes the scene atomically; unsaved
+//! work goes to a recovery file every 30 s.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bevy::prelude::*;
+use bevy::window::PrimaryWindow;
+use bevy_egui::egui;
+
+use super::sim_link::{LatestSnapshot, UiCommand};
+use super::tags::{FacilityTags, ObjectKind};
+use super::{AppSystems, OpenScene, SiteEdited};
+use crate::edit::script::{Step, Target, next_id, numbered_racks, resolve, run_step};
+use crate::edit::{Edit, EditHistory};
+use crate::live::SimCommand;
+use crate::model::{Facing, Row, Site};
+
+/// One floor tile: what snapping and the arrow keys move by (ASHRAE/raised-floor 600 mm).
+pub const TILE_M: f64 = 0.6;
+/// How often unsaved work is written to the recovery file (wall time).
+pub const AUTOSAVE_EVERY: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tool {
+    /// Click to select (Ctrl adds), Shift-drag a box, drag a selected row to move it.
+    #[default]
+    Select,
+    /// Click the floor to place a row of `row_racks` racks of `rack_type`.
+    PlaceRow,
+}
+
+/// Where the next row would go and whether it fits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ghost {
+    pub hall: usize,
+    /// Row origin, hall coordinates (snapped).
+    pub origin: (f64, f64),
+    /// Footprint on the site plan (min, max), metres.
+    pub plan: ((f64, f64), (f64, f64)),
+    /// Ok, or why the row cannot go there.
+    pub fits: Result<(), String>,
+    pub edit: Edit,
+}
+
+/// The editor's state: what is being placed, the undo history, where the scene is saved.
+#[derive(Resource)]
+pub struct Editor {
+    pub active: bool,
+    pub tool: Tool,
+    pub rack_type: String,
+    pub row_racks: usize,
+    pub facing: Facing,
+    pub history: EditHistory,
+    /// Edits since the last save (or since the file opened).
+    pub dirty: bool,
+    /// Where Save writes: the scene's file, or what Save As chose.
+    pub path: Option<PathBuf>,
+    pub save_as: String,
+    /// The last thing the editor has to say, and whether it is a problem.
+    pub status: Option<(String, bool)>,
+    pub ghost: Option<Ghost>,
+    /// Racks (tags) picked with a click, Ctrl-click or a box: what keys and the properties act on.
+    pub picked: Vec<u32>,
+    /// A Shift-drag box in progress: start and current pointer (window pixels).
+    pub boxing: Option<(Vec2, Vec2)>,
+    /// A row being dragged: its hall and row ids, and where on the floor the drag started.
+    pub dragging: Option<(String, String, (f64, f64), (f64, f64))>,
+    /// Validator warnings of the scene as it is (errors are refused before they happen).
+    pub problems: Vec<crate::diagnostic::Diagnostic>,
+    /// Ids of the picked racks across an edit: the tags are renumbered when the view rebuilds.
+    repick: Option<Vec<String>>,
+    /// A recovery file found at start, offered to the user.
+    pub recovery_offer: Option<PathBuf>,
+    /// A file to open or a close once the user says what to do with unsaved changes.
+    pub pending: Option<Pending>,
+    last_autosave: Option<Duration>,
+}
+
+/// What waits on "save your changes?".
+#[derive(Debug)]
+pub enum Pending {
+    Open(super::OpenedFile),
+    Close,
+}
+
+impl Default for Editor {
+    fn default() -> Self {
+        Editor {
+            active: false,
+            tool: Tool::Select,
+            rack_type: "gb300-nvl72".into(),
+            row_racks: 4,
+            facing: Facing::South,
+            history: EditHistory::default(),
+            dirty: false,
+            path: None,
+            save_as: String::new(),
+            status: None,
+            ghost: None,
+            picked: Vec::new(),
+            boxing: None,
+            dragging: None,
+            problems: Vec::new(),
+            repick: None,
+            recovery_offer: None,
+            pending: None,
+            last_autosave: None,
+        }
+    }
+}
+
+/// What the editor panel, keys and tests ask the editor to do.
+#[derive(Message, Debug, Clone)]
+pub enum EditorCommand {
+    /// A step as in an edit script (by full ids).
+    Step(Step),
+    Edit(Edit),
+    /// Place the current palette row with its origin at this point of the site plan.
+    PlaceAt((f64, f64)),
+    Undo,
+    Redo,
+    /// The picked racks (a whole row when all its racks are picked).
+    DeletePicked,
+    /// The rows of the picked racks, by whole tiles.
+    NudgePicked(i32, i32),
+    RotatePicked,
+    DuplicatePicked,
+    /// Picks the racks whose centres lie in this box of the site plan.
+    PickInPlanBox((f64, f64), (f64, f64)),
+    Save,
+    SaveAs(PathBuf),
+    BeginGroup,
+    EndGroup,
+}
+
+/// The recovery file: beside the layout file, `$XDG_CONFIG_HOME/factory-twin/recovery.ron`.
+#[derive(Resource, Clone)]
+pub struct RecoveryFile(pub PathBuf);
+
+impl RecoveryFile {
+    pub fn user_default() -> Option<RecoveryFile> {
+        super::layout_store::LayoutFile::user_default().map(|f| RecoveryFile(f.0.with_file_name("recovery.ron")))
+    }
+}
+
+pub(super) fn plugin(app: &mut App) {
+    app.init_resource::<Editor>()
+        .add_message::<EditorCommand>()
+        .add_systems(Startup, (take_scene_path, offer_recovery))
+        .add_systems(
+            Update,
+            (apply_commands, autosave).chain().in_set(AppSystems::Input).after(super::selection::apply_selection),
+        )
+        .add_systems(
+            Update,
+            (take_scene_path, repick, done_rebuilding)
+                .chain()
+                .after(AppSystems::Rebuild)
+                .before(AppSystems::Input)
+                .run_if(super::scene_reopened),
+        );
+}
+
+/// The windowed editor: pointer and keys (the headless tests drive `EditorCommand`s).
+pub(super) fn input_plugin(app: &mut App) {
+    app.add_systems(
+        Update,
+        (keys, place_and_pick)
+            .chain()
+            .in_set(AppSystems::Input)
+            .before(apply_commands)
+            .after(super::selection::apply_selection),
+    )
+    .add_systems(Startup, spawn_ghost)
+    .add_systems(Update, show_ghost.in_set(AppSystems::Recolour));
+}
+
+/// Save goes to the scene's own file when it came from one.
+fn take_scene_path(scene: Res<OpenScene>, mut editor: ResMut<Editor>, edited: Option<Res<SiteEdited>>) {
+    if edited.is_some() {
+        return;
+    }
+    let p = PathBuf::from(&scene.name);
+    editor.path = (p.extension().is_some_and(|e| e == "ron") && p.exists()).then_some(p);
+    editor.history.clear();
+    editor.dirty = false;
+    editor.picked.clear();
+    editor.ghost = None;
+    editor.problems = warnings(&scene.site);
+}
+
+fn done_rebuilding(mut commands: Commands) {
+    commands.remove_resource::<SiteEdited>();
+}
+
+fn warnings(site: &Site) -> Vec<crate::diagnostic::Diagnostic> {
+    crate::scene::validate(site).into_iter().filter(|d| !d.is_error()).collect()
+}
+
+/// The full id of a rack tag (`hall/row/rack`), and its hall and row ids.
+fn rack_ids(tags: &FacilityTags, tag: u32) -> Option<(String, String, String)> {
+    let id = tags.ids.get(tag as usize)?;
+    let mut parts = id.splitn(3, '/');
+    Some((parts.next()?.to_string(), parts.next()?.to_string(), id.clone()))
+}
+
+/// The rows (hall id, row id) of the picked racks, each once, and whether all its racks are picked.
+fn picked_rows(site: &Site, tags: &FacilityTags, picked: &[u32]) -> Vec<(String, String, bool)> {
+    let mut rows: Vec<(String, String, bool)> = Vec::new();
+    for &t in picked {
+        let Some((hall, row, _)) = rack_ids(tags, t) else { continue };
+        if rows.iter().any(|(h, r, _)| *h == hall && *r == row) {
+            continue;
+        }
+        let all =
+            site.halls.iter().find(|h| h.id == hall).and_then(|h| h.rows.iter().find(|r| r.id == row)).is_some_and(
+                |r| {
+                    r.racks
+                        .iter()
+                        .all(|k| tags.tag_of(&format!("{hall}/{row}/{}", k.id)).is_some_and(|t| picked.contains(&t)))
+                },
+            );
+        rows.push((hall, row, all));
+    }
+    rows
+}
+
+/// The row `palette` would place with its origin at `origin` (hall coordinates).
+pub fn palette_row(
+    site: &Site,
+    hall: usize,
+    origin: (f64, f64),
+    rack_type: &str,
+    racks: usize,
+    facing: Facing,
+) -> Edit {
+    let h = &site.halls[hall];
+    // The first free letter: row-A, row-B, …
+    let taken = |x: &str| h.rows.iter().any(|r| r.id == x);
+    let id = ('A'..='Z').map(|c| format!("row-{c}")).find(|x| !taken(x)).unwrap_or_else(|| next_id("row-Z", taken));
+    // Cooling and power as the hall's other rows have them: the nearest row's CDU and PDU.
+    let near = h.rows.iter().min_by(|a, b| {
+        let d = |r: &Row| (r.origin.0 - origin.0).powi(2) + (r.origin.1 - origin.1).powi(2);
+        d(a).total_cmp(&d(b))
+    });
+    let (cdu, pdu) = near.map_or_else(
+        || (h.cdus.first().map(|c| format!("{}/{}", h.id, c.id)), site.power.pdus.first().map(|p| p.id.clone())),
+        |r| (r.cdu.clone(), r.pdu.clone()),
+    );
+    let liquid = site.rack_catalogue().iter().find(|t| t.id == rack_type).is_some_and(|t| t.is_liquid());
+    Edit::InsertRow {
+        hall: h.id.clone(),
+        index: h.rows.len(),
+        row: Box::new(Row {
+            id,
+            origin,
+            facing,
+            rack_type: Some(rack_type.to_string()),
+            cdu: if liquid { cdu } else { None },
+            pdu,
+            racks: numbered_racks(racks.max(1)),
+        }),
+    }
+}
+
+/// The hall that holds plan point `p`, with `p` in its coordinates.
+fn hall_at(site: &Site, p: (f64, f64)) -> Option<(usize, (f64, f64))> {
+    site.halls.iter().enumerate().find_map(|(i, h)| {
+        let local = (p.0 - h.origin.0, p.1 - h.origin.1);
+        (local.0 >= 0.0 && local.1 >= 0.0 && local.0 <= h.size.0 && local.1 <= h.size.1).then_some((i, local))
+    })
+}
+
+fn snap(v: f64, on: bool) -> f64 {
+    // Whole centimetres either way, so a scene file reads 7.2, not 7.199999999999999.
+    round_cm(if on { (v / TILE_M).round() * TILE_M } else { v })
+}
+
+/// The ghost for a row at plan point `p`: where it goes and whether it fits.
+pub fn ghost_at(
+    site: &Site,
+    p: (f64, f64),
+    rack_type: &str,
+    racks: usize,
+    facing: Facing,
+    snapping: bool,
+) -> Option<Ghost> {
+    let (hall, local) = hall_at(site, p)?;
+    let origin = (snap(local.0, snapping), snap(local.1, snapping));
+    let edit = palette_row(site, hall, origin, rack_type, racks, facing);
+    let ty = site.rack_catalogue().into_iter().find(|t| t.id == rack_type);
+    let (w, d) = ty.map_or((0.6, 1.2), |t| (t.width_m, t.depth_m));
+    let n = racks.max(1) as f64;
+    let (dx, dy) = match facing {
+        Facing::North | Facing::South => (w * n, d),
+        Facing::East | Facing::West => (d, w * n),
+    };
+    let o = site.halls[hall].origin;
+    let min = (o.0 + origin.0, o.1 + origin.1);
+    let mut trial = site.clone();
+    let fits = crate::edit::apply(&mut trial, &edit).map(|_| ()).map_err(|e| first_reason(&e.to_string()));
+    Some(Ghost { hall, origin, plan: (min, (min.0 + dx, min.1 + dy)), fits, edit })
+}
+
+/// The first line of a refusal that says why (not "the edit would leave …").
+fn first_reason(message: &str) -> String {
+    message.lines().map(|l| l.trim()).find(|l| l.starts_with("edit: error:")).map_or_else(
+        || message.lines().next().unwrap_or("").to_string(),
+        |l| l.trim_start_matches("edit: error:").trim().to_string(),
+    )
+}
+
+/// Applies the editor's commands: each edit validated, the scene replaced, the sim told.
+#[allow(clippy::too_many_arguments)]
+fn apply_commands(
+    mut commands: Commands,
+    mut reader: MessageReader<EditorCommand>,
+    mut editor: ResMut<Editor>,
+    mut scene: ResMut<OpenScene>,
+    tags: Option<Res<FacilityTags>>,
+    mut to_sim: MessageWriter<UiCommand>,
+    recovery: Option<Res<RecoveryFile>>,
+) {
+    let mut changed = false;
+    for c in reader.read() {
+        let mut site = scene.site.clone();
+        let result: Result<Option<String>, String> = match c {
+            EditorCommand::Step(step) => run_step(&mut site, &mut editor.history, step)
+                .map(|_| Some(describe_step(step)))
+                .map_err(|e| e.to_string()),
+            EditorCommand::Edit(edit) => {
+                editor.history.apply(&mut site, edit).map(|_| Some(edit.to_string())).map_err(|e| e.to_string())
+            }
+            EditorCommand::PlaceAt(p) => {
+                match ghost_at(&site, *p, &editor.rack_type, editor.row_racks, editor.facing, true) {
+                    Some(g) => {
+                        let text = g.edit.to_string();
+                        editor.history.apply(&mut site, &g.edit).map(|_| Some(text)).map_err(|e| e.to_string())
+                    }
+                    None => Err("place rows inside a hall".into()),
+                }
+            }
+            EditorCommand::Undo => match editor.history.undo(&mut site) {
+                Some(r) => r.map(|_| Some("undone".into())).map_err(|e| e.to_string()),
+                None => Err("nothing to undo".into()),
+            },
+            EditorCommand::Redo => match editor.history.redo(&mut site) {
+                Some(r) => r.map(|_| Some("redone".into())).map_err(|e| e.to_string()),
+                None => Err("nothing to redo".into()),
+            },
+            EditorCommand::DeletePicked
+            | EditorCommand::NudgePicked(..)
+            | EditorCommand::RotatePicked
+            | EditorCommand::DuplicatePicked => {
+                let Some(tags) = &tags else { continue };
+                group_on_picked(&mut site, &mut editor, tags, c)
+            }
+            EditorCommand::PickInPlanBox(a, b) => {
+                if let Some(tags) = &tags {
+                    editor.picked = racks_in_plan_box(tags, *a, *b);
+                    let n = editor.picked.len();
+                    editor.status = Some((format!("{n} racks picked"), false));
+                }
+                continue;
+            }
+            EditorCommand::BeginGroup => {
+                editor.history.begin_group();
+                continue;
+            }
+            EditorCommand::EndGroup => {
+                editor.history.end_group();
+                continue;
+            }
+            EditorCommand::Save => save(&mut editor, &scene.site, None, recovery.as_deref()),
+            EditorCommand::SaveAs(p) => save(&mut editor, &scene.site, Some(p.clone()), recovery.as_deref()),
+        };
+        match result {
+            Ok(Some(text)) if site != scene.site => {
+                scene.site = site;
+                editor.dirty = true;
+                editor.status = Some((text, false));
+                changed = true;
+            }
+            Ok(Some(text)) => editor.status = Some((text, false)),
+            Ok(None) => {}
+            Err(e) => editor.status = Some((first_reason(&e), true)),
+        }
+    }
+    if changed {
+        // The scene's systems rebuild next frame (facility, network, outliner); the sim takes
+        // the new site as it runs, and the camera stays.
+        commands.insert_resource(SiteEdited);
+        commands.insert_resource(super::camera::KeepCamera(true));
+        to_sim.write(UiCommand(SimCommand::EditSite(Box::new(scene.site.clone()))));
+        editor.problems = warnings(&scene.site);
+        editor.ghost = None;
+        if let Some(tags) = &tags {
+            let ids = editor.picked.iter().filter_map(|&t| tags.ids.get(t as usize).cloned()).collect();
+            editor.repick = Some(ids);
+        }
+        editor.picked.clear();
+    }
+}
+
+/// After the view rebuilt for an edit: the picked racks again, by id (gone ones drop out).
+fn repick(mut editor: ResMut<Editor>, tags: Option<Res<FacilityTags>>) {
+    let (Some(ids), Some(tags)) = (editor.repick.take(), tags) else { return };
+    editor.picked = ids.iter().filter_map(|id| tags.tag_of(id)).collect();
+}
+
+fn describe_step(step: &Step) -> String {
+    format!("{step:?}").split([' ', '(', '{']).next().unwrap_or("edit").to_string()
+}
+
+/// Delete, nudge, rotate or duplicate what is picked, as one undo step.
+fn group_on_picked(
+    site: &mut Site,
+    editor: &mut Editor,
+    tags: &FacilityTags,
+    c: &EditorCommand,
+) -> Result<Option<String>, String> {
+    if editor.picked.is_empty() {
+        return Err("pick racks first (click, Ctrl-click, or Shift-drag a box)".into());
+    }
+    let rows = picked_rows(site, tags, &editor.picked);
+    let mut steps = Vec::new();
+    match c {
+        EditorCommand::DeletePicked => {
+            for (hall, row, all) in &rows {
+                if *all {
+                    steps.push(Step::Remove { id: format!("{hall}/{row}") });
+                }
+            }
+            for &t in &editor.picked {
+                if let Some((hall, row, id)) = rack_ids(tags, t) {
+                    if !rows.iter().any(|(h, r, all)| *all && *h == hall && *r == row) {
+                        steps.push(Step::Remove { id });
+                    }
+                }
+            }
+        }
+        EditorCommand::NudgePicked(dx, dy) => {
+            for (hall, row, _) in &rows {
+                let Ok(Target::Row(h, r)) = resolve(site, &format!("{hall}/{row}")) else { continue };
+                let o = site.halls[h].rows[r].origin;
+                let to = (o.0 + *dx as f64 * TILE_M, o.1 + *dy as f64 * TILE_M);
+                steps.push(Step::Move { id: format!("{hall}/{row}"), to: (round_cm(to.0), round_cm(to.1)) });
+            }
+        }
+        EditorCommand::RotatePicked => {
+            for (hall, row, _) in &rows {
+                let Ok(Target::Row(h, r)) = resolve(site, &format!("{hall}/{row}")) else { continue };
+                let facing = match site.halls[h].rows[r].facing {
+                    Facing::North => Facing::East,
+                    Facing::East => Facing::South,
+                    Facing::South => Facing::West,
+                    Facing::West => Facing::North,
+                };
+                steps.push(Step::Rotate { id: format!("{hall}/{row}"), facing });
+            }
+        }
+        _ => {
+            for (hall, row, _) in &rows {
+                let Ok(Target::Row(h, r)) = resolve(site, &format!("{hall}/{row}")) else { continue };
+                // Beside the original: one row pitch (a rack depth and an aisle) across the row.
+                let offset = match site.halls[h].rows[r].facing {
+                    Facing::North | Facing::South => (0.0, 2.4),
+                    Facing::East | Facing::West => (2.4, 0.0),
+                };
+                steps.push(Step::Duplicate { id: format!("{hall}/{row}"), new_id: None, offset });
+            }
+        }
+    }
+    // All or nothing, one undo step.
+    let before = site.clone();
+    editor.history.begin_group();
+    for step in &steps {
+        if let Err(e) = run_step(site, &mut editor.history, step) {
+            editor.history.end_group();
+            // Undo what the group did so far, then forget the group.
+            *site = before;
+            let _ = editor.history.undo(&mut site.clone());
+            return Err(e.to_string());
+        }
+    }
+    editor.history.end_group();
+    Ok(Some(format!("{} edits on {} rows", steps.len(), rows.len())))
+}
+
+fn round_cm(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+/// Rack tags whose centres lie inside the plan box (corners in any order).
+pub fn racks_in_plan_box(tags: &FacilityTags, a: (f64, f64), b: (f64, f64)) -> Vec<u32> {
+    let (x0, x1) = (a.0.min(b.0), a.0.max(b.0));
+    let (y0, y1) = (a.1.min(b.1), a.1.max(b.1));
+    (0..tags.racks)
+        .filter(|&i| {
+            let (lo, hi) = tags.boxes[i];
+            let c = (lo + hi) / 2.0;
+            // World (x, -z) is the plan (x, y).
+            let (px, py) = (c.x as f64, -c.z as f64);
+            px >= x0 && px <= x1 && py >= y0 && py <= y1
+        })
+        .map(|i| i as u32)
+        .collect()
+}
+
+fn save(
+    editor: &mut Editor,
+    site: &Site,
+    to: Option<PathBuf>,
+    recovery: Option<&RecoveryFile>,
+) -> Result<Option<String>, String> {
+    let Some(path) = to.or_else(|| editor.path.clone()) else {
+        return Err("no file yet: type a path and press Save as".into());
+    };
+    crate::scene::save(site, &path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    editor.path = Some(path.clone());
+    editor.dirty = false;
+    if let Some(r) = recovery {
+        let _ = std::fs::remove_file(&r.0);
+    }
+    Ok(Some(format!("saved {}", path.display())))
+}
+
+/// Unsaved work goes to the recovery file every `AUTOSAVE_EVERY`.
+fn autosave(
+    time: Res<Time<Real>>,
+    mut editor: ResMut<Editor>,
+    scene: Res<OpenScene>,
+    recovery: Option<Res<RecoveryFile>>,
+) {
+    let Some(recovery) = recovery else { return };
+    let now = time.elapsed();
+    if !editor.dirty {
+        editor.last_autosave = Some(now);
+        return;
+    }
+    if editor.last_autosave.is_some_and(|t| now - t < AUTOSAVE_EVERY) {
+        return;
+    }
+    editor.last_autosave = Some(now);
+    if let Some(dir) = recovery.0.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if let Err(e) = crate::scene::save(&scene.site, &recovery.0) {
+        editor.status = Some((format!("autosave to {} failed: {e}", recovery.0.display()), true));
+    }
+}
+
+/// A recovery file left by a run that did not save: offered at start.
+fn offer_recovery(mut editor: ResMut<Editor>, recovery: Option<Res<RecoveryFile>>) {
+    if let Some(r) = recovery.filter(|r| r.0.exists()) {
+        editor.recovery_offer = Some(r.0.clone());
+    }
+}
+
+/// A modifier that is down, or went down or up this frame: a fast chord (xdotool, remote
+/// desktops) may press and release Ctrl within one frame, and still means Ctrl+Z.
+fn held(keys: &ButtonInput<KeyCode>, either: [KeyCode; 2]) -> bool {
+    keys.any_pressed(either) || keys.any_just_pressed(either) || keys.any_just_released(either)
+}
+
+/// Keys while editing: undo/redo, delete, nudge, rotate, duplicate, save.
+fn keys(
+    keys: Option<Res<ButtonInput<KeyCode>>>,
+    pointer: Res<super::pointer::ScenePointer>,
+    mut editor: ResMut<Editor>,
+    mut out: MessageWriter<EditorCommand>,
+) {
+    let Some(keys) = keys else { return };
+    if pointer.typing {
+        return;
+    }
+    let ctrl = held(&keys, [KeyCode::ControlLeft, KeyCode::ControlRight]);
+    let shift = held(&keys, [KeyCode::ShiftLeft, KeyCode::ShiftRight]);
+    if ctrl && keys.just_pressed(KeyCode::KeyS) {
+        out.write(EditorCommand::Save);
+    }
+    if !editor.active {
+        return;
+    }
+    if ctrl && (keys.just_pressed(KeyCode::KeyY) || shift && keys.just_pressed(KeyCode::KeyZ)) {
+        out.write(EditorCommand::Redo);
+    } else if ctrl && keys.just_pressed(KeyCode::KeyZ) {
+        out.write(EditorCommand::Undo);
+    }
+    if keys.any_just_pressed([KeyCode::Delete, KeyCode::Backspace]) {
+        out.write(EditorCommand::DeletePicked);
+    }
+    if ctrl && keys.just_pressed(KeyCode::KeyD) {
+        out.write(EditorCommand::DuplicatePicked);
+    }
+    if !ctrl && keys.just_pressed(KeyCode::KeyR) {
+        if editor.tool == Tool::PlaceRow {
+            editor.facing = match editor.facing {
+                Facing::North => Facing::East,
+                Facing::East => Facing::South,
+                Facing::South => Facing::West,
+                Facing::West => Facing::North,
+            };
+            editor.ghost = None;
+        } else {
+            out.write(EditorCommand::RotatePicked);
+        }
+    }
+    for (k, d) in [
+        (KeyCode::ArrowLeft, (-1, 0)),
+        (KeyCode::ArrowRight, (1, 0)),
+        (KeyCode::ArrowUp, (0, 1)),
+        (KeyCode::ArrowDown, (0, -1)),
+    ] {
+        if keys.just_pressed(k) {
+            out.write(EditorCommand::NudgePicked(d.0, d.1));
+        }
+    }
+    if keys.just_pressed(KeyCode::Escape) {
+        editor.tool = Tool::Select;
+        editor.ghost = None;
+        editor.picked.clear();
+    }
+}
+
+/// The floor point under the pointer, on the site plan (x east, y north).
+fn floor_point(
+    windows: &Query<&Window, With<PrimaryWindow>>,
+    cameras: &Query<(&Camera, &GlobalTransform)>,
+    pointer: &super::pointer::ScenePointer,
+) -> Option<(f64, f64)> {
+    let cursor = windows.single().ok()?.cursor_position().filter(|c| pointer.accepts(*c))?;
+    let (camera, at) = cameras.iter().find(|(c, _)| c.is_active)?;
+    let ray = camera.viewport_to_world(at, cursor).ok()?;
+    let d = ray.intersect_plane(Vec3::ZERO, InfinitePlane3d::new(Vec3::Y))?;
+    let p = ray.get_point(d);
+    Some((p.x as f64, -p.z as f64))
+}
+
+/// The pointer while editing: the palette's ghost and click to place; Ctrl-click picks more;
+/// Shift-drag picks a box; a drag that starts on a picked rack moves its row (one undo step).
+#[allow(clippy::too_many_arguments)]
+fn place_and_pick(
+    buttons: Option<Res<ButtonInput<MouseButton>>>,
+    keys: Option<Res<ButtonInput<KeyCode>>>,
+    windows: Query<&Window, With<PrimaryWindow>>,
+    cameras: Query<(&Camera, &GlobalTransform)>,
+    pointer: Res<super::pointer::ScenePointer>,
+    mut hold: ResMut<super::pointer::EditorHoldsLeftDrag>,
+    selection: Res<super::selection::Selection>,
+    scene: Res<OpenScene>,
+    tags: Option<Res<FacilityTags>>,
+    mut editor: ResMut<Editor>,
+    mut out: MessageWriter<EditorCommand>,
+) {
+    let (Some(buttons), Some(keys)) = (buttons, keys) else { return };
+    if !editor.active {
+        hold.0 = false;
+        return;
+    }
+    let ctrl = held(&keys, [KeyCode::ControlLeft, KeyCode::ControlRight]);
+    let shift = held(&keys, [KeyCode::ShiftLeft, KeyCode::ShiftRight]);
+    let alt = held(&keys, [KeyCode::AltLeft, KeyCode::AltRight]);
+    let floor = floor_point(&windows, &cameras, &pointer);
+    let cursor = windows.single().ok().and_then(|w| w.cursor_position());
+    let pressed = buttons.just_pressed(MouseButton::Left) && floor.is_some();
+    match editor.tool {
+        Tool::PlaceRow => {
+            let ghost =
+                floor.and_then(|p| ghost_at(&scene.site, p, &editor.rack_type, editor.row_racks, editor.facing, !alt));
+            if ghost.as_ref().map(|g| (g.hall, g.origin)) != editor.ghost.as_ref().map(|g| (g.hall, g.origin)) {
+                editor.ghost = ghost;
+            }
+            if pressed {
+                hold.0 = true;
+            }
+            if buttons.just_released(MouseButton::Left) && hold.0 {
+                hold.0 = false;
+                if let Some(g) = &editor.ghost {
+                    match &g.fits {
+                        Ok(()) => {
+                            out.write(EditorCommand::Edit(g.edit.clone()));
+                        }
+                        Err(why) => editor.status = Some((format!("cannot place here: {why}"), true)),
+                    }
+                }
+            }
+        }
+        Tool::Select => {
+            editor.ghost = None;
+            let Some(tags) = tags else { return };
+            // A click picks (Ctrl adds or removes); selection.rs has already selected it.
+            if buttons.just_released(MouseButton::Left) && editor.boxing.is_none() && editor.dragging.is_none() {
+                if let Some(t) = selection.selected.filter(|&t| matches!(tags.kind(t), Some(ObjectKind::Rack(_)))) {
+                    if ctrl {
+                        if let Some(i) = editor.picked.iter().position(|&p| p == t) {
+                            editor.picked.remove(i);
+                        } else {
+                            editor.picked.push(t);
+                        }
+                    } else {
+                        editor.picked = vec![t];
+                    }
+                } else if !ctrl {
+                    editor.picked.clear();
+                }
+            }
+            if pressed && shift {
+                hold.0 = true;
+                editor.boxing = cursor.map(|c| (c, c));
+            } else if pressed {
+                // A press on a picked rack starts moving its row.
+                let hovered = selection.hovered.filter(|t| editor.picked.contains(t));
+                if let (Some(t), Some(p)) = (hovered, floor) {
+                    if let Some((hall, row, _)) = rack_ids(&tags, t) {
+                        if let Ok(Target::Row(h, r)) = resolve(&scene.site, &format!("{hall}/{row}")) {
+                            hold.0 = true;
+                            editor.dragging = Some((hall, row, p, scene.site.halls[h].rows[r].origin));
+                            out.write(EditorCommand::BeginGroup);
+                        }
+                    }
+                }
+            }
+            if let (Some((start, _)), Some(c)) = (editor.boxing, cursor) {
+                editor.boxing = Some((start, c));
+            }
+            if let Some((hall, row, from, origin)) = editor.dragging.clone() {
+                if let Some(p) = floor {
+                    let to = (snap(origin.0 + p.0 - from.0, !alt), snap(origin.1 + p.1 - from.1, !alt));
+                    let current = resolve(&scene.site, &format!("{hall}/{row}")).ok().and_then(|t| {
+                        if let Target::Row(h, r) = t { Some(scene.site.halls[h].rows[r].origin) } else { None }
+                    });
+                    if current.is_some_and(|c| c != to) {
+                        out.write(EditorCommand::Step(Step::Move { id: format!("{hall}/{row}"), to }));
+                    }
+                }
+            }
+            if buttons.just_released(MouseButton::Left) {
+                hold.0 = false;
+                if editor.dragging.take().is_some() {
+                    out.write(EditorCommand::EndGroup);
+                }
+                if let Some((a, b)) = editor.boxing.take() {
+                    let corner = |c: Vec2| {
+                        let (camera, at) = cameras.iter().find(|(c, _)| c.is_active)?;
+                        let ray = camera.viewport_to_world(at, c).ok()?;
+                        let d = ray.intersect_plane(Vec3::ZERO, InfinitePlane3d::new(Vec3::Y))?;
+                        let p = ray.get_point(d);
+                        Some((p.x as f64, -p.z as f64))
+                    };
+                    if let (Some(pa), Some(pb)) = (corner(a), corner(b)) {
+                        out.write(EditorCommand::PickInPlanBox(pa, pb));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Component)]
+struct GhostBox;
+
+fn spawn_ghost(
+    mut commands: Commands,
+    meshes: Option<ResMut<Assets<Mesh>>>,
+    materials: Option<ResMut<Assets<StandardMaterial>>>,
+) {
+    let (Some(mut meshes), Some(mut materials)) = (meshes, materials) else { return };
+    commands.spawn((
+        GhostBox,
+        Mesh3d(meshes.add(Cuboid::new(1.0, 1.0, 1.0))),
+        MeshMaterial3d(materials.add(StandardMaterial {
+            base_color: Color::srgba(0.2, 0.9, 0.3, 0.45),
+            alpha_mode: AlphaMode::Blend,
+            unlit: true,
+            ..default()
+        })),
+        Transform::default(),
+        Visibility::Hidden,
+    ));
+}
+
+fn show_ghost(
+    editor: Res<Editor>,
+    mut ghosts: Query<(&mut Transform, &mut Visibility, &MeshMaterial3d<StandardMaterial>), With<GhostBox>>,
+    materials: Option<ResMut<Assets<StandardMaterial>>>,
+) {
+    let Ok((mut transform, mut visibility, material)) = ghosts.single_mut() else { return };
+    let Some(g) = editor.ghost.as_ref().filter(|_| editor.active && editor.tool == Tool::PlaceRow) else {
+        visibility.set_if_neq(Visibility::Hidden);
+        return;
+    };
+    let ((x0, y0), (x1, y1)) = g.plan;
+    let h = 2.3;
+    let centre = super::facility_view::plan_to_world((x0 + x1) / 2.0, (y0 + y1) / 2.0, h / 2.0);
+    *transform = Transform::from_translation(centre).with_scale(Vec3::new((x1 - x0) as f32, h, (y1 - y0) as f32));
+    visibility.set_if_neq(Visibility::Inherited);
+    if let Some(mut materials) = materials {
+        if let Some(mut m) = materials.get_mut(&material.0) {
+            let c =
+                if g.fits.is_ok() { Color::srgba(0.2, 0.9, 0.3, 0.45) } else { Color::srgba(0.95, 0.2, 0.15, 0.45) };
+            if m.base_color != c {
+                m.base_color = c;
+            }
+        }
+    }
+}
+
+/// Everything the editor panel reads and writes.
+#[derive(bevy::ecs::system::SystemParam)]
+pub struct EditorParams<'w> {
+    pub editor: ResMut<'w, Editor>,
+    pub out: MessageWriter<'w, EditorCommand>,
+    pub scene: Res<'w, OpenScene>,
+    pub latest: Res<'w, LatestSnapshot>,
+    pub network: Option<Res<'w, super::SiteNetwork>>,
+}
+
+/// The editor's section of the left panel.
+pub fn editor_ui(
+    ui: &mut egui::Ui,
+    p: &mut EditorParams,
+    tags: Option<&FacilityTags>,
+    select: &mut MessageWriter<super::selection::Select>,
+) {
+    let e = &mut p.editor;
+    let site = &p.scene.site;
+    ui.horizontal(|ui| {
+        ui.heading("Layout");
+        let label = if e.active { "Done editing" } else { "Edit layout" };
+        if ui.button(label).on_hover_text("place, move and remove racks; the simulation follows every edit").clicked() {
+            e.active = !e.active;
+            e.ghost = None;
+            e.tool = Tool::Select;
+        }
+    });
+    if !e.active {
+        if e.dirty {
+            ui.colored_label(egui::Color32::from_rgb(240, 160, 30), "unsaved changes");
+        }
+        return;
+    }
+    ui.horizontal(|ui| {
+        if ui.add_enabled(e.history.can_undo(), egui::Button::new("Undo")).on_hover_text("Ctrl+Z").clicked() {
+            p.out.write(EditorCommand::Undo);
+        }
+        if ui
+            .add_enabled(e.history.can_redo(), egui::Button::new("Redo"))
+            .on_hover_text("Ctrl+Shift+Z or Ctrl+Y")
+            .clicked()
+        {
+            p.out.write(EditorCommand::Redo);
+        }
+        if ui.button("Save").on_hover_text("Ctrl+S").clicked() {
+            p.out.write(EditorCommand::Save);
+        }
+    });
+    ui.horizontal(|ui| {
+        ui.add(egui::TextEdit::singleline(&mut e.save_as).hint_text("new-scene.ron").desired_width(140.0));
+        if ui.button("Save as").clicked() && !e.save_as.trim().is_empty() {
+            p.out.write(EditorCommand::SaveAs(PathBuf::from(e.save_as.trim())));
+        }
+    });
+    ui.small(match (&e.path, e.dirty) {
+        (Some(path), true) => format!("{} — unsaved changes", path.display()),
+        (Some(path), false) => format!("{} — saved", path.display()),
+        (None, _) => "not saved to a file yet".into(),
+    });
+    ui.separator();
+    ui.horizontal(|ui| {
+        ui.selectable_value(&mut e.tool, Tool::Select, "Select")
+            .on_hover_text("click, Ctrl-click, Shift-drag a box; drag a picked rack to move its row");
+        ui.selectable_value(&mut e.tool, Tool::PlaceRow, "Place row")
+            .on_hover_text("click the floor; R turns it, Alt places off the 0.6 m grid");
+    });
+    // The palette: every rack type of the catalogue and the scene, with its power.
+    let types = site.rack_catalogue();
+    let chosen = types.iter().find(|t| t.id == e.rack_type);
+    egui::ComboBox::from_id_salt("palette-type")
+        .selected_text(chosen.map_or(e.rack_type.clone(), |t| format!("{} ({:.0} kW)", t.name, t.max_kw)))
+        .width(ui.available_width().min(220.0))
+        .show_ui(ui, |ui| {
+            for t in &types {
+                if ui
+                    .selectable_value(&mut e.rack_type, t.id.clone(), format!("{} — {:.0} kW", t.name, t.max_kw))
+                    .changed()
+                {
+                    e.tool = Tool::PlaceRow;
+                    e.ghost = None;
+                }
+            }
+        });
+    ui.horizontal(|ui| {
+        ui.label("row of");
+        if ui.add(egui::DragValue::new(&mut e.row_racks).range(1..=40)).changed() {
+            e.ghost = None;
+        }
+        ui.label("racks, facing");
+        egui::ComboBox::from_id_salt("palette-facing").selected_text(format!("{:?}", e.facing)).show_ui(ui, |ui| {
+            for f in [Facing::North, Facing::East, Facing::South, Facing::West] {
+                if ui.selectable_value(&mut e.facing, f, format!("{f:?}")).changed() {
+                    e.ghost = None;
+                }
+            }
+        });
+    });
+    if let Some(g) = &e.ghost {
+        match &g.fits {
+            Ok(()) => ui.colored_label(
+                egui::Color32::from_rgb(120, 210, 120),
+                format!("fits at ({:.1}, {:.1})", g.origin.0, g.origin.1),
+            ),
+            Err(why) => ui.colored_label(egui::Color32::from_rgb(230, 90, 70), format!("does not fit: {why}")),
+        };
+    }
+    if let Some((text, problem)) = &e.status {
+        let c = if *problem { egui::Color32::from_rgb(230, 90, 70) } else { egui::Color32::from_rgb(150, 200, 150) };
+        ui.colored_label(c, text);
+    }
+    ui.separator();
+    // The picked racks: what they are, and their type, CDU and PDU as edits.
+    if let Some(tags) = tags {
+        properties_ui(ui, e, &mut p.out, site, tags);
+    }
+    ui.separator();
+    capacity_ui(ui, p.latest.snapshot.as_ref(), p.network.as_deref());
+    if !p.editor.problems.is_empty() {
+        ui.separator();
+        ui.label(format!("Problems ({})", p.editor.problems.len()));
+        for d in p.editor.problems.iter().take(20) {
+            let text = format!("⚠ {}: {}", d.object.as_deref().unwrap_or("site"), d.message);
+            let r = ui.add(
+                egui::Label::new(egui::RichText::new(text).small().color(egui::Color32::from_rgb(240, 160, 30)))
+                    .sense(egui::Sense::click()),
+            );
+            if r.clicked() {
+                let tag = d.object.as_deref().and_then(|o| tags.and_then(|t| t.tag_of(o)));
+                if tag.is_some() {
+                    select.write(super::selection::Select { tag, focus: true });
+                }
+            }
+        }
+    }
+}
+
+fn properties_ui(
+    ui: &mut egui::Ui,
+    e: &mut Editor,
+    out: &mut MessageWriter<EditorCommand>,
+    site: &Site,
+    tags: &FacilityTags,
+) {
+    if e.picked.is_empty() {
+        ui.small("pick racks to change them: Delete removes, arrows nudge a tile, R turns, Ctrl+D duplicates the row");
+        return;
+    }
+    let rows = picked_rows(site, tags, &e.picked);
+    ui.label(format!("{} racks picked in {} rows", e.picked.len(), rows.len()));
+    let Some((hall, row, _)) = rows.first() else { return };
+    let Ok(Target::Row(h, r)) = resolve(site, &format!("{hall}/{row}")) else { return };
+    let the_row = &site.halls[h].rows[r];
+    let one_rack = (e.picked.len() == 1).then(|| rack_ids(tags, e.picked[0])).flatten();
+    let target = one_rack.as_ref().map_or(format!("{hall}/{row}"), |(_, _, id)| id.clone());
+    ui.small(format!(
+        "{target} — row origin ({:.2}, {:.2}) m, facing {:?}",
+        the_row.origin.0, the_row.origin.1, the_row.facing
+    ));
+    let mut origin = the_row.origin;
+    ui.horizontal(|ui| {
+        ui.label("row at x");
+        let a = ui.add(egui::DragValue::new(&mut origin.0).speed(TILE_M).suffix(" m"));
+        ui.label("y");
+        let b = ui.add(egui::DragValue::new(&mut origin.1).speed(TILE_M).suffix(" m"));
+        if (a.drag_stopped() || a.lost_focus() || b.drag_stopped() || b.lost_focus()) && origin != the_row.origin {
+            out.write(EditorCommand::Step(Step::Move {
+                id: format!("{hall}/{row}"),
+                to: (round_cm(origin.0), round_cm(origin.1)),
+            }));
+        }
+    });
+    let types = site.rack_catalogue();
+    let current = one_rack
+        .as_ref()
+        .and_then(|(_, _, id)| tags.tag_of(id))
+        .and_then(|t| tags.rack_types.get(t as usize).cloned())
+        .or_else(|| the_row.rack_type.clone())
+        .unwrap_or_default();
+    egui::ComboBox::from_id_salt("prop-type").selected_text(format!("type {current}")).show_ui(ui, |ui| {
+        for t in &types {
+            let label = format!("{} — {:.0} kW", t.id, t.max_kw);
+            if ui.selectable_label(t.id == current, label).clicked() && t.id != current {
+                out.write(EditorCommand::Step(Step::SetRackType { id: target.clone(), rack_type: t.id.clone() }));
+            }
+        }
+    });
+    let cdus: Vec<String> = site.halls[h].cdus.iter().map(|c| format!("{}/{}", site.halls[h].id, c.id)).collect();
+    let pdus: Vec<String> = site.power.pdus.iter().map(|p| p.id.clone()).collect();
+    let rack = one_rack.as_ref().and_then(|(_, _, id)| {
+        let k = id.rsplit('/').next()?;
+        the_row.racks.iter().find(|x| x.id == k)
+    });
+    let cdu_now = rack.and_then(|k| k.cdu.clone()).or_else(|| the_row.cdu.clone()).unwrap_or_else(|| "none".into());
+    let pdu_now = rack.and_then(|k| k.pdu.clone()).or_else(|| the_row.pdu.clone()).unwrap_or_else(|| "none".into());
+    egui::ComboBox::from_id_salt("prop-cdu").selected_text(format!("CDU {cdu_now}")).show_ui(ui, |ui| {
+        for c in &cdus {
+            if ui.selectable_label(*c == cdu_now, c).clicked() && *c != cdu_now {
+                out.write(EditorCommand::Step(Step::Assign { id: target.clone(), cdu: Some(c.clone()), pdu: None }));
+            }
+        }
+    });
+    egui::ComboBox::from_id_salt("prop-pdu").selected_text(format!("PDU {pdu_now}")).show_ui(ui, |ui| {
+        for c in &pdus {
+            if ui.selectable_label(*c == pdu_now, c).clicked() && *c != pdu_now {
+                out.write(EditorCommand::Step(Step::Assign { id: target.clone(), cdu: None, pdu: Some(c.clone()) }));
+            }
+        }
+    });
+    ui.horizontal(|ui| {
+        if ui.button("Turn 90°").clicked() {
+            out.write(EditorCommand::RotatePicked);
+        }
+        if ui.button("Duplicate row").clicked() {
+            out.write(EditorCommand::DuplicatePicked);
+        }
+        if ui.button("Delete").clicked() {
+            out.write(EditorCommand::DeletePicked);
+        }
+    });
+}
+
+/// Load against rating of every CDU, PDU, UPS and feed, from the running simulation.
+fn capacity_ui(ui: &mut egui::Ui, snap: Option<&crate::sim::Snapshot>, net: Option<&super::SiteNetwork>) {
+    let (Some(s), Some(net)) = (snap, net) else { return };
+    let ids = &net.0.ids;
+    ui.label("Capacity (load / rating, live)");
+    let bar = |ui: &mut egui::Ui, id: &str, used: f32, extra: String| {
+        let colour = if used > 1.0 {
+            egui::Color32::from_rgb(220, 60, 50)
+        } else if used > 0.9 {
+            egui::Color32::from_rgb(240, 160, 30)
+        } else {
+            egui::Color32::from_rgb(90, 170, 110)
+        };
+        ui.horizontal(|ui| {
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(70.0, 10.0), egui::Sense::hover());
+            ui.painter().rect_filled(rect, 2.0, ui.visuals().widgets.inactive.bg_fill);
+            let mut fill = rect;
+            fill.set_width(rect.width() * used.clamp(0.0, 1.0));
+            ui.painter().rect_filled(fill, 2.0, colour);
+            ui.small(format!("{id} {:.0} %{extra}", used * 100.0));
+        });
+    };
+    for (i, c) in s.cdus.iter().enumerate() {
+        let node = &net.0.cdus[i];
+        let spare = node.pumps.saturating_sub(node.duty);
+        let n1 = if c.pumps_running as u32 >= node.duty && spare >= 1 { ", N+1" } else { "" };
+        bar(
+            ui,
+            ids.cdus.get(i).map_or("CDU", String::as_str),
+            1.0 - c.headroom,
+            format!(" ({}+{spare} pumps{n1})", node.duty),
+        );
+    }
+    for (list, names) in [(&s.pdus, &ids.pdus), (&s.ups, &ids.ups), (&s.feeds, &ids.feeds)] {
+        for (p, id) in list.iter().zip(names) {
+            bar(ui, id, 1.0 - p.headroom, String::new());
+        }
+    }
+}
+
+/// Markers at the objects the validator warns about, and the Shift-drag box, over the scene.
+pub fn overlay(
+    ctx: &egui::Context,
+    editor: &Editor,
+    tags: Option<&FacilityTags>,
+    camera: Option<(&Camera, &GlobalTransform)>,
+) {
+    let painter = ctx.layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::new("editor-overlay")));
+    if let Some((a, b)) = editor.boxing {
+        let rect = egui::Rect::from_two_pos(egui::pos2(a.x, a.y), egui::pos2(b.x, b.y));
+        painter.rect_stroke(
+            rect,
+            0.0,
+            egui::Stroke::new(1.5, egui::Color32::from_rgb(230, 80, 230)),
+            egui::StrokeKind::Middle,
+        );
+    }
+    let (Some(tags), Some((camera, at))) = (tags, camera) else { return };
+    if !editor.active {
+        return;
+    }
+    for d in &editor.problems {
+        let Some(tag) = d.object.as_deref().and_then(|o| tags.tag_of(o)) else { continue };
+        let Some((lo, hi)) = tags.boxes.get(tag as usize) else { continue };
+        let top = Vec3::new((lo.x + hi.x) / 2.0, hi.y + 0.3, (lo.z + hi.z) / 2.0);
+        if let Ok(p) = camera.world_to_viewport(at, top) {
+            let c = egui::pos2(p.x, p.y);
+            painter.circle_filled(c, 9.0, egui::Color32::from_rgb(240, 160, 30));
+            painter.text(c, egui::Align2::CENTER_CENTER, "!", egui::FontId::proportional(13.0), egui::Color32::BLACK);
+        }
+    }
+    for &t in &editor.picked {
+        let Some((lo, hi)) = tags.boxes.get(t as usize) else { continue };
+        let top = Vec3::new((lo.x + hi.x) / 2.0, hi.y, (lo.z + hi.z) / 2.0);
+        if let Ok(p) = camera.world_to_viewport(at, top) {
+            painter.circle_stroke(
+                egui::pos2(p.x, p.y),
+                5.0,
+                egui::Stroke::new(2.0, egui::Color32::from_rgb(230, 80, 230)),
+            );
+        }
+    }
+}
+
+/// The editor's overlay (problem markers, the picked racks, the box being dragged) and its
+/// questions, drawn after the panels (`panels` schedules it) (a recovery file to restore; unsaved changes before another file opens or the
+/// window closes).
+#[allow(clippy::too_many_arguments)]
+pub fn overlay_and_dialogs(
+    mut contexts: bevy_egui::EguiContexts,
+    mut commands: Commands,
+    mut editor: ResMut<Editor>,
+    scene: Res<OpenScene>,
+    tags: Option<Res<FacilityTags>>,
+    cameras: Query<(&Camera, &GlobalTransform)>,
+    recovery: Option<Res<RecoveryFile>>,
+    mut close: MessageReader<bevy::window::WindowCloseRequested>,
+    mut exit: MessageWriter<AppExit>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    let camera = cameras.iter().find(|(c, _)| c.is_active);
+    overlay(ctx, &editor, tags.as_deref(), camera);
+    if close.read().count() > 0 {
+        if editor.dirty {
+            editor.pending = Some(Pending::Close);
+        } else {
+            exit.write(AppExit::Success);
+        }
+    }
+    if let Some(path) = editor.recovery_offer.clone() {
+        egui::Window::new("Unsaved layout found").collapsible(false).resizable(false).show(ctx, |ui| {
+            ui.label(format!("The last session left unsaved edits in {}.", path.display()));
+            ui.horizontal(|ui| {
+                if ui.button("Restore").clicked() {
+                    match crate::scene::load_file(&path) {
+                        Ok(l) => {
+                            commands.insert_resource(super::OpenedFile(crate::open::Opened::Scene {
+                                name: format!("{} (recovered)", path.display()),
+                                site: l.site,
+                            }));
+                        }
+                        Err(e) => {
+                            editor.status =
+                                Some((format!("cannot restore: {:?}", e.0.first().map(|d| d.message.clone())), true))
+                        }
+                    }
+                    editor.recovery_offer = None;
+                }
+                if ui.button("Discard").clicked() {
+                    let _ = std::fs::remove_file(&path);
+                    editor.recovery_offer = None;
+                }
+            });
+        });
+    }
+    if editor.pending.is_some() {
+        let what = match &editor.pending {
+            Some(Pending::Open(f)) => format!("open {}", f.0.name()),
+            _ => "close the window".to_string(),
+        };
+        let mut answer = None;
+        egui::Window::new("Unsaved changes").collapsible(false).resizable(false).show(ctx, |ui| {
+            ui.label(format!("The layout has edits that are not saved. Save them before you {what}?"));
+            ui.horizontal(|ui| {
+                if ui.add_enabled(editor.path.is_some(), egui::Button::new("Save")).clicked() {
+                    answer = Some(true);
+                }
+                if ui.button("Discard changes").clicked() {
+                    answer = Some(false);
+                }
+                if ui.button("Cancel").clicked() {
+                    editor.pending = None;
+                }
+            });
+            if editor.path.is_none() {
+                ui.small("no file yet: Cancel, then Save as");
+            }
+        });
+        if let Some(save_first) = answer {
+            if save_first {
+                if let Err(e) = save(&mut editor, &scene.site, None, recovery.as_deref()) {
+                    editor.status = Some((e, true));
+                    editor.pending = None;
+                    return Ok(());
+                }
+            }
+            editor.dirty = false;
+            if let Some(r) = &recovery {
+                let _ = std::fs::remove_file(&r.0);
+            }
+            match editor.pending.take() {
+                Some(Pending::Open(f)) => commands.insert_resource(f),
+                Some(Pending::Close) => {
+                    exit.write(AppExit::Success);
+                }
+                None => {}
+            }
+        }
+    }
+    Ok(())
+}
