@@ -80,7 +80,8 @@ fn energy_balance_closes_on_every_example_scene() {
                 // The editor's empty hall: nothing to balance, but it runs and stays finite.
                 let mut sim = run(site, vec![], 600.0);
                 assert_finite(&sim.snapshot());
-                assert_eq!(sim.snapshot().kpis.it_power_kw, 0.0);
+                let k = sim.snapshot().kpis;
+                assert_eq!((k.it_power_kw, k.max_inlet_air_c, k.max_gpu_temp_c), (0.0, 0.0, 0.0), "{name}");
                 continue;
             }
             let mut sim = run(site, vec![], 7200.0);

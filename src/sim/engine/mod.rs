@@ -446,7 +446,8 @@ impl Simulation {
         k.energy_balance_error = if it > 0.0 { (rejected - facility).abs() / it } else { 0.0 };
         k.max_gpu_temp_c = if r.gpus > 0 { r.gpu_max_c } else { 0.0 };
         k.mean_gpu_temp_c = if r.gpus > 0 { r.gpu_sum_c / r.gpus as f64 } else { 0.0 };
-        k.max_inlet_air_c = if r.inlet_max_c.is_finite() { r.inlet_max_c } else { 0.0 };
+        // No racks: the sum started at f64::MIN, which is finite.
+        k.max_inlet_air_c = if r.inlet_max_c > f64::MIN { r.inlet_max_c } else { 0.0 };
         k.max_coolant_c = r.coolant_max_c;
         k.output_fraction = if r.possible > 0.0 { r.work / r.possible } else { 1.0 };
         k.tokens_per_s = r.work;
