@@ -69,6 +69,9 @@ pub enum Command {
         scene: PathBuf,
         #[arg(long, default_value_t = 300)]
         frames: usize,
+        /// Measure layout edits instead: a row moved back and forth, one edit per two frames.
+        #[arg(long)]
+        edit: bool,
     },
 }
 
@@ -289,7 +292,7 @@ pub fn main() -> ExitCode {
         Some(Command::Replay(args)) => done(report::replay(&(&args).into())),
         Some(Command::Export(args)) => done(report::export(&(&args).into())),
         Some(Command::Render(args)) => render(args),
-        Some(Command::BenchFrames { scene, frames }) => bench_frames(&scene, frames),
+        Some(Command::BenchFrames { scene, frames, edit }) => bench_frames(&scene, frames, edit),
     }
 }
 
@@ -444,15 +447,21 @@ fn render(args: RenderArgs) -> ExitCode {
 }
 
 #[cfg(feature = "app")]
-fn bench_frames(scene: &Path, frames: usize) -> ExitCode {
+fn bench_frames(scene: &Path, frames: usize, edit: bool) -> ExitCode {
     let r = load_scene_or_demo(Some(scene)).and_then(|(_, site)| {
         let racks = site.racks().count();
-        crate::app::frame_stats::headless(site, frames.max(10)).map(|m| (racks, m))
+        let m = if edit {
+            crate::app::frame_stats::headless_edit(site, frames.max(10))
+        } else {
+            crate::app::frame_stats::headless(site, frames.max(10))
+        };
+        m.map(|m| (racks, m))
     });
+    let what = if edit { "edit" } else { "frame" };
     match r {
         Ok((racks, (mean, p50, p95))) => {
             emit(&format!(
-                "{{\"racks\": {racks}, \"frames\": {frames}, \"frame_ms_mean\": {mean:.3}, \"frame_ms_p50\": {p50:.3}, \"frame_ms_p95\": {p95:.3}}}"
+                "{{\"racks\": {racks}, \"frames\": {frames}, \"{what}_ms_mean\": {mean:.3}, \"{what}_ms_p50\": {p50:.3}, \"{what}_ms_p95\": {p95:.3}}}"
             ));
             ExitCode::SUCCESS
         }
@@ -464,7 +473,7 @@ fn bench_frames(scene: &Path, frames: usize) -> ExitCode {
 }
 
 #[cfg(not(feature = "app"))]
-fn bench_frames(_scene: &Path, _frames: usize) -> ExitCode {
+fn bench_frames(_scene: &Path, _frames: usize, _edit: bool) -> ExitCode {
     eprintln!("this build has no viewer (built without the `app` feature)");
     ExitCode::from(2)
 }

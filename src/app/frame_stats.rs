@@ -123,3 +123,39 @@ pub fn headless(site: crate::model::Site, frames: usize) -> Result<(f64, f64, f6
     let mean = ms.iter().sum::<f64>() / ms.len() as f64;
     Ok((mean, ms[ms.len() / 2], ms[(ms.len() * 95) / 100]))
 }
+
+/// `bench-frames --edit`: the main schedule's CPU per step of dragging a row (the editor applies
+/// the edit, the whole-site validator checks it, the view rebuilds), in ms per edit (mean, p50,
+/// p95). No simulation thread runs (it takes the site on its own core).
+pub fn headless_edit(site: crate::model::Site, edits: usize) -> Result<(f64, f64, f64), String> {
+    use crate::edit::Edit;
+    let snapshot = crate::sim::Simulation::new(site.clone(), crate::sim::Scenario::default(), 1.0)?.snapshot();
+    let hall = site.halls.first().ok_or("the scene has no hall")?.id.clone();
+    let row = site.halls[0].rows.first().ok_or("the first hall has no row")?.clone();
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins);
+    super::insert_source(&mut app, "bench".into(), site, super::Source::Fixed(Box::new(snapshot)));
+    app.add_plugins(super::plugin);
+    app.update();
+    let mut ms = Vec::with_capacity(edits);
+    for i in 0..edits + 4 {
+        // Into the aisle and back: every edit is a real move the validator checks.
+        let mut with = row.clone();
+        with.origin.1 += if i % 2 == 0 { 0.6 } else { 0.0 };
+        let edit = Edit::SetRow { hall: hall.clone(), row: row.id.clone(), with: Box::new(with) };
+        let t0 = Instant::now();
+        app.world_mut().write_message(super::editor::EditorCommand::Edit(edit));
+        // The edit applies in this update; the view rebuilds in the next.
+        app.update();
+        app.update();
+        if i >= 4 {
+            ms.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+        if let Some((why, true)) = &app.world().resource::<super::editor::Editor>().status {
+            return Err(format!("the edit was refused: {why}"));
+        }
+    }
+    ms.sort_by(f64::total_cmp);
+    let mean = ms.iter().sum::<f64>() / ms.len() as f64;
+    Ok((mean, ms[ms.len() / 2], ms[(ms.len() * 95) / 100]))
+}
