@@ -179,7 +179,11 @@ impl<'a> Locator<'a> {
 /// Writes the scene to a temp file beside `path`, then renames it over: a crash never leaves a
 /// half-written scene.
 pub fn save(site: &Site, path: &Path) -> std::io::Result<()> {
-    let text = to_ron(site).map_err(std::io::Error::other)?;
+    let mut text = to_ron(site).map_err(std::io::Error::other)?;
+    // A text file ends with a newline (diffs and `cat` expect one).
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
     crate::fsutil::write_atomic(path, text.as_bytes())
 }
 

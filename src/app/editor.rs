@@ -32,6 +32,9 @@ pub enum Tool {
     Select,
     /// Click the floor to place a row of `row_racks` racks of `rack_type`.
     PlaceRow,
+    /// Click the floor to place a CDU like the hall's first (or the site's first), or a CRAH.
+    PlaceCdu,
+    PlaceCrah,
 }
 
 /// Where the next row would go and whether it fits.
@@ -64,6 +67,9 @@ pub struct Editor {
     /// The last thing the editor has to say, and whether it is a problem.
     pub status: Option<(String, bool)>,
     pub ghost: Option<Ghost>,
+    /// The cell just placed at: no ghost there until the pointer moves on (it would only say
+    /// that it overlaps what was just placed).
+    placed_at: Option<(usize, (f64, f64))>,
     /// Racks (tags) picked with a click, Ctrl-click or a box: what keys and the properties act on.
     pub picked: Vec<u32>,
     /// A Shift-drag box in progress: start and current pointer (window pixels).
@@ -102,6 +108,7 @@ impl Default for Editor {
             save_as: String::new(),
             status: None,
             ghost: None,
+            placed_at: None,
             picked: Vec::new(),
             boxing: None,
             dragging: None,
@@ -243,16 +250,7 @@ pub fn palette_row(
     // The first free letter: row-A, row-B, …
     let taken = |x: &str| h.rows.iter().any(|r| r.id == x);
     let id = ('A'..='Z').map(|c| format!("row-{c}")).find(|x| !taken(x)).unwrap_or_else(|| next_id("row-Z", taken));
-    // Cooling and power as the hall's other rows have them: the nearest row's CDU and PDU.
-    let near = h.rows.iter().min_by(|a, b| {
-        let d = |r: &Row| (r.origin.0 - origin.0).powi(2) + (r.origin.1 - origin.1).powi(2);
-        d(a).total_cmp(&d(b))
-    });
-    let (cdu, pdu) = near.map_or_else(
-        || (h.cdus.first().map(|c| format!("{}/{}", h.id, c.id)), site.power.pdus.first().map(|p| p.id.clone())),
-        |r| (r.cdu.clone(), r.pdu.clone()),
-    );
-    let liquid = site.rack_catalogue().iter().find(|t| t.id == rack_type).is_some_and(|t| t.is_liquid());
+    let (cdu, pdu) = crate::edit::script::default_supply(site, hall, origin, rack_type);
     Edit::InsertRow {
         hall: h.id.clone(),
         index: h.rows.len(),
@@ -261,7 +259,7 @@ pub fn palette_row(
             origin,
             facing,
             rack_type: Some(rack_type.to_string()),
-            cdu: if liquid { cdu } else { None },
+            cdu,
             pdu,
             racks: numbered_racks(racks.max(1)),
         }),
@@ -307,6 +305,36 @@ pub fn ghost_at(
     Some(Ghost { hall, origin, plan: (min, (min.0 + dx, min.1 + dy)), fits, edit })
 }
 
+/// The ghost for a CDU or CRAH centred at plan point `p`: a copy of the hall's first unit of
+/// that kind (or the site's first), with the next free id.
+pub fn unit_ghost_at(site: &Site, p: (f64, f64), crah: bool, snapping: bool) -> Option<Ghost> {
+    let (hall, local) = hall_at(site, p)?;
+    let pos = (snap(local.0, snapping), snap(local.1, snapping));
+    let h = &site.halls[hall];
+    let step = if crah {
+        let template = h.crahs.first().or_else(|| site.halls.iter().flat_map(|h| &h.crahs).next())?.clone();
+        let id = next_id(&template.id, |x| h.crahs.iter().any(|c| c.id == x));
+        Step::AddCrah { hall: h.id.clone(), crah: crate::model::Crah { id, position: Some(pos), ..template } }
+    } else {
+        let template = h.cdus.first().or_else(|| site.halls.iter().flat_map(|h| &h.cdus).next())?.clone();
+        let id = next_id(&template.id, |x| h.cdus.iter().any(|c| c.id == x));
+        Step::AddCdu { hall: h.id.clone(), cdu: crate::model::Cdu { id, position: Some(pos), ..template } }
+    };
+    let edit = crate::edit::script::to_edit(site, &step).ok()?;
+    // The footprints the validator gives units (scene.rs).
+    let (w, d) = if crah { (1.8, 0.9) } else { (0.6, 1.2) };
+    let c = (h.origin.0 + pos.0, h.origin.1 + pos.1);
+    let mut trial = site.clone();
+    let fits = crate::edit::apply(&mut trial, &edit).map(|_| ()).map_err(|e| first_reason(&e.to_string()));
+    Some(Ghost {
+        hall,
+        origin: pos,
+        plan: ((c.0 - w / 2.0, c.1 - d / 2.0), (c.0 + w / 2.0, c.1 + d / 2.0)),
+        fits,
+        edit,
+    })
+}
+
 /// The first line of a refusal that says why (not "the edit would leave …").
 fn first_reason(message: &str) -> String {
     message.lines().map(|l| l.trim()).find(|l| l.starts_with("edit: error:")).map_or_else(
@@ -330,9 +358,10 @@ fn apply_commands(
     for c in reader.read() {
         let mut site = scene.site.clone();
         let result: Result<Option<String>, String> = match c {
-            EditorCommand::Step(step) => run_step(&mut site, &mut editor.history, step)
-                .map(|_| Some(describe_step(step)))
-                .map_err(|e| e.to_string()),
+            EditorCommand::Step(step) => {
+                let said = crate::edit::script::describe(step);
+                run_step(&mut site, &mut editor.history, step).map(|_| Some(said)).map_err(|e| e.to_string())
+            }
             EditorCommand::Edit(edit) => {
                 editor.history.apply(&mut site, edit).map(|_| Some(edit.to_string())).map_err(|e| e.to_string())
             }
@@ -364,7 +393,7 @@ fn apply_commands(
                 if let Some(tags) = &tags {
                     editor.picked = racks_in_plan_box(tags, *a, *b);
                     let n = editor.picked.len();
-                    editor.status = Some((format!("{n} racks picked"), false));
+                    editor.status = Some((format!("{} picked", plural(n, "rack", "racks")), false));
                 }
                 continue;
             }
@@ -376,8 +405,20 @@ fn apply_commands(
                 editor.history.end_group();
                 continue;
             }
-            EditorCommand::Save => save(&mut editor, &scene.site, None, recovery.as_deref()),
-            EditorCommand::SaveAs(p) => save(&mut editor, &scene.site, Some(p.clone()), recovery.as_deref()),
+            EditorCommand::Save | EditorCommand::SaveAs(_) => {
+                let to = if let EditorCommand::SaveAs(p) = c { Some(p.clone()) } else { None };
+                let r = save(&mut editor, &scene.site, to, recovery.as_deref());
+                // The window shows the file it is now: renamed without a restart.
+                let name = editor.path.as_ref().map(|p| p.display().to_string());
+                if let (Ok(_), Some(name)) = (&r, name) {
+                    if scene.name != name {
+                        scene.name = name;
+                        commands.insert_resource(SiteEdited);
+                        commands.insert_resource(super::camera::KeepCamera(true));
+                    }
+                }
+                r
+            }
         };
         match result {
             Ok(Some(text)) if site != scene.site => {
@@ -411,10 +452,6 @@ fn apply_commands(
 fn repick(mut editor: ResMut<Editor>, tags: Option<Res<FacilityTags>>) {
     let (Some(ids), Some(tags)) = (editor.repick.take(), tags) else { return };
     editor.picked = ids.iter().filter_map(|id| tags.tag_of(id)).collect();
-}
-
-fn describe_step(step: &Step) -> String {
-    format!("{step:?}").split([' ', '(', '{']).next().unwrap_or("edit").to_string()
 }
 
 /// Delete, nudge, rotate or duplicate what is picked, as one undo step.
@@ -489,7 +526,11 @@ fn group_on_picked(
         }
     }
     editor.history.end_group();
-    Ok(Some(format!("{} edits on {} rows", steps.len(), rows.len())))
+    Ok(Some(format!("{} on {}", plural(steps.len(), "edit", "edits"), plural(rows.len(), "row", "rows"))))
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn round_cm(v: f64) -> f64 {
@@ -670,9 +711,18 @@ fn place_and_pick(
     let cursor = windows.single().ok().and_then(|w| w.cursor_position());
     let pressed = buttons.just_pressed(MouseButton::Left) && floor.is_some();
     match editor.tool {
-        Tool::PlaceRow => {
-            let ghost =
-                floor.and_then(|p| ghost_at(&scene.site, p, &editor.rack_type, editor.row_racks, editor.facing, !alt));
+        Tool::PlaceRow | Tool::PlaceCdu | Tool::PlaceCrah => {
+            let ghost = floor.and_then(|p| match editor.tool {
+                Tool::PlaceRow => ghost_at(&scene.site, p, &editor.rack_type, editor.row_racks, editor.facing, !alt),
+                tool => unit_ghost_at(&scene.site, p, tool == Tool::PlaceCrah, !alt),
+            });
+            let cell = ghost.as_ref().map(|g| (g.hall, g.origin));
+            let ghost = if cell.is_some() && cell == editor.placed_at {
+                None
+            } else {
+                editor.placed_at = None;
+                ghost
+            };
             if ghost.as_ref().map(|g| (g.hall, g.origin)) != editor.ghost.as_ref().map(|g| (g.hall, g.origin)) {
                 editor.ghost = ghost;
             }
@@ -685,6 +735,7 @@ fn place_and_pick(
                     match &g.fits {
                         Ok(()) => {
                             out.write(EditorCommand::Edit(g.edit.clone()));
+                            editor.placed_at = Some((g.hall, g.origin));
                         }
                         Err(why) => editor.status = Some((format!("cannot place here: {why}"), true)),
                     }
@@ -791,7 +842,7 @@ fn show_ghost(
     materials: Option<ResMut<Assets<StandardMaterial>>>,
 ) {
     let Ok((mut transform, mut visibility, material)) = ghosts.single_mut() else { return };
-    let Some(g) = editor.ghost.as_ref().filter(|_| editor.active && editor.tool == Tool::PlaceRow) else {
+    let Some(g) = editor.ghost.as_ref().filter(|_| editor.active && editor.tool != Tool::Select) else {
         visibility.set_if_neq(Visibility::Hidden);
         return;
     };
@@ -872,12 +923,19 @@ pub fn editor_ui(
         (None, _) => "not saved to a file yet".into(),
     });
     ui.separator();
+    let tool_before = e.tool;
     ui.horizontal(|ui| {
         ui.selectable_value(&mut e.tool, Tool::Select, "Select")
             .on_hover_text("click, Ctrl-click, Shift-drag a box; drag a picked rack to move its row");
         ui.selectable_value(&mut e.tool, Tool::PlaceRow, "Place row")
             .on_hover_text("click the floor; R turns it, Alt places off the 0.6 m grid");
+        ui.selectable_value(&mut e.tool, Tool::PlaceCdu, "CDU").on_hover_text("place a CDU like the hall's first");
+        ui.selectable_value(&mut e.tool, Tool::PlaceCrah, "CRAH").on_hover_text("place a CRAH like the hall's first");
     });
+    if e.tool != tool_before {
+        e.ghost = None;
+        e.status = None;
+    }
     // The palette: every rack type of the catalogue and the scene, with its power.
     let types = site.rack_catalogue();
     let chosen = types.iter().find(|t| t.id == e.rack_type);
@@ -928,6 +986,8 @@ pub fn editor_ui(
         properties_ui(ui, e, &mut p.out, site, tags);
     }
     ui.separator();
+    hall_ui(ui, e, &mut p.out, site, tags);
+    ui.separator();
     capacity_ui(ui, p.latest.snapshot.as_ref(), p.network.as_deref());
     if !p.editor.problems.is_empty() {
         ui.separator();
@@ -948,6 +1008,56 @@ pub fn editor_ui(
     }
 }
 
+/// The hall of the picked racks (or the first): its size and containment, and a new hall.
+fn hall_ui(
+    ui: &mut egui::Ui,
+    e: &Editor,
+    out: &mut MessageWriter<EditorCommand>,
+    site: &Site,
+    tags: Option<&FacilityTags>,
+) {
+    let picked_hall = tags.and_then(|t| e.picked.first().and_then(|&p| rack_ids(t, p))).map(|(h, _, _)| h);
+    let Some(hall) = picked_hall.and_then(|id| site.halls.iter().find(|h| h.id == id)).or(site.halls.first()) else {
+        return;
+    };
+    let id = hall.id.clone();
+    ui.horizontal(|ui| {
+        ui.label(format!("Hall {id}"));
+        let mut size = hall.size;
+        let a = ui.add(egui::DragValue::new(&mut size.0).speed(TILE_M).range(1.2..=500.0).suffix(" m"));
+        ui.label("×");
+        let b = ui.add(egui::DragValue::new(&mut size.1).speed(TILE_M).range(1.2..=500.0).suffix(" m"));
+        if (a.drag_stopped() || a.lost_focus() || b.drag_stopped() || b.lost_focus()) && size != hall.size {
+            out.write(EditorCommand::Step(Step::ResizeHall {
+                id: id.clone(),
+                size: (round_cm(size.0), round_cm(size.1)),
+            }));
+        }
+    });
+    ui.horizontal(|ui| {
+        use crate::model::Containment;
+        egui::ComboBox::from_id_salt("hall-containment")
+            .selected_text(format!("containment: {:?}", hall.containment))
+            .show_ui(ui, |ui| {
+                for c in [Containment::None, Containment::HotAisle, Containment::ColdAisle] {
+                    if ui.selectable_label(hall.containment == c, format!("{c:?}")).clicked() && hall.containment != c {
+                        out.write(EditorCommand::Step(Step::SetContainment { id: id.clone(), containment: c }));
+                    }
+                }
+            });
+        if ui.button("Add hall").on_hover_text("an empty hall east of the last one, with its CDUs and CRAHs").clicked()
+        {
+            if let Some(last) = site.halls.last() {
+                let mut new = last.clone();
+                new.id = next_id(&last.id, |x| site.halls.iter().any(|h| h.id == x));
+                new.origin = (round_cm(last.origin.0 + last.size.0 + 6.0), last.origin.1);
+                new.rows.clear();
+                out.write(EditorCommand::Step(Step::AddHall { hall: new }));
+            }
+        }
+    });
+}
+
 fn properties_ui(
     ui: &mut egui::Ui,
     e: &mut Editor,
@@ -960,7 +1070,7 @@ fn properties_ui(
         return;
     }
     let rows = picked_rows(site, tags, &e.picked);
-    ui.label(format!("{} racks picked in {} rows", e.picked.len(), rows.len()));
+    ui.label(format!("{} picked in {}", plural(e.picked.len(), "rack", "racks"), plural(rows.len(), "row", "rows")));
     let Some((hall, row, _)) = rows.first() else { return };
     let Ok(Target::Row(h, r)) = resolve(site, &format!("{hall}/{row}")) else { return };
     let the_row = &site.halls[h].rows[r];
@@ -1004,7 +1114,12 @@ fn properties_ui(
         let k = id.rsplit('/').next()?;
         the_row.racks.iter().find(|x| x.id == k)
     });
-    let cdu_now = rack.and_then(|k| k.cdu.clone()).or_else(|| the_row.cdu.clone()).unwrap_or_else(|| "none".into());
+    let air = types.iter().find(|t| t.id == current).is_some_and(|t| !t.is_liquid());
+    let cdu_now = if air {
+        "none (air-cooled)".to_string()
+    } else {
+        rack.and_then(|k| k.cdu.clone()).or_else(|| the_row.cdu.clone()).unwrap_or_else(|| "none".into())
+    };
     let pdu_now = rack.and_then(|k| k.pdu.clone()).or_else(|| the_row.pdu.clone()).unwrap_or_else(|| "none".into());
     egui::ComboBox::from_id_salt("prop-cdu").selected_text(format!("CDU {cdu_now}")).show_ui(ui, |ui| {
         for c in &cdus {

@@ -179,6 +179,56 @@ pub fn numbered_racks(n: usize) -> Vec<Rack> {
         .collect()
 }
 
+/// The CDU and PDU a new row at `origin` in hall `hall` gets when none is named: those of the
+/// hall's nearest row, or the hall's first CDU and the site's first PDU. Air-cooled racks get no
+/// CDU.
+pub fn default_supply(
+    site: &Site,
+    hall: usize,
+    origin: (f64, f64),
+    rack_type: &str,
+) -> (Option<String>, Option<String>) {
+    let h = &site.halls[hall];
+    let near = h.rows.iter().min_by(|a, b| {
+        let d = |r: &Row| (r.origin.0 - origin.0).powi(2) + (r.origin.1 - origin.1).powi(2);
+        d(a).total_cmp(&d(b))
+    });
+    let (cdu, pdu) = near.map_or_else(
+        || (h.cdus.first().map(|c| format!("{}/{}", h.id, c.id)), site.power.pdus.first().map(|p| p.id.clone())),
+        |r| (r.cdu.clone(), r.pdu.clone()),
+    );
+    let liquid = site.rack_catalogue().iter().find(|t| t.id == rack_type).is_some_and(|t| t.is_liquid());
+    (if liquid { cdu } else { None }, pdu)
+}
+
+/// A step in words, for the editor's status line.
+pub fn describe(step: &Step) -> String {
+    match step {
+        Step::Remove { id } => format!("removed {id}"),
+        Step::AddRack { row, .. } => format!("added a rack to {row}"),
+        Step::AddRow { hall, id, racks, rack_type, .. } => format!("added row {hall}/{id}: {racks} × {rack_type}"),
+        Step::Move { id, to } => format!("moved {id} to ({:.2}, {:.2}) m", to.0, to.1),
+        Step::Rotate { id, facing } => format!("turned {id} to face {facing:?}"),
+        Step::SetRackType { id, rack_type } => format!("{id} is now {rack_type}"),
+        Step::Assign { id, cdu, pdu } => {
+            let parts: Vec<String> =
+                [cdu.as_ref().map(|c| format!("CDU {c}")), pdu.as_ref().map(|p| format!("PDU {p}"))]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+            format!("{id} on {}", parts.join(" and "))
+        }
+        Step::AddCdu { hall, cdu } => format!("added CDU {hall}/{}", cdu.id),
+        Step::AddCrah { hall, crah } => format!("added CRAH {hall}/{}", crah.id),
+        Step::AddHall { hall } => format!("added hall {}", hall.id),
+        Step::ResizeHall { id, size } => format!("hall {id} is now {:.1} × {:.1} m", size.0, size.1),
+        Step::SetContainment { id, containment } => format!("hall {id}: containment {containment:?}"),
+        Step::Duplicate { id, .. } => format!("duplicated {id}"),
+        Step::Undo => "undone".into(),
+        Step::Redo => "redone".into(),
+    }
+}
+
 /// The `Edit` a step makes on `site` as it is now. (`Undo` and `Redo` are the history's.)
 pub fn to_edit(site: &Site, step: &Step) -> Result<Edit, EditError> {
     let row_of = |h: usize, r: usize| site.halls[h].rows[r].clone();
@@ -231,13 +281,15 @@ pub fn to_edit(site: &Site, step: &Step) -> Result<Edit, EditError> {
         }
         Step::AddRow { hall, id, origin, facing, rack_type, racks, cdu, pdu } => {
             let h = hall_index(hall)?;
+            // Unnamed: as the app's palette does it.
+            let (default_cdu, default_pdu) = default_supply(site, h, *origin, rack_type);
             let row = Row {
                 id: id.clone(),
                 origin: *origin,
                 facing: *facing,
                 rack_type: Some(rack_type.clone()),
-                cdu: cdu.clone(),
-                pdu: pdu.clone(),
+                cdu: cdu.clone().or(default_cdu),
+                pdu: pdu.clone().or(default_pdu),
                 racks: numbered_racks(*racks),
             };
             Edit::InsertRow { hall: site.halls[h].id.clone(), index: site.halls[h].rows.len(), row: Box::new(row) }
@@ -699,6 +751,18 @@ mod tests {
             run_step(&mut site, &mut history, &Step::Redo).unwrap();
             assert_eq!(to_ron(&site).unwrap(), after, "redo of {step:?}");
         }
+    }
+
+    /// A row added without a CDU or PDU takes the nearest row's, as the editor's palette does;
+    /// an air-cooled one takes no CDU.
+    #[test]
+    fn add_row_without_cdu_or_pdu_takes_the_nearest_rows() {
+        let mut site = demo();
+        let text = "[Remove(id: \"hall-1/row-B\"),\n AddRow(hall: \"hall-1\", id: \"row-C\", origin: (3.0, 4.8), facing: North, rack_type: \"gb300-nvl72\", racks: 4),\n AddRow(hall: \"hall-1\", id: \"row-D\", origin: (3.0, 7.8), rack_type: \"network\", racks: 1)]";
+        run(&mut site, text).unwrap_or_else(|d| panic!("{}", d.display("t")));
+        let row = |id: &str| site.halls[0].rows.iter().find(|r| r.id == id).unwrap().clone();
+        assert_eq!((row("row-C").cdu, row("row-C").pdu), (Some("hall-1/cdu-1".into()), Some("pdu-A".into())));
+        assert_eq!((row("row-D").cdu, row("row-D").pdu), (None, Some("pdu-A".into())));
     }
 
     #[test]
