@@ -745,6 +745,17 @@ fn placing_from_the_palette_reaches_the_sim_and_undo_removes_it() {
     assert_eq!(racks_in_scene(&app), 10);
     let (status, problem) = app.world().resource::<Editor>().status.clone().unwrap();
     assert!(problem && status.contains("overlap"), "{status}");
+    // A row the CDU and the PDU cannot carry: the refusal names both, not only the first.
+    {
+        let mut e = app.world_mut().resource_mut::<Editor>();
+        e.rack_type = "gb300-nvl72".into();
+        e.row_racks = 4;
+    }
+    app.world_mut().write_message(EditorCommand::PlaceAt((7.2, 5.4)));
+    app.update();
+    let (status, problem) = app.world().resource::<Editor>().status.clone().unwrap();
+    assert!(problem && status.contains("the CDU is rated") && status.contains("the PDU is rated"), "{status}");
+    assert_eq!(racks_in_scene(&app), 10);
 }
 
 /// A box on the floor plan picks the racks inside it, and Delete removes them (a whole row

@@ -335,12 +335,11 @@ pub fn unit_ghost_at(site: &Site, p: (f64, f64), crah: bool, snapping: bool) -> 
     })
 }
 
-/// The first line of a refusal that says why (not "the edit would leave …").
+/// Why an edit was refused, every reason on its own line (not "the edit would leave …").
 fn first_reason(message: &str) -> String {
-    message.lines().map(|l| l.trim()).find(|l| l.starts_with("edit: error:")).map_or_else(
-        || message.lines().next().unwrap_or("").to_string(),
-        |l| l.trim_start_matches("edit: error:").trim().to_string(),
-    )
+    let reasons: Vec<&str> =
+        message.lines().map(|l| l.trim()).filter_map(|l| l.strip_prefix("edit: error:").map(str::trim)).collect();
+    if reasons.is_empty() { message.lines().next().unwrap_or("").to_string() } else { reasons.join("\n") }
 }
 
 /// Applies the editor's commands: each edit validated, the scene replaced, the sim told.
