@@ -62,7 +62,8 @@ pub fn scene_reopened(scene: Option<Res<OpenScene>>) -> bool {
 
 /// What the viewer shows, which decides the systems that run (`run_if(in_state(..))`): the
 /// live link runs only `Live`, playback only `Replay`, the PNG capture only `Still`. Opening a
-/// file switches it (`files`). The layout editor will add its own mode.
+/// file switches it (`files`). The layout editor is not a mode: it edits the live run while
+/// `editor::Editor::active`.
 #[derive(States, Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ViewerMode {
     /// A live simulation on its own thread (`sim_link`).
