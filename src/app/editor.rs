@@ -975,6 +975,19 @@ pub fn editor_ui(
             Err(why) => ui.colored_label(egui::Color32::from_rgb(230, 90, 70), format!("does not fit: {why}")),
         };
     }
+    let (done, undone) = e.history.labels();
+    if !done.is_empty() || !undone.is_empty() {
+        egui::CollapsingHeader::new(format!("History ({})", plural(done.len(), "step", "steps")))
+            .id_salt("edit-history")
+            .show(ui, |ui| {
+                for label in undone.iter().rev() {
+                    ui.small(egui::RichText::new(format!("(undone) {label}")).weak());
+                }
+                for label in done.iter().rev().take(12) {
+                    ui.small(*label);
+                }
+            });
+    }
     if let Some((text, problem)) = &e.status {
         let c = if *problem { egui::Color32::from_rgb(230, 90, 70) } else { egui::Color32::from_rgb(150, 200, 150) };
         ui.colored_label(c, text);

@@ -328,6 +328,11 @@ pub struct EditHistory {
     group: Option<Vec<Edit>>,
     /// `begin_group` calls not yet ended: the group closes at 0.
     depth: usize,
+    /// What each step did, in words (the first edit of a group, and how many more), beside
+    /// `undo` and `redo`.
+    undo_labels: VecDeque<String>,
+    redo_labels: Vec<String>,
+    group_label: Option<(String, usize)>,
 }
 
 impl Default for EditHistory {
@@ -339,7 +344,16 @@ impl Default for EditHistory {
 impl EditHistory {
     /// Keeps at most `cap` undo steps; the oldest go first.
     pub fn new(cap: usize) -> Self {
-        EditHistory { undo: VecDeque::new(), redo: Vec::new(), cap, group: None, depth: 0 }
+        EditHistory {
+            undo: VecDeque::new(),
+            redo: Vec::new(),
+            cap,
+            group: None,
+            depth: 0,
+            undo_labels: VecDeque::new(),
+            redo_labels: Vec::new(),
+            group_label: None,
+        }
     }
 
     /// Applies the edit and records how to undo it. A refused edit records nothing.
@@ -347,8 +361,14 @@ impl EditHistory {
         let inverse = apply(site, edit)?;
         self.redo.clear();
         match &mut self.group {
-            Some(group) => push_merged(group, inverse),
-            None => self.push(vec![inverse]),
+            Some(group) => {
+                push_merged(group, inverse);
+                match &mut self.group_label {
+                    Some((_, n)) => *n += 1,
+                    None => self.group_label = Some((edit.to_string(), 1)),
+                }
+            }
+            None => self.push(vec![inverse], edit.to_string()),
         }
         Ok(())
     }
@@ -374,13 +394,16 @@ impl EditHistory {
         self.depth = 0;
         self.close_group();
         let step = self.undo.pop_back()?;
+        let label = self.undo_labels.pop_back().unwrap_or_default();
         Some(match replay(site, &step) {
             Ok(back) => {
                 self.redo.push(back);
+                self.redo_labels.push(label);
                 Ok(())
             }
             Err(e) => {
                 self.undo.push_back(step);
+                self.undo_labels.push_back(label);
                 Err(e)
             }
         })
@@ -391,13 +414,15 @@ impl EditHistory {
         self.depth = 0;
         self.close_group();
         let step = self.redo.pop()?;
+        let label = self.redo_labels.pop().unwrap_or_default();
         Some(match replay(site, &step) {
             Ok(back) => {
-                self.push_undo(back);
+                self.push_undo(back, label);
                 Ok(())
             }
             Err(e) => {
                 self.redo.push(step);
+                self.redo_labels.push(label);
                 Err(e)
             }
         })
@@ -416,24 +441,41 @@ impl EditHistory {
         *self = EditHistory::new(self.cap);
     }
 
+    /// What the steps did, in words: those undo would take back (oldest first) and those redo
+    /// would make again (next first).
+    pub fn labels(&self) -> (Vec<&str>, Vec<&str>) {
+        (
+            self.undo_labels.iter().map(String::as_str).collect(),
+            self.redo_labels.iter().rev().map(String::as_str).collect(),
+        )
+    }
+
     fn close_group(&mut self) {
+        let label = match self.group_label.take() {
+            Some((first, 1)) => first,
+            Some((first, n)) => format!("{first} (and {} more edits)", n - 1),
+            None => String::new(),
+        };
         if let Some(group) = self.group.take()
             && !group.is_empty()
         {
-            self.push(group);
+            self.push(group, label);
         }
     }
 
     /// A new step: redo no longer applies.
-    fn push(&mut self, step: Vec<Edit>) {
+    fn push(&mut self, step: Vec<Edit>, label: String) {
         self.redo.clear();
-        self.push_undo(step);
+        self.redo_labels.clear();
+        self.push_undo(step, label);
     }
 
-    fn push_undo(&mut self, step: Vec<Edit>) {
+    fn push_undo(&mut self, step: Vec<Edit>, label: String) {
         self.undo.push_back(step);
+        self.undo_labels.push_back(label);
         while self.undo.len() > self.cap {
             self.undo.pop_front();
+            self.undo_labels.pop_front();
         }
     }
 }
@@ -730,6 +772,33 @@ mod tests {
         assert!(history.can_redo());
         history.apply(&mut site, &remove("row-A", "rack-01")).unwrap();
         assert!(!history.can_redo() && history.redo(&mut site).is_none());
+    }
+
+    /// The history says what each step did, and moves the words with the steps.
+    #[test]
+    fn the_history_lists_its_steps_in_words() {
+        let mut site = demo();
+        let mut h = EditHistory::default();
+        h.apply(&mut site, &remove("row-A", "rack-01")).unwrap();
+        h.begin_group();
+        for at in [Some(1.0), Some(1.2), Some(1.4)] {
+            h.apply(&mut site, &set_at("row-B", "rack-01", at)).unwrap();
+        }
+        h.end_group();
+        let (undo, redo) = h.labels();
+        assert_eq!(
+            undo,
+            [
+                "remove rack hall-1/row-A/rack-01",
+                "set rack hall-1/row-B/rack-01 at 1 m along its row (and 2 more edits)"
+            ]
+        );
+        assert!(redo.is_empty());
+        h.undo(&mut site).unwrap().unwrap();
+        let (undo, redo) = h.labels();
+        assert_eq!((undo.len(), redo[0]), (1, "set rack hall-1/row-B/rack-01 at 1 m along its row (and 2 more edits)"));
+        h.apply(&mut site, &remove("row-A", "rack-02")).unwrap();
+        assert_eq!(h.labels().1.len(), 0, "a new edit ends what redo could do");
     }
 
     #[test]
