@@ -794,3 +794,50 @@ fn a_box_select_picks_what_is_inside_and_delete_removes_it() {
     }
     assert_eq!(app.world().resource::<OpenScene>().site, scene::parse(scene::DEMO_SCENE).unwrap().site);
 }
+
+/// Unsaved edits are not thrown away by Open…: the file waits for the user's answer, and the
+/// open scene stays.
+#[test]
+fn opening_another_file_with_unsaved_edits_asks_first() {
+    use factory_twin::app::OpenedFile;
+    use factory_twin::app::editor::{Editor, EditorCommand, Pending};
+    let mut app = app_with_input();
+    app.world_mut().write_message(EditorCommand::Step(factory_twin::edit::script::Step::Remove {
+        id: "hall-1/row-B/rack-04".into(),
+    }));
+    app.update();
+    assert!(app.world().resource::<Editor>().dirty);
+    let superpod = scene::load_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/superpod-hall.ron")).unwrap();
+    app.insert_resource(OpenedFile(factory_twin::open::Opened::Scene { name: "superpod".into(), site: superpod.site }));
+    app.update();
+    app.update();
+    assert_eq!(racks_in_scene(&app), 7, "the edited scene stays open");
+    assert!(matches!(app.world().resource::<Editor>().pending, Some(Pending::Open(_))), "the file waits for an answer");
+    assert!(app.world().get_resource::<OpenedFile>().is_none());
+}
+
+/// A group edit on picked racks that is refused part way leaves the scene and the undo history
+/// as they were: Undo then takes back the edit before it, not a phantom.
+#[test]
+fn a_refused_group_edit_changes_nothing_and_undo_still_works() {
+    use factory_twin::app::editor::{Editor, EditorCommand};
+    let mut app = app();
+    app.world_mut().resource_mut::<Editor>().active = true;
+    app.world_mut().write_message(EditorCommand::Step(factory_twin::edit::script::Step::Remove {
+        id: "hall-1/row-B/rack-04".into(),
+    }));
+    update_until(&mut app, |a| snapshot_racks(a) == Some(7));
+    // Both rows picked; duplicating them over-fills the CDU: refused.
+    app.world_mut().write_message(EditorCommand::PickInPlanBox((0.0, 0.0), (12.0, 9.0)));
+    app.update();
+    let before = app.world().resource::<OpenScene>().site.clone();
+    app.world_mut().write_message(EditorCommand::DuplicatePicked);
+    app.update();
+    let (status, problem) = app.world().resource::<Editor>().status.clone().unwrap();
+    assert!(problem, "{status}");
+    assert_eq!(app.world().resource::<OpenScene>().site, before);
+    assert_eq!(app.world().resource::<Editor>().history.labels().0.len(), 1);
+    app.world_mut().write_message(EditorCommand::Undo);
+    update_until(&mut app, |a| snapshot_racks(a) == Some(8));
+    assert_eq!(app.world().resource::<OpenScene>().site, scene::parse(scene::DEMO_SCENE).unwrap().site);
+}

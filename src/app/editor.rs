@@ -512,15 +512,13 @@ fn group_on_picked(
             }
         }
     }
-    // All or nothing, one undo step.
-    let before = site.clone();
+    // All or nothing, one undo step: on a refusal the site and the history go back as they were.
+    let (site_before, history_before) = (site.clone(), editor.history.clone());
     editor.history.begin_group();
     for step in &steps {
         if let Err(e) = run_step(site, &mut editor.history, step) {
-            editor.history.end_group();
-            // Undo what the group did so far, then forget the group.
-            *site = before;
-            let _ = editor.history.undo(&mut site.clone());
+            *site = site_before;
+            editor.history = history_before;
             return Err(e.to_string());
         }
     }
