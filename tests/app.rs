@@ -280,14 +280,26 @@ fn opening_a_file_checks_it_first_and_says_where_it_is_broken() {
 
 // ---- Issue 11: defects every user hits -------------------------------------------------------
 
-/// The headless app with input and the camera: what pointer tests need.
-fn app_with_input() -> App {
+/// The headless app with input, the camera, Open… and the editor's pointer and keys, not yet
+/// updated.
+fn app_with_input_unstarted() -> App {
     let site = scene::parse(scene::DEMO_SCENE).unwrap().site;
     let mut app = headless();
     app.add_plugins((MinimalPlugins, bevy::input::InputPlugin))
         .insert_resource(OpenScene { name: "demo".into(), site })
         .insert_resource(SimStart { paused: true, ..Default::default() })
-        .add_plugins((plugin, factory_twin::app::camera::plugin, factory_twin::app::files::plugin));
+        .add_plugins((
+            plugin,
+            factory_twin::app::camera::plugin,
+            factory_twin::app::files::plugin,
+            factory_twin::app::editor::input_plugin,
+        ));
+    app
+}
+
+/// The headless app with input and the camera: what pointer tests need.
+fn app_with_input() -> App {
+    let mut app = app_with_input_unstarted();
     app.update();
     app
 }
@@ -379,6 +391,8 @@ fn the_colour_buffer_bound_to_the_material_never_changes_size() {
         assert_eq!(first, len, "the material's colour buffer changed size under it");
         Some(len)
     };
+    // Until the sim thread's first snapshot has been coloured, however long it takes to start.
+    update_until(&mut app, |a| a.world().resource::<LatestSnapshot>().snapshot.is_some());
     for _ in 0..5 {
         app.update();
         check(&app);
@@ -393,6 +407,10 @@ fn the_colour_buffer_bound_to_the_material_never_changes_size() {
         name: "superpod".into(),
         site: superpod,
     }));
+    app.update();
+    update_until(&mut app, |a| {
+        a.world().resource::<LatestSnapshot>().snapshot.as_ref().is_some_and(|s| s.racks.gpu_c.len() != 8)
+    });
     for _ in 0..5 {
         app.update();
         check(&app);
@@ -542,11 +560,11 @@ fn charts_open_on_the_last_minutes_from_the_recording_and_the_live_run() {
     // Live: select after 60 s and the charts already hold the coarse past.
     let mut live = self::app();
     update_until(&mut live, |a| step(a) == Some(0));
-    for _ in 0..60 {
+    // Each step seen by the viewer (the snapshot channel keeps only the newest), as on screen at 1×.
+    for n in 1..=60 {
         live.world_mut().write_message(UiCommand(SimCommand::Step));
-        live.update();
+        update_until(&mut live, |a| step(a) == Some(n));
     }
-    update_until(&mut live, |a| step(a) == Some(60));
     live.world_mut().write_message(Select { tag: Some(2), focus: false });
     live.update();
     let h = live.world().resource::<History>();
@@ -659,12 +677,7 @@ fn a_drag_over_the_scene_orbits_and_one_from_a_panel_does_not() {
 #[test]
 fn update_has_no_ambiguous_system_order() {
     use bevy::ecs::schedule::{LogLevel, ScheduleBuildSettings};
-    let site = scene::parse(scene::DEMO_SCENE).unwrap().site;
-    let mut app = headless();
-    app.add_plugins((MinimalPlugins, bevy::input::InputPlugin))
-        .insert_resource(OpenScene { name: "demo".into(), site })
-        .insert_resource(SimStart { paused: true, ..Default::default() })
-        .add_plugins((plugin, factory_twin::app::camera::plugin, factory_twin::app::files::plugin));
+    let mut app = app_with_input_unstarted();
     app.edit_schedule(Update, |s| {
         s.set_build_settings(ScheduleBuildSettings { ambiguity_detection: LogLevel::Error, ..Default::default() });
     });

@@ -174,7 +174,7 @@ pub(super) fn plugin(app: &mut App) {
 }
 
 /// The windowed editor: pointer and keys (the headless tests drive `EditorCommand`s).
-pub(super) fn input_plugin(app: &mut App) {
+pub fn input_plugin(app: &mut App) {
     app.add_systems(
         Update,
         (keys, place_and_pick)
