@@ -1180,16 +1180,11 @@ fn capacity_ui(ui: &mut egui::Ui, snap: Option<&crate::sim::Snapshot>, net: Opti
             ui.small(format!("{id} {:.0} %{extra}", used * 100.0));
         });
     };
-    for (i, c) in s.cdus.iter().enumerate() {
-        let node = &net.0.cdus[i];
+    // Zipped, not indexed: for a frame after an edit the network is new and the snapshot is not.
+    for ((c, node), id) in s.cdus.iter().zip(&net.0.cdus).zip(&ids.cdus) {
         let spare = node.pumps.saturating_sub(node.duty);
         let n1 = if c.pumps_running as u32 >= node.duty && spare >= 1 { ", N+1" } else { "" };
-        bar(
-            ui,
-            ids.cdus.get(i).map_or("CDU", String::as_str),
-            1.0 - c.headroom,
-            format!(" ({}+{spare} pumps{n1})", node.duty),
-        );
+        bar(ui, id, 1.0 - c.headroom, format!(" ({}+{spare} pumps{n1})", node.duty));
     }
     for (list, names) in [(&s.pdus, &ids.pdus), (&s.ups, &ids.ups), (&s.feeds, &ids.feeds)] {
         for (p, id) in list.iter().zip(names) {
