@@ -854,3 +854,24 @@ fn a_refused_group_edit_changes_nothing_and_undo_still_works() {
     update_until(&mut app, |a| snapshot_racks(a) == Some(8));
     assert_eq!(app.world().resource::<OpenScene>().site, scene::parse(scene::DEMO_SCENE).unwrap().site);
 }
+
+/// The window's close button exits, unless there are unsaved edits: then the editor asks.
+#[test]
+fn closing_the_window_exits_unless_edits_are_unsaved() {
+    use bevy::window::WindowCloseRequested;
+    use factory_twin::app::editor::{Editor, EditorCommand, Pending};
+    let mut app = app_with_input();
+    let window = app.world_mut().spawn(Window::default()).id();
+    app.world_mut().write_message(EditorCommand::Step(factory_twin::edit::script::Step::Remove {
+        id: "hall-1/row-B/rack-04".into(),
+    }));
+    app.update();
+    app.world_mut().write_message(WindowCloseRequested { window });
+    app.update();
+    assert!(matches!(app.world().resource::<Editor>().pending, Some(Pending::Close)));
+    assert!(app.world().resource::<Messages<AppExit>>().is_empty(), "unsaved edits: ask, do not exit");
+    app.world_mut().resource_mut::<Editor>().dirty = false;
+    app.world_mut().write_message(WindowCloseRequested { window });
+    app.update();
+    assert!(!app.world().resource::<Messages<AppExit>>().is_empty(), "nothing unsaved: the app exits");
+}

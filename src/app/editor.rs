@@ -173,18 +173,37 @@ pub(super) fn plugin(app: &mut App) {
         );
 }
 
-/// The windowed editor: pointer and keys (the headless tests drive `EditorCommand`s).
+/// The window's close button: the app exits, unless there are unsaved edits (then the editor
+/// asks). The window does not close by itself (`close_when_requested: false`).
+fn close_requests(
+    mut close: MessageReader<bevy::window::WindowCloseRequested>,
+    mut editor: ResMut<Editor>,
+    mut exit: MessageWriter<AppExit>,
+) {
+    if close.read().count() == 0 {
+        return;
+    }
+    if editor.dirty {
+        editor.pending = Some(Pending::Close);
+    } else {
+        exit.write(AppExit::Success);
+    }
+}
+
+/// The windowed editor: pointer and keys (the headless tests drive `EditorCommand`s), and the
+/// window's close button.
 pub fn input_plugin(app: &mut App) {
-    app.add_systems(
-        Update,
-        (keys, place_and_pick)
-            .chain()
-            .in_set(AppSystems::Input)
-            .before(apply_commands)
-            .after(super::selection::apply_selection),
-    )
-    .add_systems(Startup, spawn_ghost)
-    .add_systems(Update, show_ghost.in_set(AppSystems::Recolour));
+    app.add_message::<bevy::window::WindowCloseRequested>()
+        .add_systems(
+            Update,
+            (close_requests, keys, place_and_pick)
+                .chain()
+                .in_set(AppSystems::Input)
+                .before(apply_commands)
+                .after(super::selection::apply_selection),
+        )
+        .add_systems(Startup, spawn_ghost)
+        .add_systems(Update, show_ghost.in_set(AppSystems::Recolour));
 }
 
 /// Save goes to the scene's own file when it came from one.
@@ -1249,19 +1268,11 @@ pub fn overlay_and_dialogs(
     tags: Option<Res<FacilityTags>>,
     cameras: Query<(&Camera, &GlobalTransform)>,
     recovery: Option<Res<RecoveryFile>>,
-    mut close: MessageReader<bevy::window::WindowCloseRequested>,
     mut exit: MessageWriter<AppExit>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let camera = cameras.iter().find(|(c, _)| c.is_active);
     overlay(ctx, &editor, tags.as_deref(), camera);
-    if close.read().count() > 0 {
-        if editor.dirty {
-            editor.pending = Some(Pending::Close);
-        } else {
-            exit.write(AppExit::Success);
-        }
-    }
     if let Some(path) = editor.recovery_offer.clone() {
         egui::Window::new("Unsaved layout found").collapsible(false).resizable(false).show(ctx, |ui| {
             ui.label(format!("The last session left unsaved edits in {}.", path.display()));
