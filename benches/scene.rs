@@ -55,7 +55,9 @@ fn drag_a_row(c: &mut Criterion) {
             history.apply(&mut site, &edit).unwrap();
         })
     });
+    // What the sim thread does with an edit: validate once, then take the site.
     g.bench_function("sim_takes_the_site", |b| b.iter(|| sim.edit_site(site.clone()).unwrap()));
+    g.bench_function("sim_takes_a_validated_site", |b| b.iter(|| sim.replace_site(site.clone()).unwrap()));
     g.finish();
 }
 

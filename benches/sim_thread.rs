@@ -26,6 +26,8 @@ fn main() {
         seed: 1,
     })
     .expect("generated site");
+    let first_rack =
+        site.racks().next().map(|p| (p.hall.id.clone(), p.row.id.clone(), p.rack.clone())).expect("a rack");
     let sim = Simulation::new(site, Scenario::default(), 1.0).expect("simulation");
     let h = SimHandle::spawn(sim, Speed::Times(asked), false);
     // Let it run and report its speed a few times.
@@ -61,4 +63,40 @@ fn main() {
     }
     achieved.sort_by(f64::total_cmp);
     println!("achieved (reports while running): {achieved:.0?}");
+
+    // A layout edit while running: from the command to the first snapshot of the new layout
+    // (issue 13's goal: within 100 ms at 10,000 racks). A rack out, then back in.
+    let (hall, row, rack) = first_rack;
+    let rack_id = rack.id.clone();
+    let mut rack_back = None;
+    for n in 0..if full { 6 } else { 2 } {
+        let before = h.latest().or_else(|| h.wait_snapshot(Duration::from_secs(5))).map_or(0, |s| s.racks.gpu_c.len());
+        let edit = match rack_back.take() {
+            None => {
+                factory_twin::edit::Edit::RemoveRack { hall: hall.clone(), row: row.clone(), rack_id: rack_id.clone() }
+            }
+            Some(edit) => edit,
+        };
+        let sent = Instant::now();
+        h.send(SimCommand::Edit(edit));
+        let seen = loop {
+            for e in h.events() {
+                if let SimEvent::EditRejected(why) = e {
+                    panic!("edit {n} refused: {why}");
+                }
+            }
+            match h.wait_snapshot(Duration::from_secs(60)) {
+                Some(s) if s.racks.gpu_c.len() != before => break sent.elapsed(),
+                Some(_) => {}
+                None => panic!("the edit never reached a snapshot"),
+            }
+        };
+        println!("racks {racks}: layout edit {n} in a snapshot after {:.1} ms", seen.as_secs_f64() * 1e3);
+        if n % 2 == 0 {
+            // Back as it was (generated racks name their own CDU and PDU).
+            let rack = rack.clone();
+            rack_back =
+                Some(factory_twin::edit::Edit::AddRack { hall: hall.clone(), row: row.clone(), rack, index: 0 });
+        }
+    }
 }

@@ -320,7 +320,8 @@ impl Runner {
                 // The edit seam: applied to a copy of the site by id, then the copy goes in whole.
                 let mut site = self.sim.site().clone();
                 match crate::edit::apply(&mut site, &edit) {
-                    Ok(_inverse) => self.edit_site(site),
+                    // Validated by `edit::apply`: the same check `check_edit` makes.
+                    Ok(_inverse) => self.take_site(site),
                     Err(e) => self.send(SimEvent::EditRejected(format!("{edit}: {e}"))),
                 }
             }
@@ -366,17 +367,20 @@ impl Runner {
     /// Replaces the site if it passes the simulation's checks, finishing a recording first.
     fn edit_site(&mut self, site: Site) {
         match self.sim.check_edit(&site) {
+            Ok(()) => self.take_site(site),
+            Err(e) => self.send(SimEvent::EditRejected(e)),
+        }
+    }
+
+    /// Takes a site that passed the validator (once: it is the costly part on a large site).
+    fn take_site(&mut self, site: Site) {
+        // A recording stores one scene: finish it before the scene changes.
+        self.stop_recording();
+        match self.sim.replace_site(site) {
             Ok(()) => {
-                // A recording stores one scene: finish it before the scene changes.
-                self.stop_recording();
-                match self.sim.edit_site(site) {
-                    Ok(()) => {
-                        self.steps_per_check = 1;
-                        self.send(SimEvent::EditApplied);
-                        self.publish();
-                    }
-                    Err(e) => self.send(SimEvent::EditRejected(e)),
-                }
+                self.steps_per_check = 1;
+                self.send(SimEvent::EditApplied);
+                self.publish();
             }
             Err(e) => self.send(SimEvent::EditRejected(e)),
         }

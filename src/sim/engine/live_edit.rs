@@ -17,6 +17,13 @@ impl Simulation {
     /// their temperatures and throttle; new racks start at their CDU's supply temperature.
     pub fn edit_site(&mut self, site: Site) -> Result<(), String> {
         self.check_edit(&site)?;
+        self.replace_site(site)
+    }
+
+    /// `edit_site` for a site the caller has just validated (`check_edit`, or `edit::apply`,
+    /// which runs the same validator): the whole-site check is the costly part of an edit on
+    /// a large site, and is not run twice.
+    pub fn replace_site(&mut self, site: Site) -> Result<(), String> {
         let net = Network::build(&site)?;
         let old_ids = std::mem::take(&mut self.net.ids.racks);
         let old = std::mem::take(&mut self.s);
