@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::model::geometry::{Footprint, overlapping_pairs, rack_footprint, row_offsets};
-use crate::model::{PlacedRack, RackType, SCENE_VERSION, Site, cdu_id, crah_id};
+use crate::model::{Hall, PlacedRack, RackType, SCENE_VERSION, Site, cdu_id, crah_id};
 
 /// The default scene, embedded so the app opens with no arguments from any directory.
 pub const DEMO_SCENE: &str = include_str!("../scenes/demo-hall.ron");
@@ -245,7 +245,7 @@ impl Validator {
     }
 
     fn local_id(&mut self, owner: &str, id: &str) {
-        if id.is_empty() || id.contains('/') || id.chars().any(char::is_whitespace) {
+        if !usable_local_id(id) {
             self.err(
                 owner,
                 format!("id {id:?} is not usable"),
@@ -254,7 +254,7 @@ impl Validator {
         }
     }
 
-    fn site(&mut self, site: &Site) {
+    fn site<'s>(&mut self, site: &'s Site) {
         if site.version != SCENE_VERSION {
             self.err("site", format!("version {} is not {SCENE_VERSION}", site.version), "");
         }
@@ -267,10 +267,12 @@ impl Validator {
             self.err("site", "the site has no halls", "add a hall with at least one row of racks");
         }
 
-        // Registry of ids → kind, with duplicate detection.
+        // Registry of ids → kind, with duplicate detection. Racks are not in it: nothing refers
+        // to a rack, and their ids (10,000 at campus scale) are checked row by row without
+        // building a string each, so an edit's validation stays cheap.
         let mut ids: HashMap<String, Kind> = HashMap::new();
         let mut all_ids: HashSet<String> = HashSet::new();
-        let mut dup = |v: &mut Self, id: String| {
+        let dup = |v: &mut Self, all_ids: &mut HashSet<String>, id: String| {
             if !all_ids.insert(id.clone()) {
                 v.err(&id, "duplicate id", "every object needs its own id");
             }
@@ -281,61 +283,77 @@ impl Validator {
         }
         for f in &site.power.feeds {
             self.local_id(&f.id, &f.id);
-            dup(self, f.id.clone());
+            dup(self, &mut all_ids, f.id.clone());
             ids.insert(f.id.clone(), Kind::Feed);
             self.range(&f.id, "capacity_kw", f.capacity_kw, 1.0, 5.0e6, "kW");
         }
         for u in &site.power.ups {
             self.local_id(&u.id, &u.id);
-            dup(self, u.id.clone());
+            dup(self, &mut all_ids, u.id.clone());
             ids.insert(u.id.clone(), Kind::Ups);
             self.range(&u.id, "capacity_kw", u.capacity_kw, 1.0, 1.0e6, "kW");
             self.range(&u.id, "efficiency", u.efficiency, 0.5, 1.0, "");
             self.range(&u.id, "battery_minutes", u.battery_minutes, 0.0, 240.0, "min");
         }
         for p in &site.power.pdus {
-            dup(self, p.id.clone());
+            dup(self, &mut all_ids, p.id.clone());
             ids.insert(p.id.clone(), Kind::Pdu);
             self.range(&p.id, "capacity_kw", p.capacity_kw, 1.0, 1.0e5, "kW");
             self.range(&p.id, "efficiency", p.efficiency, 0.5, 1.0, "");
         }
         for l in &site.plant.loops {
             self.local_id(&l.id, &l.id);
-            dup(self, l.id.clone());
+            dup(self, &mut all_ids, l.id.clone());
             ids.insert(l.id.clone(), Kind::Loop);
         }
         for d in &site.plant.dry_coolers {
             self.local_id(&d.id, &d.id);
-            dup(self, d.id.clone());
+            dup(self, &mut all_ids, d.id.clone());
             ids.insert(d.id.clone(), Kind::DryCooler);
         }
         for c in &site.plant.chillers {
             self.local_id(&c.id, &c.id);
-            dup(self, c.id.clone());
+            dup(self, &mut all_ids, c.id.clone());
             ids.insert(c.id.clone(), Kind::Chiller);
         }
         for h in &site.halls {
             self.local_id(&h.id, &h.id);
-            dup(self, h.id.clone());
+            dup(self, &mut all_ids, h.id.clone());
             for c in &h.cdus {
                 let id = cdu_id(h, c);
                 self.local_id(&id, &c.id);
-                dup(self, id.clone());
+                dup(self, &mut all_ids, id.clone());
                 ids.insert(id, Kind::Cdu);
             }
             for c in &h.crahs {
                 let id = crah_id(h, c);
                 self.local_id(&id, &c.id);
-                dup(self, id);
+                dup(self, &mut all_ids, id);
             }
             for r in &h.rows {
                 let rid = format!("{}/{}", h.id, r.id);
                 self.local_id(&rid, &r.id);
-                dup(self, rid.clone());
+                dup(self, &mut all_ids, rid.clone());
+            }
+        }
+        // A rack's id is `hall/row/rack` with three usable parts, so it can equal only another
+        // rack's id (same hall, same row, same local id) or an id with two slashes in it.
+        let rack_like = all_ids.iter().any(|id| id.matches('/').count() == 2);
+        let mut local: Vec<&str> = Vec::new();
+        for h in &site.halls {
+            for r in &h.rows {
+                local.clear();
+                local.extend(r.racks.iter().map(|k| k.id.as_str()));
+                local.sort_unstable();
+                let repeated = local.windows(2).any(|w| w[0] == w[1]);
+                let unusable = r.racks.iter().any(|k| !usable_local_id(&k.id));
+                if !(repeated || unusable || rack_like) {
+                    continue;
+                }
                 for k in &r.racks {
-                    let kid = format!("{rid}/{}", k.id);
+                    let kid = format!("{}/{}/{}", h.id, r.id, k.id);
                     self.local_id(&kid, &k.id);
-                    dup(self, kid);
+                    dup(self, &mut all_ids, kid);
                 }
             }
         }
@@ -344,122 +362,115 @@ impl Validator {
         let types: HashMap<&str, &RackType> = catalogue.iter().map(|t| (t.id.as_str(), t)).collect();
 
         // Loads at max power, summed per CDU (liquid heat, flow), per PDU (electrical).
-        let mut cdu_heat: HashMap<String, f64> = HashMap::new();
-        let mut cdu_flow: HashMap<String, f64> = HashMap::new();
-        let mut pdu_load: HashMap<String, f64> = HashMap::new();
+        let mut cdu_heat: HashMap<&str, f64> = HashMap::new();
+        let mut cdu_flow: HashMap<&str, f64> = HashMap::new();
+        let mut pdu_load: HashMap<&str, f64> = HashMap::new();
         let mut hall_air: Vec<f64> = vec![0.0; site.halls.len()];
+        let is = |target: &str, kind: Kind| ids.get(target) == Some(&kind);
 
         for (hi, h) in site.halls.iter().enumerate() {
-            self.range(&h.id, "size.0", h.size.0, 1.0, 2000.0, "m");
-            self.range(&h.id, "size.1", h.size.1, 1.0, 2000.0, "m");
-            self.range(&h.id, "ceiling_height_m", h.ceiling_height_m, 2.5, 30.0, "m");
-            self.range(&h.id, "tile_m", h.tile_m, 0.3, 1.2, "m");
-            self.range(&h.id, "origin.0", h.origin.0, -1.0e5, 1.0e5, "m");
-            self.range(&h.id, "origin.1", h.origin.1, -1.0e5, 1.0e5, "m");
-            let mut boxes: Vec<Footprint> = Vec::new();
-            let mut box_ids: Vec<String> = Vec::new();
+            self.hall_layout(hi, h, &types);
             for (ri, row) in h.rows.iter().enumerate() {
                 let rid = format!("{}/{}", h.id, row.id);
-                if row.racks.is_empty() {
-                    self.warn(&rid, "the row has no racks", "add racks or remove the row");
-                }
-                self.range(&rid, "origin.0", row.origin.0, -1.0e4, 1.0e4, "m");
-                self.range(&rid, "origin.1", row.origin.1, -1.0e4, 1.0e4, "m");
-                let placed: Vec<PlacedRack<'_>> = row
-                    .racks
-                    .iter()
-                    .enumerate()
-                    .map(|(ki, rack)| PlacedRack { hall_index: hi, row_index: ri, rack_index: ki, hall: h, row, rack })
-                    .collect();
-                let widths = placed.iter().map(|p| {
-                    let w = p.rack_type().and_then(|t| types.get(t)).map_or(0.6, |t| t.width_m);
-                    (w, p.rack.at)
-                });
-                let offsets: Vec<f64> = row_offsets(widths).collect();
-                for (p, off) in placed.iter().zip(offsets) {
-                    let id = p.id();
-                    if let Some(at) = p.rack.at {
-                        self.range(&id, "at", at, 0.0, 2000.0, "m");
-                    }
+                // Racks of a row mostly share a type, a CDU and a PDU: the last lookup is kept,
+                // and loads are summed per run of racks on the same unit.
+                let mut type_of = TypeOf::new(&types);
+                let mut cdu_run: Option<(&str, f64, f64)> = None;
+                let mut pdu_run: Option<(&str, f64)> = None;
+                for (ki, rack) in row.racks.iter().enumerate() {
+                    let p = PlacedRack { hall_index: hi, row_index: ri, rack_index: ki, hall: h, row, rack };
                     if let Some(u) = p.rack.utilization {
-                        self.range(&id, "utilization", u, 0.0, 1.0, "");
+                        if !(0.0..=1.0).contains(&u) {
+                            self.range(&p.id(), "utilization", u, 0.0, 1.0, "");
+                        }
                     }
                     let Some(tname) = p.rack_type() else {
                         self.err(
-                            &id,
+                            &p.id(),
                             "the rack has no type",
                             "give the rack or its row a `type`, e.g. \"gb300-nvl72\"",
                         );
                         continue;
                     };
-                    let Some(ty) = types.get(tname) else {
+                    let Some(ty) = type_of.get(Some(tname)) else {
                         let hint = match did_you_mean(tname, types.keys().copied()) {
                             Some(s) => {
                                 format!("did you mean \"{s}\"? Known types: {}", known(&types))
                             }
                             None => format!("known types: {}; or add it under `rack_types`", known(&types)),
                         };
-                        self.err(&id, format!("unknown rack type \"{tname}\""), hint);
+                        self.err(&p.id(), format!("unknown rack type \"{tname}\""), hint);
                         continue;
                     };
-                    let fp = rack_footprint(p, ty, off);
-                    if !fp.inside(h.size.0, h.size.1) {
-                        self.err(
-                            &id,
-                            format!(
-                                "the rack stands outside its hall ({:.2}..{:.2} × {:.2}..{:.2} m in a {} × {} m hall)",
-                                fp.min.0, fp.max.0, fp.min.1, fp.max.1, h.size.0, h.size.1
-                            ),
-                            "move the row's origin or make the hall bigger",
-                        );
-                    }
-                    boxes.push(fp);
-                    box_ids.push(id.clone());
                     hall_air[hi] += ty.max_kw * (1.0 - ty.liquid_fraction);
                     // A reference inherited from the row is checked (and reported) once, at the row.
-                    let cdu_owner = if p.rack.cdu.is_some() { id.as_str() } else { rid.as_str() };
-                    let pdu_owner = if p.rack.pdu.is_some() { id.as_str() } else { rid.as_str() };
                     if ty.is_liquid() {
                         match p.cdu() {
-                            None => {
-                                self.err(&id, "liquid-cooled rack is fed by no CDU", "set `cdu` on the rack or its row")
-                            }
+                            None => self.err(
+                                &p.id(),
+                                "liquid-cooled rack is fed by no CDU",
+                                "set `cdu` on the rack or its row",
+                            ),
                             Some(c) => {
-                                if self.reference_once(cdu_owner, "cdu", c, &ids, &[Kind::Cdu]) {
-                                    *cdu_heat.entry(c.to_string()).or_default() += ty.max_kw * ty.liquid_fraction;
-                                    *cdu_flow.entry(c.to_string()).or_default() += ty.coolant_flow_lpm;
+                                let found = match cdu_run {
+                                    Some((r, _, _)) if r == c => true,
+                                    _ => {
+                                        is(c, Kind::Cdu) || {
+                                            let owner = if p.rack.cdu.is_some() { p.id() } else { rid.clone() };
+                                            self.reference_once(&owner, "cdu", c, &ids, &[Kind::Cdu])
+                                        }
+                                    }
+                                };
+                                if found {
+                                    let (heat, flow) = (ty.max_kw * ty.liquid_fraction, ty.coolant_flow_lpm);
+                                    match &mut cdu_run {
+                                        Some((r, h, f)) if *r == c => {
+                                            *h += heat;
+                                            *f += flow;
+                                        }
+                                        run => {
+                                            if let Some((r, h, f)) = run.replace((c, heat, flow)) {
+                                                *cdu_heat.entry(r).or_default() += h;
+                                                *cdu_flow.entry(r).or_default() += f;
+                                            }
+                                        }
+                                    }
                                 }
                             }
                         }
                     }
                     match p.pdu() {
-                        None => self.err(&id, "the rack is fed by no PDU", "set `pdu` on the rack or its row"),
+                        None => self.err(&p.id(), "the rack is fed by no PDU", "set `pdu` on the rack or its row"),
                         Some(d) => {
-                            if self.reference_once(pdu_owner, "pdu", d, &ids, &[Kind::Pdu]) {
-                                *pdu_load.entry(d.to_string()).or_default() += ty.max_kw;
+                            let found = match pdu_run {
+                                Some((r, _)) if r == d => true,
+                                _ => {
+                                    is(d, Kind::Pdu) || {
+                                        let owner = if p.rack.pdu.is_some() { p.id() } else { rid.clone() };
+                                        self.reference_once(&owner, "pdu", d, &ids, &[Kind::Pdu])
+                                    }
+                                }
+                            };
+                            if found {
+                                match &mut pdu_run {
+                                    Some((r, l)) if *r == d => *l += ty.max_kw,
+                                    run => {
+                                        if let Some((r, l)) = run.replace((d, ty.max_kw)) {
+                                            *pdu_load.entry(r).or_default() += l;
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
                 }
-            }
-            for c in &h.cdus {
-                if let Some(pos) = c.position {
-                    boxes.push(Footprint::square(pos, 0.6, 1.2));
-                    box_ids.push(cdu_id(h, c));
+                if let Some((r, h, f)) = cdu_run {
+                    *cdu_heat.entry(r).or_default() += h;
+                    *cdu_flow.entry(r).or_default() += f;
                 }
-            }
-            for c in &h.crahs {
-                if let Some(pos) = c.position {
-                    boxes.push(Footprint::square(pos, 1.8, 0.9));
-                    box_ids.push(crah_id(h, c));
+                if let Some((r, l)) = pdu_run {
+                    *pdu_load.entry(r).or_default() += l;
                 }
-            }
-            for (i, j) in overlapping_pairs(&boxes) {
-                self.err(
-                    &box_ids[j],
-                    format!("overlaps {}", box_ids[i]),
-                    "move one of them: footprints in a hall may touch but not overlap",
-                );
             }
         }
 
@@ -476,14 +487,14 @@ impl Validator {
                 self.range(&id, "pump_kw", c.pump_kw, 0.0, 1000.0, "kW");
                 self.range(&id, "tcs_volume_l", c.tcs_volume_l, 1.0, 1.0e6, "L");
                 self.pumps(&id, c.pumps, c.pumps_duty);
-                let heat = cdu_heat.get(&id).copied().unwrap_or(0.0);
+                let heat = cdu_heat.get(id.as_str()).copied().unwrap_or(0.0);
                 if heat == 0.0 {
                     self.warn(&id, "the CDU feeds no racks", "point racks at it with `cdu`, or remove it");
                 }
                 if heat > c.capacity_kw * 1.0001 {
                     self.err(&id, format!("over capacity: its racks reject {heat:.0} kW to liquid at max power, the CDU is rated {:.0} kW", c.capacity_kw), "add a CDU and move racks to it, or use a bigger unit");
                 }
-                let flow = cdu_flow.get(&id).copied().unwrap_or(0.0);
+                let flow = cdu_flow.get(id.as_str()).copied().unwrap_or(0.0);
                 if flow > c.rated_flow_lpm * 1.0001 {
                     self.err(
                         &id,
@@ -528,6 +539,9 @@ impl Validator {
             }
         }
 
+        let rejection_kw: HashMap<&str, f64> = (site.plant.dry_coolers.iter().map(|d| (d.id.as_str(), d.capacity_kw)))
+            .chain(site.plant.chillers.iter().map(|c| (c.id.as_str(), c.capacity_kw)))
+            .collect();
         for l in &site.plant.loops {
             self.range(&l.id, "supply_setpoint_c", l.supply_setpoint_c, 4.0, 50.0, "°C");
             self.range(&l.id, "rated_flow_kg_s", l.rated_flow_kg_s, 0.1, 1.0e5, "kg/s");
@@ -540,9 +554,7 @@ impl Validator {
             let mut capacity = 0.0;
             for hr in &l.heat_rejection {
                 if self.reference(&l.id, "heat_rejection", hr, &ids, &[Kind::DryCooler, Kind::Chiller]) {
-                    capacity +=
-                        site.plant.dry_coolers.iter().find(|d| &d.id == hr).map(|d| d.capacity_kw).unwrap_or(0.0);
-                    capacity += site.plant.chillers.iter().find(|c| &c.id == hr).map(|c| c.capacity_kw).unwrap_or(0.0);
+                    capacity += rejection_kw.get(hr.as_str()).copied().unwrap_or(0.0);
                 }
             }
             let heat = loop_heat.get(&l.id).copied().unwrap_or(0.0);
@@ -595,7 +607,7 @@ impl Validator {
 
         // Electrical: PDU → UPS → feed, at max rack power plus design mechanical load.
         for p in &site.power.pdus {
-            let load = pdu_load.get(&p.id).copied().unwrap_or(0.0);
+            let load = pdu_load.get(p.id.as_str()).copied().unwrap_or(0.0);
             if load > p.capacity_kw * 1.0001 {
                 self.err(
                     &p.id,
@@ -632,6 +644,90 @@ impl Validator {
                     "raise the feed capacity or split the load over feeds",
                 );
             }
+        }
+    }
+
+    /// Where things stand in one hall: its size, its rows' and racks' positions, footprints
+    /// inside the hall and not overlapping. The part of validation a move or rotation changes.
+    fn hall_layout(&mut self, hi: usize, h: &Hall, types: &HashMap<&str, &RackType>) {
+        self.range(&h.id, "size.0", h.size.0, 1.0, 2000.0, "m");
+        self.range(&h.id, "size.1", h.size.1, 1.0, 2000.0, "m");
+        self.range(&h.id, "ceiling_height_m", h.ceiling_height_m, 2.5, 30.0, "m");
+        self.range(&h.id, "tile_m", h.tile_m, 0.3, 1.2, "m");
+        self.range(&h.id, "origin.0", h.origin.0, -1.0e5, 1.0e5, "m");
+        self.range(&h.id, "origin.1", h.origin.1, -1.0e5, 1.0e5, "m");
+        /// What a footprint belongs to; its id is spelt out only for a message.
+        enum Owner {
+            Rack(usize, usize),
+            Cdu(usize),
+            Crah(usize),
+        }
+        let mut boxes: Vec<Footprint> = Vec::new();
+        let mut owners: Vec<Owner> = Vec::new();
+        for (ri, row) in h.rows.iter().enumerate() {
+            let rid = || format!("{}/{}", h.id, row.id);
+            if row.racks.is_empty() {
+                self.warn(&rid(), "the row has no racks", "add racks or remove the row");
+            }
+            if !(-1.0e4..=1.0e4).contains(&row.origin.0) || !(-1.0e4..=1.0e4).contains(&row.origin.1) {
+                self.range(&rid(), "origin.0", row.origin.0, -1.0e4, 1.0e4, "m");
+                self.range(&rid(), "origin.1", row.origin.1, -1.0e4, 1.0e4, "m");
+            }
+            let mut type_of = TypeOf::new(types);
+            let widths: Vec<(f64, Option<f64>)> = row
+                .racks
+                .iter()
+                .map(|k| {
+                    (type_of.get(k.rack_type.as_deref().or(row.rack_type.as_deref())).map_or(0.6, |t| t.width_m), k.at)
+                })
+                .collect();
+            for ((ki, rack), off) in row.racks.iter().enumerate().zip(row_offsets(widths.into_iter())) {
+                let p = PlacedRack { hall_index: hi, row_index: ri, rack_index: ki, hall: h, row, rack };
+                if let Some(at) = p.rack.at {
+                    if !(0.0..=2000.0).contains(&at) {
+                        self.range(&p.id(), "at", at, 0.0, 2000.0, "m");
+                    }
+                }
+                // A rack without a known type is reported with the loads; it takes no floor.
+                let Some(ty) = type_of.get(p.rack_type()) else { continue };
+                let fp = rack_footprint(&p, ty, off);
+                if !fp.inside(h.size.0, h.size.1) {
+                    self.err(
+                        &p.id(),
+                        format!(
+                            "the rack stands outside its hall ({:.2}..{:.2} × {:.2}..{:.2} m in a {} × {} m hall)",
+                            fp.min.0, fp.max.0, fp.min.1, fp.max.1, h.size.0, h.size.1
+                        ),
+                        "move the row's origin or make the hall bigger",
+                    );
+                }
+                boxes.push(fp);
+                owners.push(Owner::Rack(ri, ki));
+            }
+        }
+        for (ci, c) in h.cdus.iter().enumerate() {
+            if let Some(pos) = c.position {
+                boxes.push(Footprint::square(pos, 0.6, 1.2));
+                owners.push(Owner::Cdu(ci));
+            }
+        }
+        for (ci, c) in h.crahs.iter().enumerate() {
+            if let Some(pos) = c.position {
+                boxes.push(Footprint::square(pos, 1.8, 0.9));
+                owners.push(Owner::Crah(ci));
+            }
+        }
+        let name = |o: &Owner| match *o {
+            Owner::Rack(r, k) => format!("{}/{}/{}", h.id, h.rows[r].id, h.rows[r].racks[k].id),
+            Owner::Cdu(c) => cdu_id(h, &h.cdus[c]),
+            Owner::Crah(c) => crah_id(h, &h.crahs[c]),
+        };
+        for (i, j) in overlapping_pairs(&boxes) {
+            self.err(
+                &name(&owners[j]),
+                format!("overlaps {}", name(&owners[i])),
+                "move one of them: footprints in a hall may touch but not overlap",
+            );
         }
     }
 
@@ -715,6 +811,46 @@ impl Validator {
             }
         }
     }
+}
+
+/// Rack type by name, remembering the last one asked: a row's racks mostly share a type.
+struct TypeOf<'t, 'n> {
+    types: &'t HashMap<&'t str, &'t RackType>,
+    last: Option<(&'n str, Option<&'t RackType>)>,
+}
+
+impl<'t, 'n> TypeOf<'t, 'n> {
+    fn new(types: &'t HashMap<&'t str, &'t RackType>) -> Self {
+        TypeOf { types, last: None }
+    }
+    fn get(&mut self, name: Option<&'n str>) -> Option<&'t RackType> {
+        let name = name?;
+        match self.last {
+            Some((n, t)) if n == name => t,
+            _ => {
+                let t = self.types.get(name).copied();
+                self.last = Some((name, t));
+                t
+            }
+        }
+    }
+}
+
+/// Checks only what moving or turning rows and racks in hall `hall` can change: positions,
+/// footprints inside the hall, overlaps. For a site that validated before such a change this
+/// gives the same errors as `validate`, at a fraction of its cost on a large site.
+pub fn validate_hall_layout(site: &Site, hall: usize) -> Vec<Diagnostic> {
+    let mut v = Validator { out: Vec::new(), reported: HashSet::new() };
+    let catalogue = site.rack_catalogue();
+    let types: HashMap<&str, &RackType> = catalogue.iter().map(|t| (t.id.as_str(), t)).collect();
+    if let Some(h) = site.halls.get(hall) {
+        v.hall_layout(hall, h, &types);
+    }
+    v.out
+}
+
+fn usable_local_id(id: &str) -> bool {
+    !(id.is_empty() || id.contains('/') || id.chars().any(char::is_whitespace))
 }
 
 fn kinds(k: &[Kind]) -> String {

@@ -145,7 +145,13 @@ fn lines(errors: &[Diagnostic]) -> String {
 pub fn apply(site: &mut Site, edit: &Edit) -> Result<Edit, EditError> {
     let (inverse, saved) = change(site, edit)?;
     // What `Simulation::check_edit` refuses, so the sim thread takes every site this returns.
-    let errors: Vec<Diagnostic> = crate::scene::validate(site).into_iter().filter(Diagnostic::is_error).collect();
+    // A move or turn of rows in a valid site can only break its hall's layout: only that is
+    // checked (a 10,000-rack site validates in ~2.7 ms, one of its halls' layouts in ~0.2 ms).
+    let diagnostics = match saved.layout_only(site) {
+        Some(halls) => halls.into_iter().flat_map(|h| crate::scene::validate_hall_layout(site, h)).collect(),
+        None => crate::scene::validate(site),
+    };
+    let errors: Vec<Diagnostic> = diagnostics.into_iter().filter(Diagnostic::is_error).collect();
     if errors.is_empty() {
         Ok(inverse)
     } else {
@@ -162,6 +168,27 @@ enum Saved {
 }
 
 impl Saved {
+    /// The halls whose rows changed only where they stand (origin, facing, rack offsets), or
+    /// `None` if anything else changed.
+    fn layout_only(&self, site: &Site) -> Option<Vec<usize>> {
+        let Saved::Rows(rows) = self else { return None };
+        let mut halls = Vec::new();
+        for (h, r, old) in rows {
+            let new = site.halls.get(*h)?.rows.get(*r)?;
+            let same_racks = old.racks.len() == new.racks.len()
+                && old.racks.iter().zip(&new.racks).all(|(a, b)| Rack { at: b.at, ..a.clone() } == *b);
+            let same_row =
+                old.id == new.id && old.rack_type == new.rack_type && old.cdu == new.cdu && old.pdu == new.pdu;
+            if !(same_racks && same_row) {
+                return None;
+            }
+            if !halls.contains(h) {
+                halls.push(*h);
+            }
+        }
+        Some(halls)
+    }
+
     fn restore(self, site: &mut Site) {
         match self {
             Saved::Rows(rows) => {
@@ -525,6 +552,7 @@ fn push_merged(group: &mut Vec<Edit>, inverse: Edit) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Facing;
     use crate::scene::{DEMO_SCENE, parse, to_ron};
     use proptest::prelude::*;
     use std::path::Path;
@@ -976,6 +1004,43 @@ mod tests {
                 }
             }
             prop_assert_eq!(to_ron(&site).unwrap(), to_ron(original).unwrap(), "{}", name);
+        }
+
+        /// Moves and turns are checked by their hall's layout alone: accepted exactly when
+        /// the whole validator finds no error in the result, refused with the same errors.
+        #[test]
+        fn a_move_is_refused_exactly_when_the_whole_site_would_not_validate(
+            scene in 0usize..3,
+            moves in proptest::collection::vec((any::<usize>(), -3.0f64..20.0, -3.0f64..20.0, 0u8..4, any::<bool>(), -1.0f64..8.0), 1..=8),
+        ) {
+            let (name, original) = &SCENES[scene];
+            let mut site = original.clone();
+            for &(pick, x, y, facing, rack, at) in &moves {
+                let rows: Vec<(usize, usize)> = site.halls.iter().enumerate()
+                    .flat_map(|(h, hall)| (0..hall.rows.len()).map(move |r| (h, r))).collect();
+                let (h, r) = rows[pick % rows.len()];
+                let old = site.halls[h].rows[r].clone();
+                let (hall, row) = (site.halls[h].id.clone(), old.id.clone());
+                let edit = if rack && !old.racks.is_empty() {
+                    let rack_id = old.racks[pick % old.racks.len()].id.clone();
+                    Edit::SetRackAt { hall, row, rack_id, at: (at >= 0.0).then_some(at) }
+                } else {
+                    let facing = [Facing::North, Facing::East, Facing::South, Facing::West][facing as usize];
+                    Edit::SetRow { hall, row, with: Box::new(Row { origin: (x, y), facing, ..old }) }
+                };
+                let mut whole = site.clone();
+                change(&mut whole, &edit).unwrap();
+                let expected: Vec<String> = crate::scene::validate(&whole).iter()
+                    .filter(|d| d.is_error()).map(|d| d.display("x").to_string()).collect();
+                match apply(&mut site, &edit) {
+                    Ok(_) => prop_assert!(expected.is_empty(), "{}: {} accepted, but {:?}", name, edit, expected),
+                    Err(EditError::Invalid(errors)) => {
+                        let got: Vec<String> = errors.iter().map(|d| d.display("x").to_string()).collect();
+                        prop_assert_eq!(got, expected, "{}: {}", name, edit);
+                    }
+                    Err(e) => return Err(TestCaseError::fail(format!("{name}: {edit}: {e}"))),
+                }
+            }
         }
     }
 }

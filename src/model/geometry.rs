@@ -60,7 +60,7 @@ pub fn rack_footprint(rack: &PlacedRack<'_>, ty: &RackType, offset: f64) -> Foot
 pub fn overlapping_pairs(boxes: &[Footprint]) -> Vec<(usize, usize)> {
     let mut order: Vec<usize> =
         (0..boxes.len()).filter(|&i| boxes[i].min.0.is_finite() && boxes[i].max.0.is_finite()).collect();
-    order.sort_by(|&a, &b| boxes[a].min.0.total_cmp(&boxes[b].min.0));
+    order.sort_unstable_by(|&a, &b| boxes[a].min.0.total_cmp(&boxes[b].min.0));
     let mut active: Vec<usize> = Vec::new();
     let mut out = Vec::new();
     for &i in &order {

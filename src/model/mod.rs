@@ -353,17 +353,17 @@ pub struct PlacedRack<'a> {
     pub rack: &'a Rack,
 }
 
-impl PlacedRack<'_> {
+impl<'a> PlacedRack<'a> {
     pub fn id(&self) -> String {
         format!("{}/{}/{}", self.hall.id, self.row.id, self.rack.id)
     }
-    pub fn rack_type(&self) -> Option<&str> {
+    pub fn rack_type(&self) -> Option<&'a str> {
         self.rack.rack_type.as_deref().or(self.row.rack_type.as_deref())
     }
-    pub fn cdu(&self) -> Option<&str> {
+    pub fn cdu(&self) -> Option<&'a str> {
         self.rack.cdu.as_deref().or(self.row.cdu.as_deref())
     }
-    pub fn pdu(&self) -> Option<&str> {
+    pub fn pdu(&self) -> Option<&'a str> {
         self.rack.pdu.as_deref().or(self.row.pdu.as_deref())
     }
 }
