@@ -78,7 +78,7 @@ fn main() {
             Some(edit) => edit,
         };
         let sent = Instant::now();
-        h.send(SimCommand::Edit(edit));
+        h.send(SimCommand::Edits(vec![edit]));
         let seen = loop {
             for e in h.events() {
                 if let SimEvent::EditRejected(why) = e {

@@ -586,7 +586,7 @@ fn the_plan_view_is_orthographic_and_framed_to_the_halls() {
     assert!(matches!(q.single(app.world()).unwrap(), Projection::Perspective(_)));
     let tags = app.world().resource::<FacilityTags>();
     assert_eq!(tags.row_labels.len(), 2);
-    assert_eq!(tags.row_labels[0].0, "row-A");
+    assert_eq!(tags.row_labels[0].1, "row-A");
     // The hall alone, not the dry cooler outside it.
     assert!(tags.hall_bounds.1.z - tags.hall_bounds.0.z < tags.bounds.1.z - tags.bounds.0.z);
 }
@@ -874,4 +874,60 @@ fn closing_the_window_exits_unless_edits_are_unsaved() {
     app.world_mut().write_message(WindowCloseRequested { window });
     app.update();
     assert!(!app.world().resource::<Messages<AppExit>>().is_empty(), "nothing unsaved: the app exits");
+}
+
+/// Moving a row moves its racks, pipes, busway and label in place (the same entities; nothing
+/// else rebuilds), to exactly where a fresh build of the moved layout puts them.
+#[test]
+fn a_moved_row_moves_in_place_to_where_a_fresh_build_puts_it() {
+    use factory_twin::app::editor::EditorCommand;
+    use factory_twin::app::facility_view::RowService;
+    use factory_twin::edit::script::Step;
+    fn objects(app: &mut App) -> Vec<(u32, Entity, Transform)> {
+        let mut v: Vec<_> = app
+            .world_mut()
+            .query::<(Entity, &FacilityObject, &Transform)>()
+            .iter(app.world())
+            .map(|(e, o, t)| (o.tag, e, *t))
+            .collect();
+        v.sort_by_key(|x| x.0);
+        v
+    }
+    fn services(app: &mut App) -> Vec<(u32, String)> {
+        let mut v: Vec<_> = app
+            .world_mut()
+            .query::<(&RowService, &Transform)>()
+            .iter(app.world())
+            .map(|(s, t)| (s.tag, format!("{:?} {:?}", t.translation, t.scale)))
+            .collect();
+        v.sort();
+        v
+    }
+    let mut app = app();
+    let before = objects(&mut app);
+    let services_before = services(&mut app);
+    app.world_mut().write_message(EditorCommand::Step(Step::Move { id: "hall-1/row-A".into(), to: (2.4, 2.4) }));
+    app.update();
+    app.update();
+    let moved = app.world().resource::<OpenScene>().site.clone();
+    assert_eq!(moved.halls[0].rows[0].origin, (2.4, 2.4));
+    let after = objects(&mut app);
+    // Same entities, and only row A's four racks moved.
+    assert_eq!(after.iter().map(|x| x.1).collect::<Vec<_>>(), before.iter().map(|x| x.1).collect::<Vec<_>>());
+    let changed: Vec<u32> = before.iter().zip(&after).filter(|(a, b)| a.2 != b.2).map(|(a, _)| a.0).collect();
+    assert_eq!(changed, [0, 1, 2, 3]);
+    assert_ne!(services(&mut app), services_before, "row A's pipes and busway follow it");
+
+    let mut fresh = headless();
+    fresh
+        .add_plugins(MinimalPlugins)
+        .insert_resource(OpenScene { name: "demo".into(), site: moved })
+        .insert_resource(SimStart { paused: true, ..Default::default() })
+        .add_plugins(plugin);
+    fresh.update();
+    let transforms = |v: &[(u32, Entity, Transform)]| v.iter().map(|x| (x.0, x.2)).collect::<Vec<_>>();
+    assert_eq!(transforms(&objects(&mut app)), transforms(&objects(&mut fresh)));
+    assert_eq!(services(&mut app), services(&mut fresh));
+    let (a, b) = (app.world().resource::<FacilityTags>(), fresh.world().resource::<FacilityTags>());
+    assert_eq!((&a.boxes, &a.row_labels), (&b.boxes, &b.row_labels));
 }

@@ -74,6 +74,8 @@ pub struct Editor {
     pub picked: Vec<u32>,
     /// A Shift-drag box in progress: start and current pointer (window pixels).
     pub boxing: Option<(Vec2, Vec2)>,
+    /// What the ghost was worked out for (tool, hall, tile, palette settings).
+    pub ghost_key: Option<String>,
     /// A row being dragged: its hall and row ids, and where on the floor the drag started.
     pub dragging: Option<(String, String, (f64, f64), (f64, f64))>,
     /// Validator warnings of the scene as it is (errors are refused before they happen).
@@ -112,6 +114,7 @@ impl Default for Editor {
             picked: Vec::new(),
             boxing: None,
             dragging: None,
+            ghost_key: None,
             problems: Vec::new(),
             repick: None,
             recovery_offer: None,
@@ -217,6 +220,7 @@ fn take_scene_path(scene: Res<OpenScene>, mut editor: ResMut<Editor>, edited: Op
     editor.dirty = false;
     editor.picked.clear();
     editor.ghost = None;
+    editor.ghost_key = None;
     editor.problems = warnings(&scene.site);
 }
 
@@ -373,30 +377,37 @@ fn apply_commands(
     recovery: Option<Res<RecoveryFile>>,
 ) {
     let mut changed = false;
+    // Edits are all or nothing, so they go straight into the scene: no copy of a 10,000-rack
+    // site per edit. Change detection is set below, only when something changed.
+    let scene_name = scene.name.clone();
+    let mut renamed = None;
+    let mut edits = Vec::new();
+    // Rows that only moved, while nothing else changed.
+    let mut moved: Option<Vec<(usize, usize)>> = Some(Vec::new());
     for c in reader.read() {
-        let mut site = scene.site.clone();
+        let site = &mut scene.bypass_change_detection().site;
         let result: Result<Option<String>, String> = match c {
             EditorCommand::Step(step) => {
                 let said = crate::edit::script::describe(step);
-                run_step(&mut site, &mut editor.history, step).map(|_| Some(said)).map_err(|e| e.to_string())
+                run_step(site, &mut editor.history, step).map(|_| Some(said)).map_err(|e| e.to_string())
             }
             EditorCommand::Edit(edit) => {
-                editor.history.apply(&mut site, edit).map(|_| Some(edit.to_string())).map_err(|e| e.to_string())
+                editor.history.apply(site, edit).map(|_| Some(edit.to_string())).map_err(|e| e.to_string())
             }
             EditorCommand::PlaceAt(p) => {
-                match ghost_at(&site, *p, &editor.rack_type, editor.row_racks, editor.facing, true) {
+                match ghost_at(site, *p, &editor.rack_type, editor.row_racks, editor.facing, true) {
                     Some(g) => {
                         let text = g.edit.to_string();
-                        editor.history.apply(&mut site, &g.edit).map(|_| Some(text)).map_err(|e| e.to_string())
+                        editor.history.apply(site, &g.edit).map(|_| Some(text)).map_err(|e| e.to_string())
                     }
                     None => Err("place rows inside a hall".into()),
                 }
             }
-            EditorCommand::Undo => match editor.history.undo(&mut site) {
+            EditorCommand::Undo => match editor.history.undo(site) {
                 Some(r) => r.map(|_| Some("undone".into())).map_err(|e| e.to_string()),
                 None => Err("nothing to undo".into()),
             },
-            EditorCommand::Redo => match editor.history.redo(&mut site) {
+            EditorCommand::Redo => match editor.history.redo(site) {
                 Some(r) => r.map(|_| Some("redone".into())).map_err(|e| e.to_string()),
                 None => Err("nothing to redo".into()),
             },
@@ -405,7 +416,7 @@ fn apply_commands(
             | EditorCommand::RotatePicked
             | EditorCommand::DuplicatePicked => {
                 let Some(tags) = &tags else { continue };
-                group_on_picked(&mut site, &mut editor, tags, c)
+                group_on_picked(site, &mut editor, tags, c)
             }
             EditorCommand::PickInPlanBox(a, b) => {
                 if let Some(tags) = &tags {
@@ -425,39 +436,60 @@ fn apply_commands(
             }
             EditorCommand::Save | EditorCommand::SaveAs(_) => {
                 let to = if let EditorCommand::SaveAs(p) = c { Some(p.clone()) } else { None };
-                let r = save(&mut editor, &scene.site, to, recovery.as_deref());
+                let r = save(&mut editor, site, to, recovery.as_deref());
                 // The window shows the file it is now: renamed without a restart.
                 let name = editor.path.as_ref().map(|p| p.display().to_string());
                 if let (Ok(_), Some(name)) = (&r, name) {
-                    if scene.name != name {
-                        scene.name = name;
-                        commands.insert_resource(SiteEdited);
-                        commands.insert_resource(super::camera::KeepCamera(true));
+                    if scene_name != name {
+                        renamed = Some(name);
                     }
                 }
                 r
             }
         };
-        match result {
-            Ok(Some(text)) if site != scene.site => {
-                scene.site = site;
-                editor.dirty = true;
-                editor.status = Some((text, false));
-                changed = true;
+        let changes = editor.history.take_changes();
+        if !changes.is_empty() {
+            changed = true;
+            editor.dirty = true;
+            edits.extend(changes.edits);
+            moved = match (moved.take(), changes.layout_only) {
+                (Some(mut rows), true) => {
+                    for r in changes.moved {
+                        if !rows.contains(&r) {
+                            rows.push(r);
+                        }
+                    }
+                    Some(rows)
+                }
+                _ => None,
+            };
+            if let Some(w) = changes.warnings {
+                editor.problems = w.into_iter().filter(|d| !d.is_error()).collect();
             }
+        }
+        match result {
             Ok(Some(text)) => editor.status = Some((text, false)),
             Ok(None) => {}
             Err(e) => editor.status = Some((first_reason(&e), true)),
         }
     }
+    if let Some(name) = renamed {
+        scene.name = name;
+        if !changed {
+            commands.insert_resource(SiteEdited::default());
+            commands.insert_resource(super::camera::KeepCamera(true));
+        }
+    }
     if changed {
-        // The scene's systems rebuild next frame (facility, network, outliner); the sim takes
-        // the new site as it runs, and the camera stays.
-        commands.insert_resource(SiteEdited);
+        scene.set_changed();
+        // The scene's systems rebuild next frame (facility, network, outliner), or only the
+        // moved rows move; the sim applies the same edits to its own copy as it runs, and the
+        // camera stays.
+        commands.insert_resource(SiteEdited { moved });
         commands.insert_resource(super::camera::KeepCamera(true));
-        to_sim.write(UiCommand(SimCommand::EditSite(Box::new(scene.site.clone()))));
-        editor.problems = warnings(&scene.site);
+        to_sim.write(UiCommand(SimCommand::Edits(edits)));
         editor.ghost = None;
+        editor.ghost_key = None;
         if let Some(tags) = &tags {
             let ids = editor.picked.iter().filter_map(|&t| tags.ids.get(t as usize).cloned()).collect();
             editor.repick = Some(ids);
@@ -728,10 +760,23 @@ fn place_and_pick(
     let pressed = buttons.just_pressed(MouseButton::Left) && floor.is_some();
     match editor.tool {
         Tool::PlaceRow | Tool::PlaceCdu | Tool::PlaceCrah => {
-            let ghost = floor.and_then(|p| match editor.tool {
-                Tool::PlaceRow => ghost_at(&scene.site, p, &editor.rack_type, editor.row_racks, editor.facing, !alt),
-                tool => unit_ghost_at(&scene.site, p, tool == Tool::PlaceCrah, !alt),
+            // Whether a ghost fits is a trial edit on a copy of the site: worked out when the
+            // pointer reaches another tile or the palette changes, not every frame.
+            let key = floor.and_then(|p| hall_at(&scene.site, p)).map(|(h, l)| {
+                let (x, y) = (snap(l.0, !alt), snap(l.1, !alt));
+                format!("{:?} {h} {x} {y} {} {} {:?}", editor.tool, editor.rack_type, editor.row_racks, editor.facing)
             });
+            let ghost = if key.is_some() && key == editor.ghost_key {
+                editor.ghost.clone()
+            } else {
+                floor.and_then(|p| match editor.tool {
+                    Tool::PlaceRow => {
+                        ghost_at(&scene.site, p, &editor.rack_type, editor.row_racks, editor.facing, !alt)
+                    }
+                    tool => unit_ghost_at(&scene.site, p, tool == Tool::PlaceCrah, !alt),
+                })
+            };
+            editor.ghost_key = key;
             let cell = ghost.as_ref().map(|g| (g.hall, g.origin));
             let ghost = if cell.is_some() && cell == editor.placed_at {
                 None

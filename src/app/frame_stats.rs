@@ -125,8 +125,9 @@ pub fn headless(site: crate::model::Site, frames: usize) -> Result<(f64, f64, f6
 }
 
 /// `bench-frames --edit`: the main schedule's CPU per step of dragging a row (the editor applies
-/// the edit, the whole-site validator checks it, the view rebuilds), in ms per edit (mean, p50,
-/// p95). No simulation thread runs (it takes the site on its own core).
+/// the edit, the hall's layout is checked, the row's entities move, the edits go to the sim as
+/// a message), in ms per edit over the two updates it takes (mean, p50, p95). No simulation
+/// thread runs (it applies the edits on its own core).
 pub fn headless_edit(site: crate::model::Site, edits: usize) -> Result<(f64, f64, f64), String> {
     use crate::edit::Edit;
     let snapshot = crate::sim::Simulation::new(site.clone(), crate::sim::Scenario::default(), 1.0)?.snapshot();

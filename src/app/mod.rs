@@ -83,9 +83,19 @@ fn ensure_states(app: &mut App) {
 }
 
 /// Set for the frame after a layout edit: the scene's systems rebuild, but the running sim is
-/// told (`SimCommand::EditSite`), not restarted.
-#[derive(Resource)]
-pub struct SiteEdited;
+/// told (`SimCommand::Edits`), not restarted.
+#[derive(Resource, Debug, Default)]
+pub struct SiteEdited {
+    /// Rows (hall index, row index) that only moved or turned, when that is all the edit did:
+    /// the view moves them and nothing else rebuilds. `None`: everything rebuilds.
+    pub moved: Option<Vec<(usize, usize)>>,
+}
+
+/// Run condition: the scene's derived state (the 3D facility, the network) must be built anew:
+/// another file opened, or an edit did more than move rows.
+pub fn scene_rebuilds(scene: Option<Res<OpenScene>>, edited: Option<Res<SiteEdited>>) -> bool {
+    scene.is_some_and(|s| s.is_changed() && !s.is_added()) && !edited.is_some_and(|e| e.moved.is_some())
+}
 
 /// A file that loaded and is applied to this window at the start of the next update (`files`).
 #[derive(Resource)]
@@ -130,7 +140,7 @@ pub fn plugin(app: &mut App) {
         editor::plugin,
     ))
     .add_systems(Startup, build_network)
-    .add_systems(Update, build_network.run_if(scene_reopened).in_set(AppSystems::Rebuild));
+    .add_systems(Update, build_network.run_if(scene_rebuilds).in_set(AppSystems::Rebuild));
 }
 
 fn build_network(mut commands: Commands, scene: Res<OpenScene>) {

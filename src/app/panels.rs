@@ -61,7 +61,7 @@ fn row_labels(
     let painter = ctx
         .layer_painter(egui::LayerId::new(egui::Order::Background, egui::Id::new("row-labels")))
         .with_clip_rect(clip);
-    for (label, pos) in &tags.row_labels {
+    for (_, label, pos) in &tags.row_labels {
         if let Ok(p) = camera.world_to_viewport(at, *pos) {
             // Light text on a dark tag: legible on the light floor and on the dark ground alike.
             let galley = painter.layout_no_wrap(

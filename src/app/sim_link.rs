@@ -21,6 +21,8 @@ pub struct SimLink {
     pub messages: Vec<LinkMessage>,
     /// The recording in progress.
     pub recording: Option<std::path::PathBuf>,
+    /// The sim's copy of the layout fell out of step with the editor's: send it whole.
+    pub resend_site: bool,
 }
 
 /// A line for the transport bar: news (a recording started or saved) or a problem.
@@ -73,7 +75,10 @@ pub(super) fn plugin(app: &mut App) {
         )
         .add_systems(
             Update,
-            (send_commands, pull_snapshot).chain().run_if(in_state(ViewerMode::Live)).in_set(AppSystems::PullSnapshot),
+            (send_commands, pull_snapshot, resend_site)
+                .chain()
+                .run_if(in_state(ViewerMode::Live))
+                .in_set(AppSystems::PullSnapshot),
         );
 }
 
@@ -89,9 +94,18 @@ fn start_sim(mut commands: Commands, scene: Res<OpenScene>, start: Option<Res<Si
                 achieved: None,
                 messages: Vec::new(),
                 recording: None,
+                resend_site: false,
             });
         }
         Err(e) => error!("cannot simulate {}: {e}", scene.name),
+    }
+}
+
+/// After `EditsOutOfStep`: the sim takes the editor's whole layout.
+fn resend_site(link: Option<ResMut<SimLink>>, scene: Res<OpenScene>) {
+    if let Some(mut link) = link.filter(|l| l.resend_site) {
+        link.resend_site = false;
+        link.handle.send(SimCommand::EditSite(Box::new(scene.site.clone())));
     }
 }
 
@@ -132,6 +146,10 @@ pub fn apply_event(link: &mut SimLink, e: SimEvent) {
         }
         SimEvent::RecordingFailed { .. } => {
             link.recording = None;
+            true
+        }
+        SimEvent::EditsOutOfStep(_) => {
+            link.resend_site = true;
             true
         }
         SimEvent::Fault { .. } | SimEvent::EditRejected(_) => true,

@@ -25,8 +25,9 @@ pub struct FacilityTags {
     pub bounds: (Vec3, Vec3),
     /// World-space bounds of the halls alone: what the floor plan frames.
     pub hall_bounds: (Vec3, Vec3),
-    /// Row labels for the floor plan: text and the point beside the row's west (or south) end.
-    pub row_labels: Vec<(String, Vec3)>,
+    /// Row labels for the floor plan: the row (hall index, row index), its text and the point
+    /// beside the row's west (or south) end.
+    pub row_labels: Vec<((usize, usize), String, Vec3)>,
     /// The outdoor plant stands mostly south of the halls (the camera then looks from the north).
     pub plant_south: bool,
     /// A cold aisle near the middle of the racks (eye-level focus) and the rows' length.

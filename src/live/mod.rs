@@ -40,9 +40,10 @@ pub enum SimCommand {
     /// A recording in progress is finished first (`RecordingSaved`), because a recording stores
     /// one scene; a refused edit leaves it running.
     EditSite(Box<Site>),
-    /// One layout edit by ids (`crate::edit`): applied to the current site, then as `EditSite`.
-    /// The caller keeps the inverse for undo (the editor's `EditHistory`).
-    Edit(crate::edit::Edit),
+    /// Layout edits by ids (`crate::edit`), applied in order to the current site, all or
+    /// nothing, then taken as `EditSite` takes a site. The editor sends what its history did
+    /// (`EditHistory::take_changes`), so a 10,000-rack site is not copied on the UI thread.
+    Edits(Vec<crate::edit::Edit>),
     /// Go back to the last good state after an error and carry on.
     Restart,
     /// Start over from time zero (finishes a recording in progress first).
@@ -77,6 +78,9 @@ pub enum SimEvent {
     },
     /// A live edit was refused, with the reasons.
     EditRejected(String),
+    /// `Edits` did not apply to the sim's copy of the site, which then differs from the
+    /// sender's: the sender sends its whole site (`EditSite`).
+    EditsOutOfStep(String),
     EditApplied,
     RecordingStarted(std::path::PathBuf),
     RecordingSaved(std::path::PathBuf),
@@ -100,6 +104,7 @@ impl std::fmt::Display for SimEvent {
                 "simulation stopped at t = {at_s:.0} s: {message}; rolled back to t = {rolled_back_to_s:.0} s and paused"
             ),
             SimEvent::EditRejected(why) => write!(f, "edit refused: {why}"),
+            SimEvent::EditsOutOfStep(why) => write!(f, "edit refused: {why}; the whole layout follows"),
             SimEvent::EditApplied => write!(f, "edit applied"),
             SimEvent::RecordingStarted(p) => write!(f, "recording to {}", p.display()),
             SimEvent::RecordingSaved(p) => write!(f, "recording saved to {}", p.display()),
@@ -316,13 +321,15 @@ impl Runner {
                 self.publish();
             }
             SimCommand::EditSite(site) => self.edit_site(*site),
-            SimCommand::Edit(edit) => {
+            SimCommand::Edits(edits) => {
                 // The edit seam: applied to a copy of the site by id, then the copy goes in whole.
                 let mut site = self.sim.site().clone();
-                match crate::edit::apply(&mut site, &edit) {
-                    // Validated by `edit::apply`: the same check `check_edit` makes.
-                    Ok(_inverse) => self.take_site(site),
-                    Err(e) => self.send(SimEvent::EditRejected(format!("{edit}: {e}"))),
+                // Validated by `edit::apply`: the same check `check_edit` makes.
+                match edits.iter().try_for_each(|edit| {
+                    crate::edit::apply(&mut site, edit).map(drop).map_err(|e| format!("{edit}: {e}"))
+                }) {
+                    Ok(()) => self.take_site(site),
+                    Err(why) => self.send(SimEvent::EditsOutOfStep(why)),
                 }
             }
             SimCommand::Restart => {

@@ -375,12 +375,16 @@ fn a_layout_edit_by_ids_reaches_the_running_simulation() {
     let sim = Simulation::new(site, Scenario::default(), 1.0).unwrap();
     let h = SimHandle::spawn(sim, Speed::Times(1.0), true);
     events_until(&h, |e| matches!(e, SimEvent::RunState { .. }));
-    h.send(SimCommand::Edit(Edit::RemoveRack { hall: hall.clone(), row: row.clone(), rack_id: rack_id.clone() }));
+    h.send(SimCommand::Edits(vec![Edit::RemoveRack {
+        hall: hall.clone(),
+        row: row.clone(),
+        rack_id: rack_id.clone(),
+    }]));
     events_until(&h, |e| matches!(e, SimEvent::EditApplied));
     let snap = (0..20).find_map(|_| h.wait_snapshot(Duration::from_secs(1)).filter(|s| s.racks.gpu_c.len() != racks));
     assert_eq!(snap.map(|s| s.racks.gpu_c.len()), Some(racks - 1));
-    h.send(SimCommand::Edit(Edit::RemoveRack { hall, row, rack_id: rack_id.clone() }));
-    let seen = events_until(&h, |e| matches!(e, SimEvent::EditRejected(_)));
-    let Some(SimEvent::EditRejected(why)) = seen.last() else { unreachable!() };
+    h.send(SimCommand::Edits(vec![Edit::RemoveRack { hall, row, rack_id: rack_id.clone() }]));
+    let seen = events_until(&h, |e| matches!(e, SimEvent::EditsOutOfStep(_)));
+    let Some(SimEvent::EditsOutOfStep(why)) = seen.last() else { unreachable!() };
     assert!(why.contains(&rack_id), "{why}");
 }
