@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::fmt;
 
 use crate::diagnostic::Diagnostic;
-use crate::model::{Hall, Rack, Row, Site};
+use crate::model::{Hall, Plant, Power, Rack, Row, Site};
 
 pub mod script;
 
@@ -73,6 +73,14 @@ pub enum Edit {
     RemoveHall {
         hall: String,
     },
+    /// Replaces the electrical side (feeds, UPSs, PDUs) with `with`.
+    SetPower {
+        with: Box<Power>,
+    },
+    /// Replaces the plant outside the halls (facility loops, dry coolers, chillers) with `with`.
+    SetPlant {
+        with: Box<Plant>,
+    },
 }
 
 impl fmt::Display for Edit {
@@ -100,6 +108,13 @@ impl fmt::Display for Edit {
             Edit::SetHall { hall, .. } => write!(f, "change hall {hall}"),
             Edit::InsertHall { index, hall } => write!(f, "add hall {} at index {index}", hall.id),
             Edit::RemoveHall { hall } => write!(f, "remove hall {hall}"),
+            Edit::SetPower { with } => write!(f, "change the power ({} PDUs)", with.pdus.len()),
+            Edit::SetPlant { with } => write!(
+                f,
+                "change the plant ({} dry coolers, {} chillers)",
+                with.dry_coolers.len(),
+                with.chillers.len()
+            ),
         }
     }
 }
@@ -213,10 +228,13 @@ fn apply_noting(site: &mut Site, edit: &Edit, changes: &mut Changes) -> Result<E
     Ok(inverse)
 }
 
-/// What an edit touched, as it was: rows (hall index, row index, row), or all the halls.
+/// What an edit touched, as it was: rows (hall index, row index, row), all the halls, the
+/// power or the plant.
 enum Saved {
     Rows(Vec<(usize, usize, Row)>),
     Halls(Vec<Hall>),
+    Power(Power),
+    Plant(Plant),
 }
 
 impl Saved {
@@ -248,6 +266,8 @@ impl Saved {
                 }
             }
             Saved::Halls(halls) => site.halls = halls,
+            Saved::Power(power) => site.power = power,
+            Saved::Plant(plant) => site.plant = plant,
         }
     }
 }
@@ -359,6 +379,14 @@ fn change(site: &mut Site, edit: &Edit) -> Result<(Edit, Saved), EditError> {
             let saved = Saved::Halls(site.halls.clone());
             let removed = site.halls.remove(h);
             Ok((Edit::InsertHall { index: h, hall: Box::new(removed) }, saved))
+        }
+        Edit::SetPower { with } => {
+            let old = std::mem::replace(&mut site.power, (**with).clone());
+            Ok((Edit::SetPower { with: Box::new(old.clone()) }, Saved::Power(old)))
+        }
+        Edit::SetPlant { with } => {
+            let old = std::mem::replace(&mut site.plant, (**with).clone());
+            Ok((Edit::SetPlant { with: Box::new(old.clone()) }, Saved::Plant(old)))
         }
     }
 }

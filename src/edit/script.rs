@@ -7,13 +7,13 @@ use serde::Deserialize;
 
 use super::{Edit, EditError, EditHistory};
 use crate::diagnostic::Diagnostic;
-use crate::model::{Cdu, Containment, Crah, Facing, Hall, Rack, Row, Site};
+use crate::model::{Cdu, Chiller, Containment, Crah, DryCooler, Facing, Hall, Pdu, Rack, Row, Site};
 
 /// One step of an edit script.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum Step {
-    /// Removes a rack, a row, a hall, or a hall's CDU or CRAH.
+    /// Removes a rack, a row, a hall, a hall's CDU or CRAH, a PDU, a dry cooler or a chiller.
     Remove {
         id: String,
     },
@@ -76,6 +76,23 @@ pub enum Step {
     AddHall {
         hall: Hall,
     },
+    /// A PDU on the electrical side (racks and rows are put on it with `Assign`).
+    AddPdu {
+        pdu: Pdu,
+    },
+    /// A dry cooler outside; it rejects heat for `facility_loop` (by default the site's first
+    /// loop).
+    AddDryCooler {
+        dry_cooler: DryCooler,
+        #[serde(default)]
+        facility_loop: Option<String>,
+    },
+    /// A chiller outside, on `facility_loop` (by default the site's first loop).
+    AddChiller {
+        chiller: Chiller,
+        #[serde(default)]
+        facility_loop: Option<String>,
+    },
     ResizeHall {
         id: String,
         size: (f64, f64),
@@ -105,13 +122,32 @@ pub enum Target {
     Rack(usize, usize, usize),
     Cdu(usize, usize),
     Crah(usize, usize),
+    Pdu(usize),
+    DryCooler(usize),
+    Chiller(usize),
 }
 
-/// Finds `id` (`hall`, `hall/row`, `hall/row/rack`, `hall/cdu`, `hall/crah`).
+/// Finds `id` (`hall`, `hall/row`, `hall/row/rack`, `hall/cdu`, `hall/crah`, or the id of a
+/// PDU, dry cooler or chiller).
 pub fn resolve(site: &Site, id: &str) -> Result<Target, EditError> {
     let parts: Vec<&str> = id.split('/').collect();
-    let unknown = || EditError::NoObject(format!("{id}: no such hall, row, rack, CDU or CRAH in the scene"));
-    let h = site.halls.iter().position(|x| x.id == parts[0]).ok_or_else(unknown)?;
+    let unknown = || {
+        EditError::NoObject(format!(
+            "{id}: no such hall, row, rack, CDU, CRAH, PDU, dry cooler or chiller in the scene"
+        ))
+    };
+    let Some(h) = site.halls.iter().position(|x| x.id == parts[0]) else {
+        let plant = &site.plant;
+        return if let Some(i) = site.power.pdus.iter().position(|x| x.id == id) {
+            Ok(Target::Pdu(i))
+        } else if let Some(i) = plant.dry_coolers.iter().position(|x| x.id == id) {
+            Ok(Target::DryCooler(i))
+        } else if let Some(i) = plant.chillers.iter().position(|x| x.id == id) {
+            Ok(Target::Chiller(i))
+        } else {
+            Err(unknown())
+        };
+    };
     let hall = &site.halls[h];
     match parts[1..] {
         [] => Ok(Target::Hall(h)),
@@ -133,6 +169,10 @@ pub fn resolve(site: &Site, id: &str) -> Result<Target, EditError> {
         }
         _ => Err(unknown()),
     }
+}
+
+fn loop_ids(site: &Site) -> String {
+    site.plant.loops.iter().map(|l| l.id.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 fn wrong_kind(id: &str, want: &str) -> EditError {
@@ -221,6 +261,9 @@ pub fn describe(step: &Step) -> String {
         Step::AddCdu { hall, cdu } => format!("added CDU {hall}/{}", cdu.id),
         Step::AddCrah { hall, crah } => format!("added CRAH {hall}/{}", crah.id),
         Step::AddHall { hall } => format!("added hall {}", hall.id),
+        Step::AddPdu { pdu } => format!("added PDU {}", pdu.id),
+        Step::AddDryCooler { dry_cooler, .. } => format!("added dry cooler {}", dry_cooler.id),
+        Step::AddChiller { chiller, .. } => format!("added chiller {}", chiller.id),
         Step::ResizeHall { id, size } => format!("hall {id} is now {:.1} × {:.1} m", size.0, size.1),
         Step::SetContainment { id, containment } => format!("hall {id}: containment {containment:?}"),
         Step::Duplicate { id, .. } => format!("duplicated {id}"),
@@ -238,6 +281,32 @@ pub fn to_edit(site: &Site, step: &Step) -> Result<Edit, EditError> {
         with: Box::new(with),
     };
     let set_hall = |h: usize, with: Hall| Edit::SetHall { hall: site.halls[h].id.clone(), with: Box::new(with) };
+    let set_plant = |with: crate::model::Plant| Edit::SetPlant { with: Box::new(with) };
+    let set_power = |with: crate::model::Power| Edit::SetPower { with: Box::new(with) };
+    // A new dry cooler or chiller joins a loop's heat rejection (the first loop by default).
+    let join_loop = |plant: &mut crate::model::Plant, facility_loop: &Option<String>, id: &str| {
+        let l = match facility_loop {
+            Some(l) => plant.loops.iter().position(|x| x.id == *l).ok_or_else(|| {
+                EditError::NoObject(format!("{l}: no such facility loop (loops: {})", loop_ids(site)))
+            })?,
+            None if plant.loops.is_empty() => {
+                return Err(EditError::NoObject(format!("{id}: the site has no facility loop to join")));
+            }
+            None => 0,
+        };
+        plant.loops[l].heat_rejection.push(id.to_string());
+        Ok(())
+    };
+    let taken = |id: &str| {
+        site.power.pdus.iter().any(|x| x.id == id)
+            || site.plant.dry_coolers.iter().any(|x| x.id == id)
+            || site.plant.chillers.iter().any(|x| x.id == id)
+            || site.plant.loops.iter().any(|x| x.id == id)
+            || site.power.ups.iter().any(|x| x.id == id)
+            || site.power.feeds.iter().any(|x| x.id == id)
+            || site.halls.iter().any(|x| x.id == id)
+    };
+    let exists = |id: &str| EditError::NoObject(format!("{id}: an object with this id already exists"));
     let hall_index = |id: &str| match resolve(site, id)? {
         Target::Hall(h) => Ok(h),
         _ => Err(wrong_kind(id, "a hall")),
@@ -262,6 +331,20 @@ pub fn to_edit(site: &Site, step: &Step) -> Result<Edit, EditError> {
                 let mut hall = site.halls[h].clone();
                 hall.crahs.remove(c);
                 set_hall(h, hall)
+            }
+            Target::Pdu(i) => {
+                let mut power = site.power.clone();
+                power.pdus.remove(i);
+                set_power(power)
+            }
+            Target::DryCooler(i) | Target::Chiller(i) => {
+                let mut plant = site.plant.clone();
+                let gone = match resolve(site, id)? {
+                    Target::DryCooler(_) => plant.dry_coolers.remove(i).id,
+                    _ => plant.chillers.remove(i).id,
+                };
+                plant.loops.iter_mut().for_each(|l| l.heat_rejection.retain(|x| *x != gone));
+                set_plant(plant)
             }
         },
         Step::AddRack { row, id, rack_type, index } => {
@@ -328,6 +411,17 @@ pub fn to_edit(site: &Site, step: &Step) -> Result<Edit, EditError> {
                 hall.origin = *to;
                 set_hall(h, hall)
             }
+            Target::DryCooler(i) => {
+                let mut plant = site.plant.clone();
+                plant.dry_coolers[i].position = Some(*to);
+                set_plant(plant)
+            }
+            Target::Chiller(i) => {
+                let mut plant = site.plant.clone();
+                plant.chillers[i].position = Some(*to);
+                set_plant(plant)
+            }
+            Target::Pdu(_) => return Err(wrong_kind(id, "something that stands somewhere (a PDU has no place)")),
         },
         Step::Rotate { id, facing } => {
             let Target::Row(h, r) = resolve(site, id)? else { return Err(wrong_kind(id, "a row")) };
@@ -398,6 +492,32 @@ pub fn to_edit(site: &Site, step: &Step) -> Result<Edit, EditError> {
             set_hall(h, with)
         }
         Step::AddHall { hall } => Edit::InsertHall { index: site.halls.len(), hall: Box::new(hall.clone()) },
+        Step::AddPdu { pdu } => {
+            if taken(&pdu.id) {
+                return Err(exists(&pdu.id));
+            }
+            let mut power = site.power.clone();
+            power.pdus.push(pdu.clone());
+            set_power(power)
+        }
+        Step::AddDryCooler { dry_cooler, facility_loop } => {
+            if taken(&dry_cooler.id) {
+                return Err(exists(&dry_cooler.id));
+            }
+            let mut plant = site.plant.clone();
+            plant.dry_coolers.push(dry_cooler.clone());
+            join_loop(&mut plant, facility_loop, &dry_cooler.id)?;
+            set_plant(plant)
+        }
+        Step::AddChiller { chiller, facility_loop } => {
+            if taken(&chiller.id) {
+                return Err(exists(&chiller.id));
+            }
+            let mut plant = site.plant.clone();
+            plant.chillers.push(chiller.clone());
+            join_loop(&mut plant, facility_loop, &chiller.id)?;
+            set_plant(plant)
+        }
         Step::ResizeHall { id, size } => {
             let h = hall_index(id)?;
             let mut with = site.halls[h].clone();
@@ -615,6 +735,9 @@ fn step_name(step: &Step) -> String {
         Step::AddCdu { hall, cdu } => format!("{name} {hall}/{}", cdu.id),
         Step::AddCrah { hall, crah } => format!("{name} {hall}/{}", crah.id),
         Step::AddHall { hall } => format!("{name} {}", hall.id),
+        Step::AddPdu { pdu } => format!("{name} {}", pdu.id),
+        Step::AddDryCooler { dry_cooler, .. } => format!("{name} {}", dry_cooler.id),
+        Step::AddChiller { chiller, .. } => format!("{name} {}", chiller.id),
         Step::Undo | Step::Redo => name,
     }
 }
@@ -734,6 +857,25 @@ mod tests {
             Step::ResizeHall { id: "hall-1".into(), size: (13.2, 9.0) },
             Step::SetContainment { id: "hall-1".into(), containment: Containment::ColdAisle },
             Step::Duplicate { id: "hall-1/row-A".into(), new_id: None, offset: (0.0, 2.4) },
+            Step::AddPdu { pdu: Pdu { id: "pdu-B".into(), ..demo().power.pdus[0].clone() } },
+            Step::AddDryCooler {
+                dry_cooler: DryCooler { id: "dc-2".into(), position: Some((30.0, -10.0)), ..demo().plant.dry_coolers[0].clone() },
+                facility_loop: None,
+            },
+            Step::AddChiller {
+                chiller: Chiller {
+                    id: "ch-1".into(),
+                    capacity_kw: 1055.0,
+                    cop: 5.96,
+                    condenser: Default::default(),
+                    economiser: true,
+                    restart_s: 300.0,
+                    supply: "ups-A".into(),
+                    position: None,
+                },
+                facility_loop: Some("fw-1".into()),
+            },
+            Step::Move { id: "dc-1".into(), to: (12.0, -8.0) },
         ];
         for step in steps {
             let mut site = demo();
@@ -763,6 +905,28 @@ mod tests {
         let row = |id: &str| site.halls[0].rows.iter().find(|r| r.id == id).unwrap().clone();
         assert_eq!((row("row-C").cdu, row("row-C").pdu), (Some("hall-1/cdu-1".into()), Some("pdu-A".into())));
         assert_eq!((row("row-D").cdu, row("row-D").pdu), (None, Some("pdu-A".into())));
+    }
+
+    /// Plant and power from the palette: a dry cooler joins the first loop (or the one named),
+    /// a removed one leaves its loop; a PDU with a taken id and an unknown loop are refused.
+    #[test]
+    fn plant_and_power_steps_keep_the_loops_right() {
+        let mut site = demo();
+        let dc = DryCooler { id: "dc-2".into(), ..site.plant.dry_coolers[0].clone() };
+        let text = "[AddDryCooler(dry_cooler: (id: \"dc-2\", capacity_kw: 1500.0, design_air_c: 35.0, design_fluid_in_c: 45.0, fans: 8, fan_kw: 30.0, supply: \"ups-A\", position: (20.0, -12.0))), Remove(id: \"dc-1\")]";
+        run(&mut site, text).unwrap_or_else(|d| panic!("{}", d.display("t")));
+        assert_eq!(site.plant.loops[0].heat_rejection, ["dc-2"]);
+        assert_eq!(site.plant.dry_coolers.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["dc-2"]);
+        // The loop's last heat rejection cannot go.
+        let mut history = EditHistory::default();
+        let before = site.clone();
+        run_step(&mut site, &mut history, &Step::Remove { id: "dc-2".into() }).unwrap_err();
+        assert_eq!(site, before, "a loop without heat rejection is refused");
+        let taken = Step::AddPdu { pdu: site.power.pdus[0].clone() };
+        assert!(run_step(&mut site, &mut history, &taken).unwrap_err().to_string().contains("already exists"));
+        let lost = Step::AddDryCooler { dry_cooler: DryCooler { id: "dc-3".into(), ..dc }, facility_loop: Some("fw-9".into()) };
+        let e = run_step(&mut site, &mut history, &lost).unwrap_err().to_string();
+        assert!(e.contains("fw-9") && e.contains("fw-1"), "{e}");
     }
 
     #[test]
