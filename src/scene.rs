@@ -11,6 +11,8 @@ use crate::model::{Hall, PlacedRack, RackType, SCENE_VERSION, Site, cdu_id, crah
 
 /// The default scene, embedded so the app opens with no arguments from any directory.
 pub const DEMO_SCENE: &str = include_str!("../scenes/demo-hall.ron");
+/// What File → New opens: the demo hall's cooling and power with no racks.
+pub const EMPTY_HALL_SCENE: &str = include_str!("../scenes/empty-hall.ron");
 
 /// A scene that loaded, with the warnings worth showing.
 #[derive(Debug, Clone)]
@@ -873,6 +875,12 @@ mod tests {
             Ok(_) => panic!("expected errors"),
             Err(e) => e.0.into_iter().filter(Diagnostic::is_error).collect(),
         }
+    }
+
+    #[test]
+    fn the_new_scene_loads_without_errors() {
+        let site = parse(EMPTY_HALL_SCENE).unwrap_or_else(|e| panic!("{:?}", e.0)).site;
+        assert_eq!(site.rack_count(), 0);
     }
 
     #[test]

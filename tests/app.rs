@@ -931,3 +931,62 @@ fn a_moved_row_moves_in_place_to_where_a_fresh_build_puts_it() {
     let (a, b) = (app.world().resource::<FacilityTags>(), fresh.world().resource::<FacilityTags>());
     assert_eq!((&a.boxes, &a.row_labels), (&b.boxes, &b.row_labels));
 }
+
+/// The palette's outdoor plant and PDUs: a dry cooler placed on the ground joins the site, its
+/// loop and the running sim; Delete on it (clicked with Select) takes it out again; a PDU
+/// comes from "+ PDU"; New opens an empty hall.
+#[test]
+fn plant_and_pdus_from_the_palette_reach_the_sim_and_new_opens_an_empty_hall() {
+    use factory_twin::app::editor::{Editor, EditorCommand, plant_ghost_at};
+    use factory_twin::app::files::FileOpen;
+    let dry_coolers =
+        |app: &App| app.world().resource::<LatestSnapshot>().snapshot.as_ref().map(|s| s.dry_coolers.len());
+    let mut app = app_with_input();
+    app.world_mut().write_message(UiCommand(SimCommand::Step));
+    update_until(&mut app, |a| dry_coolers(a) == Some(1));
+    let site = app.world().resource::<OpenScene>().site.clone();
+    let ghost = plant_ghost_at(&site, (20.0, -15.0), false, true).expect("a dry cooler to copy");
+    assert_eq!(ghost.fits, Ok(()));
+    app.world_mut().write_message(EditorCommand::Edit(ghost.edit));
+    app.world_mut().write_message(UiCommand(SimCommand::Step));
+    update_until(&mut app, |a| dry_coolers(a) == Some(2));
+    let plant = app.world().resource::<OpenScene>().site.plant.clone();
+    assert_eq!(plant.dry_coolers[1].id, "dc-2");
+    assert_eq!(plant.dry_coolers[1].position, Some((19.8, -15.0)));
+    assert_eq!(plant.loops[0].heat_rejection, ["dc-1", "dc-2"]);
+    let tags = app.world().resource::<FacilityTags>();
+    assert!(tags.tag_of("dc-2").is_some(), "the view shows it");
+
+    app.world_mut().resource_mut::<Editor>().unit = Some("dc-2".into());
+    app.world_mut().write_message(EditorCommand::DeletePicked);
+    app.world_mut().write_message(UiCommand(SimCommand::Step));
+    update_until(&mut app, |a| dry_coolers(a) == Some(1));
+    assert_eq!(app.world().resource::<OpenScene>().site.plant, site.plant);
+
+    app.world_mut().write_message(EditorCommand::Step(factory_twin::edit::script::Step::AddPdu {
+        pdu: factory_twin::model::Pdu { id: "pdu-B".into(), ..site.power.pdus[0].clone() },
+    }));
+    app.update();
+    assert_eq!(app.world().resource::<OpenScene>().site.power.pdus.len(), 2);
+
+    // New asks first (unsaved edits), like Open…; answered, the empty hall opens.
+    app.world_mut().resource_mut::<Editor>().dirty = false;
+    app.world_mut().resource_mut::<FileOpen>().new_scene = true;
+    update_until(&mut app, |a| a.world().resource::<OpenScene>().name == "untitled");
+    assert_eq!(racks_in_scene(&app), 0);
+}
+
+/// A row placed or dragged near another lines up with it: ends in line, backs touching; far
+/// from every row it stays on the tile it was put on.
+#[test]
+fn rows_snap_to_their_neighbours_within_half_a_tile() {
+    use factory_twin::app::editor::{row_extents, snap_to_rows};
+    let site = scene::parse(scene::DEMO_SCENE).unwrap().site;
+    let rows = row_extents(&site, 0, None);
+    // Row A: x 3.0..5.4, y 2.4..3.6 (four racks facing south).
+    let cm = |v: f64| (v * 100.0).round() as i64;
+    assert_eq!([rows[0].min.0, rows[0].min.1, rows[0].max.0, rows[0].max.1].map(cm), [300, 240, 540, 360]);
+    assert_eq!(snap_to_rows(&rows, (3.2, 7.0), (2.4, 1.2)), (3.0, 7.0), "start in line with the rows");
+    assert_eq!(snap_to_rows(&rows, (5.6, 3.7), (2.4, 1.2)), (5.4, 3.6), "butting the end, in line with the fronts");
+    assert_eq!(snap_to_rows(&rows, (9.0, 7.8), (1.2, 1.2)), (9.0, 7.8));
+}

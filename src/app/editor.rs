@@ -18,7 +18,8 @@ use super::{AppSystems, OpenScene, SiteEdited};
 use crate::edit::script::{Step, Target, next_id, numbered_racks, resolve, run_step};
 use crate::edit::{Edit, EditHistory};
 use crate::live::SimCommand;
-use crate::model::{Facing, Row, Site};
+use crate::model::geometry::{Footprint, rack_footprint, row_offsets};
+use crate::model::{Facing, PlacedRack, Row, Site};
 
 /// One floor tile: what snapping and the arrow keys move by (ASHRAE/raised-floor 600 mm).
 pub const TILE_M: f64 = 0.6;
@@ -35,6 +36,16 @@ pub enum Tool {
     /// Click the floor to place a CDU like the hall's first (or the site's first), or a CRAH.
     PlaceCdu,
     PlaceCrah,
+    /// Click the ground to place a dry cooler or a chiller like the site's first; it joins the
+    /// first facility loop.
+    PlaceDryCooler,
+    PlaceChiller,
+}
+
+impl Tool {
+    fn outdoor(self) -> bool {
+        matches!(self, Tool::PlaceDryCooler | Tool::PlaceChiller)
+    }
 }
 
 /// Where the next row would go and whether it fits.
@@ -74,6 +85,10 @@ pub struct Editor {
     pub picked: Vec<u32>,
     /// A Shift-drag box in progress: start and current pointer (window pixels).
     pub boxing: Option<(Vec2, Vec2)>,
+    /// The system's Save dialog, while it is open (off the frame loop).
+    pub save_dialog: Option<crossbeam_channel::Receiver<Option<PathBuf>>>,
+    /// A unit clicked with the Select tool (CDU, CRAH, dry cooler, chiller): Delete removes it.
+    pub unit: Option<String>,
     /// What the ghost was worked out for (tool, hall, tile, palette settings).
     pub ghost_key: Option<String>,
     /// A row being dragged: its hall and row ids, and where on the floor the drag started.
@@ -115,6 +130,8 @@ impl Default for Editor {
             boxing: None,
             dragging: None,
             ghost_key: None,
+            unit: None,
+            save_dialog: None,
             problems: Vec::new(),
             repick: None,
             recovery_offer: None,
@@ -199,7 +216,7 @@ pub fn input_plugin(app: &mut App) {
     app.add_message::<bevy::window::WindowCloseRequested>()
         .add_systems(
             Update,
-            (close_requests, keys, place_and_pick)
+            (close_requests, keys, place_and_pick, poll_save_dialog)
                 .chain()
                 .in_set(AppSystems::Input)
                 .before(apply_commands)
@@ -302,6 +319,52 @@ fn snap(v: f64, on: bool) -> f64 {
     round_cm(if on { (v / TILE_M).round() * TILE_M } else { v })
 }
 
+/// Where the rows of hall `hall` stand (hall coordinates), but row `skip`.
+pub fn row_extents(site: &Site, hall: usize, skip: Option<usize>) -> Vec<Footprint> {
+    (0..site.halls[hall].rows.len()).filter(|&r| Some(r) != skip).filter_map(|r| row_extent(site, hall, r)).collect()
+}
+
+/// Where row `r` of hall `hall` stands (hall coordinates); `None` without racks of known types.
+pub fn row_extent(site: &Site, hall: usize, r: usize) -> Option<Footprint> {
+    let catalogue = site.rack_catalogue();
+    let ty = |n: Option<&str>| n.and_then(|n| catalogue.iter().find(|t| t.id == n));
+    let h = &site.halls[hall];
+    let row = &h.rows[r];
+    let placed: Vec<PlacedRack<'_>> = row
+        .racks
+        .iter()
+        .enumerate()
+        .map(|(ki, rack)| PlacedRack { hall_index: hall, row_index: r, rack_index: ki, hall: h, row, rack })
+        .collect();
+    let offsets = row_offsets(placed.iter().map(|p| (ty(p.rack_type()).map_or(0.6, |t| t.width_m), p.rack.at)));
+    placed.iter().zip(offsets).filter_map(|(p, off)| Some(rack_footprint(p, ty(p.rack_type())?, off))).reduce(|a, b| {
+        Footprint {
+            min: (a.min.0.min(b.min.0), a.min.1.min(b.min.1)),
+            max: (a.max.0.max(b.max.0), a.max.1.max(b.max.1)),
+        }
+    })
+}
+
+/// Lines a row with corner `origin` and footprint `size` up with its neighbours when it is
+/// within half a tile of it: ends in line or butting, fronts and backs touching or in line.
+pub fn snap_to_rows(rows: &[Footprint], origin: (f64, f64), size: (f64, f64)) -> (f64, f64) {
+    let nearest = |pos: f64, len: f64, edges: &mut dyn Iterator<Item = (f64, f64)>| {
+        let mut best = (TILE_M / 2.0, pos);
+        for (lo, hi) in edges {
+            for c in [lo, hi, lo - len, hi - len] {
+                if (c - pos).abs() < best.0 {
+                    best = ((c - pos).abs(), c);
+                }
+            }
+        }
+        round_cm(best.1)
+    };
+    (
+        nearest(origin.0, size.0, &mut rows.iter().map(|f| (f.min.0, f.max.0))),
+        nearest(origin.1, size.1, &mut rows.iter().map(|f| (f.min.1, f.max.1))),
+    )
+}
+
 /// The ghost for a row at plan point `p`: where it goes and whether it fits.
 pub fn ghost_at(
     site: &Site,
@@ -312,8 +375,6 @@ pub fn ghost_at(
     snapping: bool,
 ) -> Option<Ghost> {
     let (hall, local) = hall_at(site, p)?;
-    let origin = (snap(local.0, snapping), snap(local.1, snapping));
-    let edit = palette_row(site, hall, origin, rack_type, racks, facing);
     let ty = site.rack_catalogue().into_iter().find(|t| t.id == rack_type);
     let (w, d) = ty.map_or((0.6, 1.2), |t| (t.width_m, t.depth_m));
     let n = racks.max(1) as f64;
@@ -321,6 +382,11 @@ pub fn ghost_at(
         Facing::North | Facing::South => (w * n, d),
         Facing::East | Facing::West => (d, w * n),
     };
+    let mut origin = (snap(local.0, snapping), snap(local.1, snapping));
+    if snapping {
+        origin = snap_to_rows(&row_extents(site, hall, None), origin, (dx, dy));
+    }
+    let edit = palette_row(site, hall, origin, rack_type, racks, facing);
     let o = site.halls[hall].origin;
     let min = (o.0 + origin.0, o.1 + origin.1);
     let mut trial = site.clone();
@@ -356,6 +422,53 @@ pub fn unit_ghost_at(site: &Site, p: (f64, f64), crah: bool, snapping: bool) -> 
         fits,
         edit,
     })
+}
+
+/// The ghost for a dry cooler or chiller centred at plan point `p` (site coordinates, outside):
+/// a copy of the site's first of that kind (or a published unit), with the next free id.
+pub fn plant_ghost_at(site: &Site, p: (f64, f64), chiller: bool, snapping: bool) -> Option<Ghost> {
+    use crate::model::{Chiller, DryCooler};
+    let pos = (snap(p.0, snapping), snap(p.1, snapping));
+    let supply =
+        site.power.ups.first().map(|u| u.id.clone()).or_else(|| site.power.feeds.first().map(|f| f.id.clone()))?;
+    let taken = |x: &str| crate::edit::script::resolve(site, x).is_ok();
+    let (step, (w, d)) = if chiller {
+        // York YT centrifugal, 1,055 kW at COP 5.96 (physics.md §2), when the site has none.
+        let template = site.plant.chillers.first().cloned().unwrap_or(Chiller {
+            id: "ch-0".into(),
+            capacity_kw: 1055.0,
+            cop: 5.96,
+            condenser: Default::default(),
+            economiser: true,
+            restart_s: 300.0,
+            supply,
+            position: None,
+        });
+        let id = next_id(&template.id, taken);
+        (Step::AddChiller { chiller: Chiller { id, position: Some(pos), ..template }, facility_loop: None }, (6.0, 2.4))
+    } else {
+        let template = site.plant.dry_coolers.first().cloned()?;
+        let id = next_id(&template.id, taken);
+        let dry_cooler = DryCooler { id, position: Some(pos), ..template };
+        (Step::AddDryCooler { dry_cooler, facility_loop: None }, (12.0, 2.4))
+    };
+    let edit = crate::edit::script::to_edit(site, &step).ok()?;
+    let mut trial = site.clone();
+    let fits = crate::edit::apply(&mut trial, &edit).map(|_| ()).map_err(|e| first_reason(&e.to_string()));
+    Some(Ghost {
+        hall: usize::MAX,
+        origin: pos,
+        plan: ((pos.0 - w / 2.0, pos.1 - d / 2.0), (pos.0 + w / 2.0, pos.1 + d / 2.0)),
+        fits,
+        edit,
+    })
+}
+
+/// A PDU like the site's first, on the same UPS, with the next free id.
+fn new_pdu(site: &Site) -> Result<Step, String> {
+    let template = site.power.pdus.first().cloned().ok_or("the site has no PDU to copy; add one in the scene file")?;
+    let id = next_id(&template.id, |x| crate::edit::script::resolve(site, x).is_ok());
+    Ok(Step::AddPdu { pdu: crate::model::Pdu { id, ..template } })
 }
 
 /// Why an edit was refused, every reason on its own line (not "the edit would leave …").
@@ -490,6 +603,7 @@ fn apply_commands(
         to_sim.write(UiCommand(SimCommand::Edits(edits)));
         editor.ghost = None;
         editor.ghost_key = None;
+        editor.unit = None;
         if let Some(tags) = &tags {
             let ids = editor.picked.iter().filter_map(|&t| tags.ids.get(t as usize).cloned()).collect();
             editor.repick = Some(ids);
@@ -512,6 +626,13 @@ fn group_on_picked(
     c: &EditorCommand,
 ) -> Result<Option<String>, String> {
     if editor.picked.is_empty() {
+        if let (EditorCommand::DeletePicked, Some(unit)) = (c, editor.unit.take()) {
+            let step = Step::Remove { id: unit.clone() };
+            return run_step(site, &mut editor.history, &step).map(|_| Some(format!("removed {unit}"))).map_err(|e| {
+                editor.unit = Some(unit);
+                e.to_string()
+            });
+        }
         return Err("pick racks first (click, Ctrl-click, or Shift-drag a box)".into());
     }
     let rows = picked_rows(site, tags, &editor.picked);
@@ -608,7 +729,8 @@ fn save(
     recovery: Option<&RecoveryFile>,
 ) -> Result<Option<String>, String> {
     let Some(path) = to.or_else(|| editor.path.clone()) else {
-        return Err("no file yet: type a path and press Save as".into());
+        open_save_dialog(editor);
+        return Ok(Some("choose where to save (or type a path and press Save as)".into()));
     };
     crate::scene::save(site, &path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     editor.path = Some(path.clone());
@@ -617,6 +739,41 @@ fn save(
         let _ = std::fs::remove_file(&r.0);
     }
     Ok(Some(format!("saved {}", path.display())))
+}
+
+/// The system's Save dialog (rfd, through the XDG portal) on a thread of its own; where there
+/// is none (Xvfb, bare window managers) the typed path stays.
+fn open_save_dialog(editor: &mut Editor) {
+    if editor.save_dialog.is_some() {
+        return;
+    }
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let start = editor.path.as_ref().and_then(|p| p.parent().map(|d| d.to_path_buf()));
+    std::thread::spawn(move || {
+        let mut dialog = rfd::FileDialog::new().add_filter("scenes", &["ron"]).set_file_name("layout.ron");
+        if let Some(dir) = start {
+            dialog = dialog.set_directory(dir);
+        }
+        let _ = tx.send(dialog.save_file());
+    });
+    editor.save_dialog = Some(rx);
+}
+
+/// The Save dialog answered: save there, or say how to save without one.
+fn poll_save_dialog(mut editor: ResMut<Editor>, mut out: MessageWriter<EditorCommand>) {
+    let Some(rx) = &editor.save_dialog else { return };
+    match rx.try_recv() {
+        Ok(Some(path)) => {
+            editor.save_dialog = None;
+            out.write(EditorCommand::SaveAs(path));
+        }
+        Ok(None) | Err(crossbeam_channel::TryRecvError::Disconnected) => {
+            editor.save_dialog = None;
+            editor.status =
+                Some(("not saved: no file chosen (where no dialog shows, type a path and press Save as)".into(), true));
+        }
+        Err(crossbeam_channel::TryRecvError::Empty) => {}
+    }
 }
 
 /// Unsaved work goes to the recovery file every `AUTOSAVE_EVERY`.
@@ -759,10 +916,13 @@ fn place_and_pick(
     let cursor = windows.single().ok().and_then(|w| w.cursor_position());
     let pressed = buttons.just_pressed(MouseButton::Left) && floor.is_some();
     match editor.tool {
-        Tool::PlaceRow | Tool::PlaceCdu | Tool::PlaceCrah => {
+        tool @ (Tool::PlaceRow | Tool::PlaceCdu | Tool::PlaceCrah | Tool::PlaceDryCooler | Tool::PlaceChiller) => {
             // Whether a ghost fits is a trial edit on a copy of the site: worked out when the
             // pointer reaches another tile or the palette changes, not every frame.
-            let key = floor.and_then(|p| hall_at(&scene.site, p)).map(|(h, l)| {
+            let cell = |p: (f64, f64)| {
+                if tool.outdoor() { Some((usize::MAX, p)) } else { hall_at(&scene.site, p) }
+            };
+            let key = floor.and_then(cell).map(|(h, l)| {
                 let (x, y) = (snap(l.0, !alt), snap(l.1, !alt));
                 format!("{:?} {h} {x} {y} {} {} {:?}", editor.tool, editor.rack_type, editor.row_racks, editor.facing)
             });
@@ -772,6 +932,9 @@ fn place_and_pick(
                 floor.and_then(|p| match editor.tool {
                     Tool::PlaceRow => {
                         ghost_at(&scene.site, p, &editor.rack_type, editor.row_racks, editor.facing, !alt)
+                    }
+                    Tool::PlaceDryCooler | Tool::PlaceChiller => {
+                        plant_ghost_at(&scene.site, p, tool == Tool::PlaceChiller, !alt)
                     }
                     tool => unit_ghost_at(&scene.site, p, tool == Tool::PlaceCrah, !alt),
                 })
@@ -808,6 +971,8 @@ fn place_and_pick(
             let Some(tags) = tags else { return };
             // A click picks (Ctrl adds or removes); selection.rs has already selected it.
             if buttons.just_released(MouseButton::Left) && editor.boxing.is_none() && editor.dragging.is_none() {
+                let unit = selection.selected.filter(|&t| !matches!(tags.kind(t), Some(ObjectKind::Rack(_)) | None));
+                editor.unit = unit.and_then(|t| tags.ids.get(t as usize).cloned());
                 if let Some(t) = selection.selected.filter(|&t| matches!(tags.kind(t), Some(ObjectKind::Rack(_)))) {
                     if ctrl {
                         if let Some(i) = editor.picked.iter().position(|&p| p == t) {
@@ -843,10 +1008,27 @@ fn place_and_pick(
             }
             if let Some((hall, row, from, origin)) = editor.dragging.clone() {
                 if let Some(p) = floor {
-                    let to = (snap(origin.0 + p.0 - from.0, !alt), snap(origin.1 + p.1 - from.1, !alt));
-                    let current = resolve(&scene.site, &format!("{hall}/{row}")).ok().and_then(|t| {
-                        if let Target::Row(h, r) = t { Some(scene.site.halls[h].rows[r].origin) } else { None }
-                    });
+                    let mut to = (snap(origin.0 + p.0 - from.0, !alt), snap(origin.1 + p.1 - from.1, !alt));
+                    let at = resolve(&scene.site, &format!("{hall}/{row}"))
+                        .ok()
+                        .and_then(|t| if let Target::Row(h, r) = t { Some((h, r)) } else { None });
+                    let current = at.map(|(h, r)| scene.site.halls[h].rows[r].origin);
+                    if let (Some((h, r)), false) = (at, alt) {
+                        // Lined up with the other rows; the row's own extent gives its size.
+                        if let Some(own) = row_extent(&scene.site, h, r) {
+                            let (w, d) = own.size();
+                            let corner = (
+                                own.min.0 - scene.site.halls[h].rows[r].origin.0,
+                                own.min.1 - scene.site.halls[h].rows[r].origin.1,
+                            );
+                            let snapped = snap_to_rows(
+                                &row_extents(&scene.site, h, Some(r)),
+                                (to.0 + corner.0, to.1 + corner.1),
+                                (w, d),
+                            );
+                            to = (round_cm(snapped.0 - corner.0), round_cm(snapped.1 - corner.1));
+                        }
+                    }
                     if current.is_some_and(|c| c != to) {
                         out.write(EditorCommand::Step(Step::Move { id: format!("{hall}/{row}"), to }));
                     }
@@ -971,6 +1153,9 @@ pub fn editor_ui(
         if ui.button("Save").on_hover_text("Ctrl+S").clicked() {
             p.out.write(EditorCommand::Save);
         }
+        if ui.add_enabled(e.save_dialog.is_none(), egui::Button::new("Save as…")).clicked() {
+            open_save_dialog(e);
+        }
     });
     ui.horizontal(|ui| {
         ui.add(egui::TextEdit::singleline(&mut e.save_as).hint_text("new-scene.ron").desired_width(140.0));
@@ -992,6 +1177,24 @@ pub fn editor_ui(
             .on_hover_text("click the floor; R turns it, Alt places off the 0.6 m grid");
         ui.selectable_value(&mut e.tool, Tool::PlaceCdu, "CDU").on_hover_text("place a CDU like the hall's first");
         ui.selectable_value(&mut e.tool, Tool::PlaceCrah, "CRAH").on_hover_text("place a CRAH like the hall's first");
+    });
+    ui.horizontal(|ui| {
+        ui.selectable_value(&mut e.tool, Tool::PlaceDryCooler, "Dry cooler")
+            .on_hover_text("click the ground outside: a dry cooler like the site's first, on the first facility loop");
+        ui.selectable_value(&mut e.tool, Tool::PlaceChiller, "Chiller")
+            .on_hover_text("click the ground outside: a chiller like the site's first (else a 1,055 kW York YT)");
+        if ui
+            .button("+ PDU")
+            .on_hover_text("a PDU like the site's first, on the same UPS; assign racks to it below")
+            .clicked()
+        {
+            match new_pdu(site) {
+                Ok(step) => {
+                    p.out.write(EditorCommand::Step(step));
+                }
+                Err(why) => e.status = Some((why, true)),
+            }
+        }
     });
     if e.tool != tool_before {
         e.ghost = None;
@@ -1140,6 +1343,14 @@ fn properties_ui(
     tags: &FacilityTags,
 ) {
     if e.picked.is_empty() {
+        if let Some(unit) = e.unit.clone() {
+            ui.horizontal(|ui| {
+                ui.label(&unit);
+                if ui.button("Remove").on_hover_text("Delete").clicked() {
+                    out.write(EditorCommand::DeletePicked);
+                }
+            });
+        }
         ui.small("pick racks to change them: Delete removes, arrows nudge a tile, R turns, Ctrl+D duplicates the row");
         return;
     }

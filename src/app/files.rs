@@ -35,19 +35,28 @@ pub struct FileOpen {
     /// A file to open: read on a thread by the next update.
     pub chosen: Option<PathBuf>,
     pub loading: Option<Loading>,
+    /// New was pressed: an empty hall opens (through the same unsaved-changes question).
+    pub new_scene: bool,
 }
 
 pub use super::OpenedFile;
 
 pub fn plugin(app: &mut App) {
     app.init_resource::<FileOpen>()
-        .add_systems(Update, (poll_dialog, start_loading, poll_loading).chain())
+        .add_systems(Update, (poll_dialog, start_loading, poll_loading, start_new).chain())
         .add_systems(First, apply_opened.run_if(resource_exists::<OpenedFile>));
 }
 
 pub fn file_ui(ui: &mut egui::Ui, f: &mut FileOpen) {
     ui.horizontal(|ui| {
         let busy = f.dialog.is_some() || f.loading.is_some();
+        if ui
+            .add_enabled(!busy, egui::Button::new("New"))
+            .on_hover_text("an empty hall with cooling and power, to lay out from scratch")
+            .clicked()
+        {
+            f.new_scene = true;
+        }
         if ui
             .add_enabled(!busy, egui::Button::new("Open…"))
             .on_hover_text("a scene (.ron) or a recording (.mcap)")
@@ -97,6 +106,18 @@ fn poll_dialog(f: Option<ResMut<FileOpen>>) {
             f.message = Some("no file chosen (where no file dialog is available, type the path)".into());
         }
         Err(crossbeam_channel::TryRecvError::Empty) => {}
+    }
+}
+
+/// New: the embedded empty hall, named `untitled` (Save asks where it goes).
+fn start_new(mut commands: Commands, f: Option<ResMut<FileOpen>>) {
+    let Some(mut f) = f.filter(|f| f.new_scene) else { return };
+    f.new_scene = false;
+    match crate::scene::parse(crate::scene::EMPTY_HALL_SCENE) {
+        Ok(loaded) => {
+            commands.insert_resource(OpenedFile(Opened::Scene { name: "untitled".into(), site: loaded.site }))
+        }
+        Err(e) => f.message = e.0.first().map(|d| d.message.clone()),
     }
 }
 

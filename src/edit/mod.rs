@@ -109,12 +109,9 @@ impl fmt::Display for Edit {
             Edit::InsertHall { index, hall } => write!(f, "add hall {} at index {index}", hall.id),
             Edit::RemoveHall { hall } => write!(f, "remove hall {hall}"),
             Edit::SetPower { with } => write!(f, "change the power ({} PDUs)", with.pdus.len()),
-            Edit::SetPlant { with } => write!(
-                f,
-                "change the plant ({} dry coolers, {} chillers)",
-                with.dry_coolers.len(),
-                with.chillers.len()
-            ),
+            Edit::SetPlant { with } => {
+                write!(f, "change the plant ({} dry coolers, {} chillers)", with.dry_coolers.len(), with.chillers.len())
+            }
         }
     }
 }

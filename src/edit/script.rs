@@ -859,7 +859,11 @@ mod tests {
             Step::Duplicate { id: "hall-1/row-A".into(), new_id: None, offset: (0.0, 2.4) },
             Step::AddPdu { pdu: Pdu { id: "pdu-B".into(), ..demo().power.pdus[0].clone() } },
             Step::AddDryCooler {
-                dry_cooler: DryCooler { id: "dc-2".into(), position: Some((30.0, -10.0)), ..demo().plant.dry_coolers[0].clone() },
+                dry_cooler: DryCooler {
+                    id: "dc-2".into(),
+                    position: Some((30.0, -10.0)),
+                    ..demo().plant.dry_coolers[0].clone()
+                },
                 facility_loop: None,
             },
             Step::AddChiller {
@@ -924,7 +928,10 @@ mod tests {
         assert_eq!(site, before, "a loop without heat rejection is refused");
         let taken = Step::AddPdu { pdu: site.power.pdus[0].clone() };
         assert!(run_step(&mut site, &mut history, &taken).unwrap_err().to_string().contains("already exists"));
-        let lost = Step::AddDryCooler { dry_cooler: DryCooler { id: "dc-3".into(), ..dc }, facility_loop: Some("fw-9".into()) };
+        let lost = Step::AddDryCooler {
+            dry_cooler: DryCooler { id: "dc-3".into(), ..dc },
+            facility_loop: Some("fw-9".into()),
+        };
         let e = run_step(&mut site, &mut history, &lost).unwrap_err().to_string();
         assert!(e.contains("fw-9") && e.contains("fw-1"), "{e}");
     }
