@@ -93,7 +93,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<Site, String> {
         let origin = ((h % cols) as f64 * pitch.0, (h / cols) as f64 * pitch.1);
         let (w, d) = add_hall(&mut site, &ty, opts.cooling, h, n, origin, &mut rng);
         if h == 0 {
-            pitch = (w + 20.0, d + 50.0);
+            pitch = (w + 20.0, d + 12.0);
         }
     }
     Ok(site)
@@ -103,7 +103,8 @@ fn round_up(x: f64, step: f64) -> f64 {
     (x / step).ceil() * step
 }
 
-/// Adds one hall with its plant and power at `origin`; returns the hall's width and depth.
+/// Adds one hall with its plant and power at `origin`; returns the width and depth of the hall
+/// with its plant.
 fn add_hall(
     site: &mut Site,
     ty: &RackType,
@@ -261,12 +262,22 @@ fn add_hall(
     // Facility loops and their heat rejection, N+1 chillers as trim with economiser.
     let setpoint = if liquid { 30.0 } else { 12.0 };
     let (mut dcs, mut chs) = (0usize, 0usize);
+    // Dry coolers carry the whole load at 25 °C air with a 40 °C return (15 K vs the rated 11.1 K).
+    let per_dc = DRY_COOLER_KW * (40.0 - 25.0) / (46.1 - 35.0);
+    let dc_count = |kw: f64| if liquid { (kw / per_dc).ceil().max(1.0) as usize } else { 0 };
+    let ch_count = |kw: f64| (kw / CHILLER_KW).ceil().max(1.0) as usize + 1;
+    // The plant stands south of its hall in rows no wider than the hall and the lane beside it
+    // (the next hall's plant starts there): dry coolers, then chillers behind them.
+    let lane = hall.size.0 + 14.0;
+    let (dc_cols, ch_cols) = ((lane / 13.0).floor().max(1.0) as usize, (lane / 6.5).floor().max(1.0) as usize);
+    let dc_rows = loop_kw.iter().map(|&kw| dc_count(kw)).sum::<usize>().div_ceil(dc_cols);
+    let ch_rows = loop_kw.iter().map(|&kw| ch_count(kw)).sum::<usize>().div_ceil(ch_cols);
+    let ch_y0 = y0 - 8.0 - dc_rows as f64 * 4.0 - 1.0;
+    let plant_depth = 8.0 + dc_rows as f64 * 4.0 + 1.0 + ch_rows as f64 * 3.5;
     for (k, &kw) in loop_kw.iter().enumerate() {
         let mut rejection = Vec::new();
         if liquid {
-            // Dry coolers carry the whole load at 25 °C air with a 40 °C return (15 K vs the rated 11.1 K).
-            let per_dc = DRY_COOLER_KW * (40.0 - 25.0) / (46.1 - 35.0);
-            for _ in 0..(kw / per_dc).ceil().max(1.0) as usize {
+            for _ in 0..dc_count(kw) {
                 let id = format!("{hall_id}-dc-{}", dcs + 1);
                 rejection.push(id.clone());
                 site.plant.dry_coolers.push(DryCooler {
@@ -277,13 +288,13 @@ fn add_hall(
                     fans: 12,
                     fan_kw: DRY_COOLER_FAN_KW,
                     supply: feed_id.clone(),
-                    position: Some((x0 + 6.0 + (dcs % 6) as f64 * 13.0, y0 - 8.0 - (dcs / 6) as f64 * 4.0)),
+                    position: Some((x0 + 6.0 + (dcs % dc_cols) as f64 * 13.0, y0 - 8.0 - (dcs / dc_cols) as f64 * 4.0)),
                 });
                 mech_feed_kw += DRY_COOLER_FAN_KW;
                 dcs += 1;
             }
         }
-        for _ in 0..(kw / CHILLER_KW).ceil().max(1.0) as usize + 1 {
+        for _ in 0..ch_count(kw) {
             let id = format!("{hall_id}-ch-{}", chs + 1);
             rejection.push(id.clone());
             site.plant.chillers.push(Chiller {
@@ -294,7 +305,7 @@ fn add_hall(
                 economiser: true,
                 restart_s: 300.0,
                 supply: feed_id.clone(),
-                position: Some((x0 + 3.0 + (chs % 12) as f64 * 6.5, y0 - 30.0 - (chs / 12) as f64 * 3.5)),
+                position: Some((x0 + 3.0 + (chs % ch_cols) as f64 * 6.5, ch_y0 - (chs / ch_cols) as f64 * 3.5)),
             });
             mech_feed_kw += CHILLER_KW / CHILLER_COP;
             chs += 1;
@@ -333,7 +344,7 @@ fn add_hall(
     site.power.feeds.push(UtilityFeed { id: feed_id, capacity_kw: round_up(feed_kw * 1.2, 100.0) });
     let depth = hall.size.1;
     site.halls.push(hall);
-    (width, depth)
+    (width, depth + plant_depth)
 }
 
 /// A, B, …, Z, AA, AB, …

@@ -6,7 +6,9 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::model::geometry::{Footprint, overlapping_pairs, rack_footprint, row_offsets};
+use crate::model::geometry::{
+    CHILLER_SIZE, DRY_COOLER_SIZE, Footprint, overlapping_pairs, rack_footprint, row_offsets,
+};
 use crate::model::{Hall, PlacedRack, RackType, SCENE_VERSION, Site, cdu_id, crah_id};
 
 /// The default scene, embedded so the app opens with no arguments from any directory.
@@ -571,6 +573,27 @@ impl Validator {
                 *supply_load.entry(l.supply.clone()).or_default() += l.pump_kw * l.pumps_duty as f64;
             }
         }
+        // Outdoor plant with a position stands outside every hall and clear of other plant.
+        let mut outdoor: Vec<(Footprint, &str)> = site
+            .halls
+            .iter()
+            .map(|h| (Footprint { min: h.origin, max: (h.origin.0 + h.size.0, h.origin.1 + h.size.1) }, h.id.as_str()))
+            .collect();
+        let halls = outdoor.len();
+        let plant = site.plant.dry_coolers.iter().map(|d| (d.position, DRY_COOLER_SIZE, d.id.as_str()));
+        let plant = plant.chain(site.plant.chillers.iter().map(|c| (c.position, CHILLER_SIZE, c.id.as_str())));
+        outdoor.extend(plant.filter_map(|(p, (w, d), id)| Some((Footprint::square(p?, w, d), id))));
+        let boxes: Vec<Footprint> = outdoor.iter().map(|o| o.0).collect();
+        for (i, j) in overlapping_pairs(&boxes) {
+            if j >= halls {
+                let what = if i < halls { "stands inside hall" } else { "overlaps" };
+                self.err(
+                    outdoor[j].1,
+                    format!("{what} {}", outdoor[i].1),
+                    "outdoor plant stands outside the halls, clear of other plant: move its `position`",
+                );
+            }
+        }
         let used_rejection: HashSet<&str> =
             site.plant.loops.iter().flat_map(|l| l.heat_rejection.iter().map(String::as_str)).collect();
         for d in &site.plant.dry_coolers {
@@ -875,6 +898,23 @@ mod tests {
             Ok(_) => panic!("expected errors"),
             Err(e) => e.0.into_iter().filter(Diagnostic::is_error).collect(),
         }
+    }
+
+    #[test]
+    fn outdoor_plant_inside_a_hall_or_on_other_plant_is_refused() {
+        let mut site = parse(DEMO_SCENE).unwrap().site;
+        let mut dc2 = site.plant.dry_coolers[0].clone();
+        dc2.id = "dc-2".into();
+        dc2.position = Some((6.0, 4.0));
+        site.plant.dry_coolers.push(dc2.clone());
+        site.plant.loops[0].heat_rejection.push("dc-2".into());
+        let errors: Vec<String> =
+            validate(&site).iter().filter(|d| d.is_error()).map(|d| d.display("x").to_string()).collect();
+        assert!(errors.iter().any(|e| e.contains("stands inside hall hall-1") && e.contains("[dc-2]")), "{errors:?}");
+        site.plant.dry_coolers[1].position = site.plant.dry_coolers[0].position.map(|(x, y)| (x + 3.0, y));
+        let errors: Vec<String> =
+            validate(&site).iter().filter(|d| d.is_error()).map(|d| d.display("x").to_string()).collect();
+        assert!(errors.iter().any(|e| e.contains("overlaps dc-1")), "{errors:?}");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use super::{AppSystems, OpenScene, SiteEdited};
 use crate::edit::script::{Step, Target, next_id, numbered_racks, resolve, run_step};
 use crate::edit::{Edit, EditHistory};
 use crate::live::SimCommand;
-use crate::model::geometry::{Footprint, rack_footprint, row_offsets};
+use crate::model::geometry::{CHILLER_SIZE, DRY_COOLER_SIZE, Footprint, rack_footprint, row_offsets};
 use crate::model::{Facing, PlacedRack, Row, Site};
 
 /// One floor tile: what snapping and the arrow keys move by (ASHRAE/raised-floor 600 mm).
@@ -445,12 +445,15 @@ pub fn plant_ghost_at(site: &Site, p: (f64, f64), chiller: bool, snapping: bool)
             position: None,
         });
         let id = next_id(&template.id, taken);
-        (Step::AddChiller { chiller: Chiller { id, position: Some(pos), ..template }, facility_loop: None }, (6.0, 2.4))
+        (
+            Step::AddChiller { chiller: Chiller { id, position: Some(pos), ..template }, facility_loop: None },
+            CHILLER_SIZE,
+        )
     } else {
         let template = site.plant.dry_coolers.first().cloned()?;
         let id = next_id(&template.id, taken);
         let dry_cooler = DryCooler { id, position: Some(pos), ..template };
-        (Step::AddDryCooler { dry_cooler, facility_loop: None }, (12.0, 2.4))
+        (Step::AddDryCooler { dry_cooler, facility_loop: None }, DRY_COOLER_SIZE)
     };
     let edit = crate::edit::script::to_edit(site, &step).ok()?;
     let mut trial = site.clone();

@@ -12,7 +12,7 @@ use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 use super::OpenScene;
 use super::colours::FacilityPalette;
 use super::tags::FacilityTags;
-use crate::model::geometry::{Footprint, rack_footprint, row_offsets};
+use crate::model::geometry::{CHILLER_SIZE, DRY_COOLER_SIZE, Footprint, rack_footprint, row_offsets};
 use crate::model::{PlacedRack, cdu_id, crah_id};
 
 /// Everything the scene put in the world (objects, services, floors, walls, lights): removed
@@ -280,14 +280,14 @@ pub fn place(site: &crate::model::Site) -> PlacedFacility {
         .dry_coolers
         .iter()
         .enumerate()
-        .map(|(k, d)| (d.id.clone(), outdoor(d.position, 12.0, 2.4, k, 10.0)))
+        .map(|(k, d)| (d.id.clone(), outdoor(d.position, DRY_COOLER_SIZE.0, DRY_COOLER_SIZE.1, k, 10.0)))
         .collect();
     let chillers = site
         .plant
         .chillers
         .iter()
         .enumerate()
-        .map(|(k, c)| (c.id.clone(), outdoor(c.position, 6.0, 2.4, k, 20.0)))
+        .map(|(k, c)| (c.id.clone(), outdoor(c.position, CHILLER_SIZE.0, CHILLER_SIZE.1, k, 20.0)))
         .collect();
     PlacedFacility { racks, cdus, crahs, dry_coolers, chillers, rows }
 }

@@ -33,6 +33,11 @@ impl Footprint {
     }
 }
 
+/// Plan footprints (x, y metres) of outdoor plant: a V-bank dry cooler of ~1.5 MW and a
+/// centrifugal chiller skid of ~1 MW.
+pub const DRY_COOLER_SIZE: (f64, f64) = (12.0, 2.4);
+pub const CHILLER_SIZE: (f64, f64) = (6.0, 2.4);
+
 /// Offsets along the row for each rack: explicit `at`, else side by side after the previous one.
 pub fn row_offsets<'a>(widths: impl Iterator<Item = (f64, Option<f64>)> + 'a) -> impl Iterator<Item = f64> + 'a {
     let mut next = 0.0;
