@@ -990,3 +990,28 @@ fn rows_snap_to_their_neighbours_within_half_a_tile() {
     assert_eq!(snap_to_rows(&rows, (5.6, 3.7), (2.4, 1.2)), (5.4, 3.6), "butting the end, in line with the fronts");
     assert_eq!(snap_to_rows(&rows, (9.0, 7.8), (1.2, 1.2)), (9.0, 7.8));
 }
+
+/// Containment is drawn where the hall has it: a roof and two end doors over the aisle between
+/// two rows' backs (hot aisle) or fronts (cold aisle); none for the other kind or none at all.
+#[test]
+fn containment_closes_the_aisle_the_hall_contains() {
+    use factory_twin::app::facility_view::{containment_panels, place};
+    use factory_twin::model::{Containment, Facing};
+    let mut site = scene::parse(scene::DEMO_SCENE).unwrap().site;
+    assert_eq!(site.halls[0].containment, Containment::HotAisle);
+    let panels = containment_panels(&site, &place(&site).rows);
+    assert_eq!(panels.len(), 3, "a roof and two doors");
+    assert!(panels.iter().all(|p| p.2), "the aisle between the backs is hot");
+    // The roof spans the rows' common length (2.4 m) and the aisle (1.2 m), over the racks.
+    let roof = panels[0];
+    assert!((roof.1.x - 2.4).abs() < 1e-4 && (roof.1.z - 1.2).abs() < 1e-4 && roof.0.y > 2.0, "{roof:?}");
+    site.halls[0].containment = Containment::ColdAisle;
+    assert!(containment_panels(&site, &place(&site).rows).is_empty(), "no cold aisle between two backs");
+    for (row, facing) in site.halls[0].rows.iter_mut().zip([Facing::North, Facing::South]) {
+        row.facing = facing;
+    }
+    let panels = containment_panels(&site, &place(&site).rows);
+    assert_eq!((panels.len(), panels.iter().any(|p| p.2)), (3, false), "fronts facing each other: a cold aisle");
+    site.halls[0].containment = Containment::None;
+    assert!(containment_panels(&site, &place(&site).rows).is_empty());
+}

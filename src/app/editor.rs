@@ -238,6 +238,8 @@ fn take_scene_path(scene: Res<OpenScene>, mut editor: ResMut<Editor>, edited: Op
     editor.picked.clear();
     editor.ghost = None;
     editor.ghost_key = None;
+    editor.unit = None;
+    editor.status = None;
     editor.problems = warnings(&scene.site);
 }
 

@@ -13,7 +13,7 @@ use super::OpenScene;
 use super::colours::FacilityPalette;
 use super::tags::FacilityTags;
 use crate::model::geometry::{CHILLER_SIZE, DRY_COOLER_SIZE, Footprint, rack_footprint, row_offsets};
-use crate::model::{PlacedRack, cdu_id, crah_id};
+use crate::model::{Containment, Facing, PlacedRack, cdu_id, crah_id};
 
 /// Everything the scene put in the world (objects, services, floors, walls, lights): removed
 /// when another file opens in the same window.
@@ -96,6 +96,8 @@ pub struct RowRun {
     /// Index into `PlacedFacility::cdus`.
     pub cdu: Option<usize>,
     pub pdu: Option<String>,
+    /// Where the racks' fronts look.
+    pub facing: Facing,
 }
 
 /// A pipe or busway segment in world space: centre and size.
@@ -218,6 +220,7 @@ fn place_row(
             top: 0.0,
             cdu: None,
             pdu: None,
+            facing: row.facing,
         });
         r.extent.min = (r.extent.min.0.min(f.min.0), r.extent.min.1.min(f.min.1));
         r.extent.max = (r.extent.max.0.max(f.max.0), r.extent.max.1.max(f.max.1));
@@ -468,7 +471,23 @@ fn spawn_facility(
     lo = lo.min(hall_lo);
     hi = hi.max(hall_hi);
     let row_labels = placed.rows.iter().map(row_label).collect();
-    commands.insert_resource(FacilityEntities { by_tag: entities, unit_box: unit_box.clone() });
+    let containment = std_materials.as_mut().map(|mats| {
+        let mut panel = |c: Color| {
+            mats.add(StandardMaterial {
+                base_color: c,
+                alpha_mode: AlphaMode::Blend,
+                perceptual_roughness: 0.3,
+                double_sided: true,
+                cull_mode: None,
+                ..default()
+            })
+        };
+        let hot = panel(Color::srgba(0.95, 0.55, 0.35, 0.28));
+        (hot, panel(Color::srgba(0.45, 0.7, 1.0, 0.28)))
+    });
+    let facility_entities = FacilityEntities { by_tag: entities, unit_box: unit_box.clone(), containment };
+    spawn_containment(&mut commands, &facility_entities, containment_panels(site, &placed.rows));
+    commands.insert_resource(facility_entities);
     commands.insert_resource(FacilityTags {
         racks: placed.racks.len(),
         cdu_start,
@@ -491,6 +510,87 @@ fn spawn_facility(
         ids,
         boxes,
     });
+}
+
+/// Containment as it stands: over each aisle the hall contains (hot: between two rows' backs,
+/// cold: between their fronts) a roof at the racks' top and doors at both ends, as world-space
+/// boxes (centre, size) with whether the aisle is hot.
+pub fn containment_panels(site: &crate::model::Site, rows: &[RowRun]) -> Vec<(Vec3, Vec3, bool)> {
+    let mut out = Vec::new();
+    for (a, ra) in rows.iter().enumerate() {
+        let contained = site.halls[ra.at.0].containment;
+        if contained == Containment::None {
+            continue;
+        }
+        for rb in &rows[a + 1..] {
+            let f = RowFrame::of(ra);
+            if rb.at.0 != ra.at.0 || f.along_x != RowFrame::of(rb).along_x {
+                continue;
+            }
+            // In the rows' frame: u along them, v across; `lo` is the row on the low-v side.
+            let (lo, hi) = if f.uv(ra.extent.min).1 <= f.uv(rb.extent.min).1 { (ra, rb) } else { (rb, ra) };
+            let (lo_min, lo_max) = (f.uv(lo.extent.min), f.uv(lo.extent.max));
+            let (hi_min, hi_max) = (f.uv(hi.extent.min), f.uv(hi.extent.max));
+            let gap = hi_min.1 - lo_max.1;
+            let (u0, u1) = (lo_min.0.max(hi_min.0), lo_max.0.min(hi_max.0));
+            if !(0.3..=3.0).contains(&gap) || u1 - u0 < 0.6 {
+                continue;
+            }
+            // A third row in the gap means these two do not share an aisle.
+            let between = rows.iter().any(|c| {
+                let (c0, c1) = (f.uv(c.extent.min), f.uv(c.extent.max));
+                c.at != lo.at
+                    && c.at != hi.at
+                    && c.at.0 == lo.at.0
+                    && c0.1 >= lo_max.1 - 1e-6
+                    && c1.1 <= hi_min.1 + 1e-6
+                    && c1.0 > u0
+                    && c0.0 < u1
+            });
+            if between {
+                continue;
+            }
+            // Fronts toward +v are North for rows along x, East for rows along y.
+            let up = |d: Facing| if f.along_x { d == Facing::North } else { d == Facing::East };
+            let down = |d: Facing| if f.along_x { d == Facing::South } else { d == Facing::West };
+            let hot = if down(lo.facing) && up(hi.facing) {
+                true
+            } else if up(lo.facing) && down(hi.facing) {
+                false
+            } else {
+                continue;
+            };
+            if hot != (contained == Containment::HotAisle) {
+                continue;
+            }
+            let top = lo.top.max(hi.top);
+            let v = (lo_max.1 + hi_min.1) / 2.0;
+            let span = |du: f64, dv: f64, dh: f32| (f.world(du, dv, dh) - f.world(0.0, 0.0, 0.0)).abs();
+            out.push((f.world((u0 + u1) / 2.0, v, top + 0.03), span(u1 - u0, gap, 0.04), hot));
+            for u in [u0, u1] {
+                out.push((f.world(u, v, top / 2.0), span(0.04, gap, top), hot));
+            }
+        }
+    }
+    out
+}
+
+/// A containment panel: see-through, tinted by the aisle it closes.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct ContainmentPanel;
+
+/// Spawns containment panels with the shared cube and the two tinted materials.
+fn spawn_containment(commands: &mut Commands, entities: &FacilityEntities, panels: Vec<(Vec3, Vec3, bool)>) {
+    let (Some(mesh), Some((hot_mat, cold_mat))) = (&entities.unit_box, &entities.containment) else { return };
+    for (centre, size, hot) in panels {
+        commands.spawn((
+            SceneEntity,
+            ContainmentPanel,
+            Mesh3d(mesh.clone()),
+            MeshMaterial3d(if hot { hot_mat.clone() } else { cold_mat.clone() }),
+            Transform::from_translation(centre).with_scale(size),
+        ));
+    }
 }
 
 /// A row's label: just past the row's low end, on its centre line.
@@ -526,6 +626,8 @@ fn object_transform(f: &Footprint, height: f32) -> Transform {
 pub struct FacilityEntities {
     pub by_tag: Vec<Entity>,
     pub unit_box: Option<Handle<Mesh>>,
+    /// The see-through materials of hot- and cold-aisle containment (none in headless tests).
+    pub containment: Option<(Handle<StandardMaterial>, Handle<StandardMaterial>)>,
 }
 
 /// A pipe or busway segment: the row it serves (hall index, row index) and its tag.
@@ -574,6 +676,7 @@ fn move_rows(
     entities: Res<FacilityEntities>,
     mut transforms: Query<&mut Transform, With<FacilityObject>>,
     services: Query<(Entity, &RowService, Has<PipeLayer>)>,
+    panels: Query<Entity, With<ContainmentPanel>>,
     palette: Option<Res<FacilityPalette>>,
     layers: Option<Res<Layers>>,
 ) {
@@ -619,6 +722,17 @@ fn move_rows(
             look.spawn(&mut commands, segs, *service, pipe, if pipe { layers.pipes } else { layers.power });
         }
     }
+    // Containment follows the rows: a few panels, rebuilt from every row's run.
+    for e in &panels {
+        commands.entity(e).despawn();
+    }
+    let mut runs = Vec::new();
+    for (h, hall) in site.halls.iter().enumerate() {
+        for r in 0..hall.rows.len() {
+            runs.extend(place_row(site, &catalogue, &cdu_names, (h, r), &mut Vec::new()));
+        }
+    }
+    spawn_containment(&mut commands, &entities, containment_panels(site, &runs));
     let (lo, hi) =
         tags.boxes.iter().fold((Vec3::INFINITY, Vec3::NEG_INFINITY), |(lo, hi), b| (lo.min(b.0), hi.max(b.1)));
     tags.bounds = (tags.bounds.0.min(lo), tags.bounds.1.max(hi));
