@@ -61,6 +61,8 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Write a recording's time series for analysts.
     Export(ExportArgs),
+    /// Write an incident report of a recording: report.html, report.md, events.csv and charts.
+    Report(IncidentArgs),
     /// Write a PNG of the default view: a scene simulated to --at, or a recording seeked to it.
     Render(RenderArgs),
     /// Benchmark tool (BENCHMARKS.md): the viewer's per-frame CPU work without a renderer.
@@ -141,6 +143,20 @@ pub struct ReplayArgs {
     pub events: bool,
     #[arg(long, value_enum, default_value_t = ReportFormat::Json)]
     pub report: ReportFormat,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct IncidentArgs {
+    pub recording: PathBuf,
+    /// The folder the report goes to (made if missing; its report files are replaced).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Start of the window (sim time: 90s, 15m, 2h…); the recording's start by default.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End of the window; the recording's end by default.
+    #[arg(long)]
+    pub to: Option<String>,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -291,9 +307,46 @@ pub fn main() -> ExitCode {
         Some(Command::Simulate(args)) => done(report::simulate(&(&args).into())),
         Some(Command::Replay(args)) => done(report::replay(&(&args).into())),
         Some(Command::Export(args)) => done(report::export(&(&args).into())),
+        Some(Command::Report(args)) => done(incident_report(&args)),
         Some(Command::Render(args)) => render(args),
         Some(Command::BenchFrames { scene, frames, edit }) => bench_frames(&scene, frames, edit),
     }
+}
+
+/// `report`: reads the recording once and writes the report files; prints a JSON summary.
+fn incident_report(args: &IncidentArgs) -> Result<(), String> {
+    let time = |s: &Option<String>, flag: &str| {
+        s.as_deref().map(crate::sim::scenario::parse_duration).transpose().map_err(|e| format!("{flag}: {e}"))
+    };
+    let (from, to) = (time(&args.from, "--from")?, time(&args.to, "--to")?);
+    let started = std::time::Instant::now();
+    let mut player = crate::recording::Player::open(&args.recording)?;
+    let r = crate::incident::review(&mut player, from, to, 1200)?;
+    for p in &r.problems {
+        eprintln!("warning: {}: {p}", args.recording.display());
+    }
+    let files = crate::incident::write_report(&r, &args.recording, &args.out)?;
+    let opt = |t: Option<f64>| t.map_or("null".to_string(), |t| format!("{t}"));
+    emit(&format!(
+        "{{\"from_s\": {}, \"to_s\": {}, \"samples\": {}, \"events\": {}, \"onset_s\": {}, \"first_throttle_s\": {}, \"first_shutdown_s\": {}, \"back_to_full_s\": {}, \"gpu_hours_lost\": {:.4}, \"tokens_lost\": {:.0}, \"tokens_possible\": {:.0}, \"peak_gpu_c\": {:.2}, \"pue\": {:.4}, \"problems\": {}, \"files\": {}, \"seconds\": {:.2}}}",
+        r.from_s,
+        r.to_s,
+        r.samples,
+        r.events.len(),
+        opt(r.onset_s),
+        opt(r.first_throttle_s),
+        opt(r.first_shutdown_s),
+        opt(r.back_to_full_s),
+        r.gpu_hours_lost,
+        r.tokens_lost,
+        r.tokens_possible,
+        r.peak_gpu_c.0,
+        r.pue(),
+        r.problems.len(),
+        files.len(),
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(())
 }
 
 /// Prints to stdout; a closed pipe (`| head`) ends the program quietly instead of panicking.

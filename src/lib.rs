@@ -8,6 +8,7 @@ pub mod diagnostic;
 pub mod edit;
 pub mod fsutil;
 pub mod generate;
+pub mod incident;
 mod layering;
 pub mod live;
 pub mod metric;

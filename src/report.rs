@@ -429,6 +429,7 @@ pub fn export(args: &ExportOptions) -> Result<(), String> {
             ("pue", k.pue),
             ("output_fraction", k.output_fraction),
             ("tokens_per_s", k.tokens_per_s),
+            ("possible_tokens_per_s", k.possible_tokens_per_s),
             ("max_gpu_temp_c", k.max_gpu_temp_c),
             ("heat_rejected_kw", k.heat_rejected_kw),
         ] {
