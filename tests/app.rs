@@ -442,13 +442,17 @@ fn the_ui_follows_the_sim_thread_when_it_pauses_itself_after_a_fault() {
 
 /// A recording of the demo hall, `seconds` long at 1 Hz, in a temp file.
 fn demo_recording(seconds: usize, tag: &str) -> std::path::PathBuf {
+    recording_of(seconds, tag, factory_twin::sim::Scenario::default())
+}
+
+fn recording_of(seconds: usize, tag: &str, scenario: factory_twin::sim::Scenario) -> std::path::PathBuf {
     use factory_twin::recording::Recorder;
-    use factory_twin::sim::{Scenario, Simulation};
+    use factory_twin::sim::Simulation;
     let site = scene::parse(scene::DEMO_SCENE).unwrap().site;
     let path = std::env::temp_dir().join(format!("ft-app-{tag}-{}.mcap", std::process::id()));
     let _ = std::fs::remove_file(&path);
-    let mut sim = Simulation::new(site, Scenario::default(), 1.0).unwrap();
-    let mut rec = Recorder::create(&path, &sim, &Scenario::default(), 1.0).unwrap();
+    let mut sim = Simulation::new(site, scenario.clone(), 1.0).unwrap();
+    let mut rec = Recorder::create(&path, &sim, &scenario, 1.0).unwrap();
     rec.record(&mut sim).unwrap();
     for _ in 0..seconds {
         sim.step();
@@ -506,9 +510,12 @@ fn open_loads_a_file_into_the_same_window_off_the_frame() {
 /// The headless app replaying a 200-s recording of the demo hall (`setup` runs before the
 /// plugins, e.g. to set the clock).
 fn replay_app(tag: &str, setup: impl FnOnce(&mut App)) -> App {
+    replay_app_of(demo_recording(200, tag), setup)
+}
+
+fn replay_app_of(path: std::path::PathBuf, setup: impl FnOnce(&mut App)) -> App {
     use factory_twin::app::{Source, insert_source};
     use factory_twin::recording::Player;
-    let path = demo_recording(200, tag);
     let player = Player::open(&path).unwrap();
     let _ = std::fs::remove_file(&path);
     let mut app = headless();
@@ -594,8 +601,8 @@ fn the_plan_view_is_orthographic_and_framed_to_the_halls() {
 #[test]
 fn small_things_a_user_trips_on() {
     use factory_twin::app::inspector::group_alarms;
-    use factory_twin::app::panels::time_at;
     use factory_twin::app::selection::is_double_click;
+    use factory_twin::app::timeline::time_at;
     // A click on the time track seeks where it lands.
     assert_eq!(time_at(150.0, 100.0, 300.0, 0.0, 3600.0), 900.0);
     assert_eq!(time_at(50.0, 100.0, 300.0, 0.0, 3600.0), 0.0);
@@ -1014,4 +1021,83 @@ fn containment_closes_the_aisle_the_hall_contains() {
     assert_eq!((panels.len(), panels.iter().any(|p| p.2)), (3, false), "fronts facing each other: a cold aisle");
     site.halls[0].containment = Containment::None;
     assert!(containment_panels(&site, &place(&site).rows).is_empty());
+}
+
+/// An edit that renumbers the objects (a CDU added before the CRAHs) keeps the selection on
+/// the same object, and its charts start over instead of mixing in another object's past;
+/// removing the selected object lets the selection go.
+#[test]
+fn the_selection_follows_its_object_through_edits_that_renumber_the_view() {
+    use factory_twin::app::editor::EditorCommand;
+    use factory_twin::app::inspector::History;
+    use factory_twin::app::selection::{Select, Selection};
+    use factory_twin::edit::script::Step;
+    let mut app = app();
+    let tag = |app: &App, id: &str| app.world().resource::<FacilityTags>().tag_of(id);
+    let crah = tag(&app, "hall-1/crah-1");
+    app.world_mut().write_message(Select { tag: crah, focus: false });
+    for _ in 0..3 {
+        app.world_mut().write_message(UiCommand(SimCommand::Step));
+    }
+    update_until(&mut app, |a| step(a) == Some(3));
+    assert!(app.world().resource::<History>().samples.len() >= 2, "{:?}", app.world().resource::<History>().samples);
+    let cdu = app.world().resource::<OpenScene>().site.halls[0].cdus[0].clone();
+    let cdu = factory_twin::model::Cdu { id: "cdu-2".into(), position: Some((1.0, 8.0)), ..cdu };
+    app.world_mut().write_message(EditorCommand::Step(Step::AddCdu { hall: "hall-1".into(), cdu }));
+    let cdus = |a: &App| a.world().resource::<LatestSnapshot>().snapshot.as_ref().map(|s| s.cdus.len());
+    update_until(&mut app, |a| cdus(a) == Some(2));
+    app.update();
+    let moved = tag(&app, "hall-1/crah-1");
+    assert_eq!(moved, crah.map(|t| t + 1), "CDUs come before CRAHs: the CRAH's tag moved");
+    let selection = app.world().resource::<Selection>().clone();
+    assert_eq!((selection.selected, selection.selected_id.as_deref()), (moved, Some("hall-1/crah-1")));
+    // The charts start over: nothing from before the edit, whose objects were numbered otherwise.
+    assert!(app.world().resource::<History>().samples.len() <= 1, "{:?}", app.world().resource::<History>().samples);
+    app.world_mut().write_message(EditorCommand::Step(Step::Remove { id: "hall-1/crah-1".into() }));
+    app.update();
+    app.update();
+    let selection = app.world().resource::<Selection>().clone();
+    assert_eq!((selection.selected, selection.selected_id), (None, None));
+}
+
+/// The timeline reads the recording's events off the frame; then Ctrl+→ and Ctrl+← go from
+/// event to event, End and Home to the ends, and a loop keeps playing inside its range.
+#[test]
+fn the_timeline_knows_the_events_and_its_keys_move_between_them() {
+    use factory_twin::app::replay_link::{ReplayCommand, ReplayLink};
+    use factory_twin::app::timeline::{Timeline, keys_to_commands};
+    use factory_twin::recording::playback::PlaybackCommand as P;
+    assert_eq!(
+        keys_to_commands(&[KeyCode::ArrowRight, KeyCode::Space, KeyCode::KeyQ], true, false),
+        [P::NextEvent, P::TogglePlay]
+    );
+    assert_eq!(keys_to_commands(&[KeyCode::ArrowLeft], false, true), [P::Jump(-60.0)]);
+    assert_eq!(keys_to_commands(&[KeyCode::ArrowLeft, KeyCode::End], false, false), [P::StepBack, P::ToEnd]);
+    // A recording with the CDU failing at 30 s: alarms follow.
+    let fail = factory_twin::sim::Event {
+        at_s: 30.0,
+        action: Action::Fail(Failure { kind: FailureKind::Cdu, target: "hall-1/cdu-1".into() }),
+    };
+    let scenario = factory_twin::sim::Scenario { events: vec![fail], ..Default::default() };
+    let mut app = replay_app_of(recording_of(200, "timeline", scenario), |_| {});
+    update_until(&mut app, |a| a.world().resource::<Timeline>().review.is_some());
+    let review = app.world().resource::<Timeline>().review.clone().unwrap();
+    let first = review.events.first().map(|e| e.time_s).expect("the recording has events");
+    assert_eq!(review.samples, 201);
+    app.world_mut().write_message(ReplayCommand(P::NextEvent));
+    app.update();
+    assert_eq!(app.world().resource::<ReplayLink>().playback.time_s, first);
+    app.world_mut().write_message(ReplayCommand(P::ToEnd));
+    app.world_mut().write_message(ReplayCommand(P::PrevEvent));
+    app.update();
+    let last = review.events.last().unwrap().time_s;
+    assert_eq!(app.world().resource::<ReplayLink>().playback.time_s, last);
+    app.world_mut().write_message(ReplayCommand(P::SetLoop(Some((50.0, 60.0)))));
+    app.world_mut().write_message(ReplayCommand(P::SetSpeed(10_000.0)));
+    app.world_mut().write_message(ReplayCommand(P::Play));
+    for _ in 0..5 {
+        app.update();
+        let pb = &app.world().resource::<ReplayLink>().playback;
+        assert!(pb.playing && (50.0..=60.0).contains(&pb.time_s), "{}", pb.time_s);
+    }
 }

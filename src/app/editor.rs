@@ -89,6 +89,9 @@ pub struct Editor {
     pub save_dialog: Option<crossbeam_channel::Receiver<Option<PathBuf>>>,
     /// A unit clicked with the Select tool (CDU, CRAH, dry cooler, chiller): Delete removes it.
     pub unit: Option<String>,
+    /// The pointer in the frame before (window pixels): where a press that arrives with a drag
+    /// already under way started.
+    pub last_cursor: Option<Vec2>,
     /// What the ghost was worked out for (tool, hall, tile, palette settings).
     pub ghost_key: Option<String>,
     /// A row being dragged: its hall and row ids, and where on the floor the drag started.
@@ -130,6 +133,7 @@ impl Default for Editor {
             boxing: None,
             dragging: None,
             ghost_key: None,
+            last_cursor: None,
             unit: None,
             save_dialog: None,
             problems: Vec::new(),
@@ -223,6 +227,7 @@ pub fn input_plugin(app: &mut App) {
                 .after(super::selection::apply_selection),
         )
         .add_systems(Startup, spawn_ghost)
+        .add_systems(Update, window_title.run_if(resource_changed::<OpenScene>).in_set(AppSystems::Recolour))
         .add_systems(Update, show_ghost.in_set(AppSystems::Recolour));
 }
 
@@ -485,7 +490,7 @@ fn first_reason(message: &str) -> String {
 
 /// Applies the editor's commands: each edit validated, the scene replaced, the sim told.
 #[allow(clippy::too_many_arguments)]
-fn apply_commands(
+pub(super) fn apply_commands(
     mut commands: Commands,
     mut reader: MessageReader<EditorCommand>,
     mut editor: ResMut<Editor>,
@@ -886,6 +891,11 @@ fn floor_point(
     pointer: &super::pointer::ScenePointer,
 ) -> Option<(f64, f64)> {
     let cursor = windows.single().ok()?.cursor_position().filter(|c| pointer.accepts(*c))?;
+    floor_at(cameras, cursor)
+}
+
+/// The floor point under window position `cursor`.
+fn floor_at(cameras: &Query<(&Camera, &GlobalTransform)>, cursor: Vec2) -> Option<(f64, f64)> {
     let (camera, at) = cameras.iter().find(|(c, _)| c.is_active)?;
     let ray = camera.viewport_to_world(at, cursor).ok()?;
     let d = ray.intersect_plane(Vec3::ZERO, InfinitePlane3d::new(Vec3::Y))?;
@@ -919,6 +929,7 @@ fn place_and_pick(
     let alt = held(&keys, [KeyCode::AltLeft, KeyCode::AltRight]);
     let floor = floor_point(&windows, &cameras, &pointer);
     let cursor = windows.single().ok().and_then(|w| w.cursor_position());
+    let previous = std::mem::replace(&mut editor.last_cursor, cursor);
     let pressed = buttons.just_pressed(MouseButton::Left) && floor.is_some();
     match editor.tool {
         tool @ (Tool::PlaceRow | Tool::PlaceCdu | Tool::PlaceCrah | Tool::PlaceDryCooler | Tool::PlaceChiller) => {
@@ -996,8 +1007,17 @@ fn place_and_pick(
                 hold.0 = true;
                 editor.boxing = cursor.map(|c| (c, c));
             } else if pressed {
-                // A press on a picked rack starts moving its row.
-                let hovered = selection.hovered.filter(|t| editor.picked.contains(t));
+                // A press on a picked rack starts moving its row. Where the press was: the
+                // pointer of the frame before, since a quick drag is gone from the rack by the
+                // frame that sees the press (slow frames, software rendering).
+                let at = previous.filter(|c| pointer.accepts(*c)).or(cursor);
+                let under = at.and_then(|c| {
+                    let (camera, from) = cameras.iter().find(|(c, _)| c.is_active)?;
+                    let ray = camera.viewport_to_world(from, c).ok()?;
+                    super::selection::pick(ray.origin, *ray.direction, &tags.boxes).map(|(i, _)| i as u32)
+                });
+                let hovered = under.or(selection.hovered).filter(|t| editor.picked.contains(t));
+                let floor = at.and_then(|c| floor_at(&cameras, c)).or(floor);
                 if let (Some(t), Some(p)) = (hovered, floor) {
                     if let Some((hall, row, _)) = rack_ids(&tags, t) {
                         if let Ok(Target::Row(h, r)) = resolve(&scene.site, &format!("{hall}/{row}")) {
@@ -1063,6 +1083,16 @@ fn place_and_pick(
 
 #[derive(Component)]
 struct GhostBox;
+
+/// The window's title follows the file (a Save as renames the scene without reopening it).
+fn window_title(scene: Res<OpenScene>, mut windows: Query<&mut Window, With<PrimaryWindow>>) {
+    let title = format!("factory-twin — {}", scene.name);
+    for mut w in &mut windows {
+        if w.title != title {
+            w.title = title.clone();
+        }
+    }
+}
 
 fn spawn_ghost(
     mut commands: Commands,
@@ -1228,13 +1258,13 @@ pub fn editor_ui(
             e.ghost = None;
         }
         ui.label("racks, facing");
-        egui::ComboBox::from_id_salt("palette-facing").selected_text(format!("{:?}", e.facing)).show_ui(ui, |ui| {
-            for f in [Facing::North, Facing::East, Facing::South, Facing::West] {
-                if ui.selectable_value(&mut e.facing, f, format!("{f:?}")).changed() {
-                    e.ghost = None;
-                }
+        for (f, label) in [(Facing::North, "N"), (Facing::East, "E"), (Facing::South, "S"), (Facing::West, "W")] {
+            let hint = format!("fronts look {f:?} (R turns)");
+            if ui.selectable_label(e.facing == f, label).on_hover_text(hint).clicked() && e.facing != f {
+                e.facing = f;
+                e.ghost = None;
             }
-        });
+        }
     });
     if let Some(g) = &e.ghost {
         match &g.fits {

@@ -58,7 +58,16 @@ pub const LIVE_HISTORY_EVERY_S: f64 = 10.0;
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<History>()
         .init_resource::<LiveHistory>()
-        .add_systems(Update, (keep_live_history, record_history).chain().after(AppSystems::PullSnapshot));
+        .add_systems(Update, (keep_live_history, record_history).chain().after(AppSystems::PullSnapshot))
+        .add_systems(Update, forget_history.run_if(super::scene_rebuilds).in_set(AppSystems::Rebuild));
+}
+
+/// The scene's objects changed (an edit added or removed some, or another file opened): past
+/// snapshots no longer line up with the objects, so the charts start over.
+fn forget_history(mut live: ResMut<LiveHistory>, mut history: ResMut<History>) {
+    live.snapshots.clear();
+    history.tag = None;
+    history.samples.clear();
 }
 
 fn keep_live_history(
@@ -157,6 +166,10 @@ fn record_history(
         history.samples.extend(past.into_iter().filter(|x| x.time_s < s.time_s));
     }
     let Some(tag) = history.tag else { return };
+    // Right after an edit the last snapshot may still be of the old layout: not this object's.
+    if !tags.fits(s) {
+        return;
+    }
     if history.samples.back().map(|x| x.time_s) == Some(s.time_s) {
         return;
     }

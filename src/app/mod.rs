@@ -17,6 +17,7 @@ pub mod selection;
 pub mod shot;
 pub mod sim_link;
 pub mod tags;
+pub mod timeline;
 
 use std::process::ExitCode;
 
@@ -138,6 +139,7 @@ pub fn plugin(app: &mut App) {
         inspector::plugin,
         layout_store::plugin,
         editor::plugin,
+        timeline::plugin,
     ))
     .add_systems(Startup, build_network)
     .add_systems(Update, build_network.run_if(scene_rebuilds).in_set(AppSystems::Rebuild));

@@ -16,7 +16,6 @@ use super::{OpenScene, clock};
 use crate::live::SimCommand;
 use crate::live::Speed;
 use crate::metric::{Metric, ramp};
-use crate::recording::playback::PlaybackCommand;
 use crate::sim::Action;
 use crate::sim::scenario::{Failure, FailureKind};
 
@@ -103,6 +102,7 @@ pub struct PanelState<'w> {
     select: MessageWriter<'w, Select>,
     replay: Option<Res<'w, ReplayLink>>,
     replay_commands: MessageWriter<'w, ReplayCommand>,
+    timeline: ResMut<'w, super::timeline::Timeline>,
     layers: ResMut<'w, super::facility_view::Layers>,
     layout: ResMut<'w, super::layout_store::UiLayout>,
     files: Option<ResMut<'w, super::files::FileOpen>>,
@@ -167,7 +167,10 @@ pub fn panels_ui(
             } else {
                 None
             };
-            kpi(ui, "factory output", format!("{:.1} %", k.output_fraction * 100.0), out_colour);
+            // A site without racks has no output, no GPUs and no rack inlets to speak of.
+            let racks = !s.racks.gpu_c.is_empty();
+            let or_dash = |text: String| if racks { text } else { "—".to_string() };
+            kpi(ui, "factory output", or_dash(format!("{:.1} %", k.output_fraction * 100.0)), out_colour);
             kpi(ui, "tokens/s", si(k.tokens_per_s, ""), out_colour);
             let gpu_colour = if k.max_gpu_temp_c >= 89.0 {
                 Some(bad)
@@ -176,8 +179,8 @@ pub fn panels_ui(
             } else {
                 None
             };
-            kpi(ui, "max GPU", format!("{:.1} °C", k.max_gpu_temp_c), gpu_colour);
-            kpi(ui, "max inlet", format!("{:.1} °C", k.max_inlet_air_c), None);
+            kpi(ui, "max GPU", or_dash(format!("{:.1} °C", k.max_gpu_temp_c)), gpu_colour);
+            kpi(ui, "max inlet", or_dash(format!("{:.1} °C", k.max_inlet_air_c)), None);
             let n = s.active_alarms.len();
             kpi(ui, "alarms", n.to_string(), (n > 0).then_some(bad));
         });
@@ -187,7 +190,7 @@ pub fn panels_ui(
     egui::Panel::bottom("transport").show_separator_line(has_transport).show(&mut root, |ui| {
         ui.add_space(2.0);
         if let Some(replay) = &state.replay {
-            replay_bar(ui, replay, &mut state.replay_commands);
+            super::timeline::timeline_ui(ui, replay, &mut state.timeline, &mut state.replay_commands);
         } else if let Some(link) = &link {
             live_bar(ui, link, &mut failure, &mut commands);
         }
@@ -294,6 +297,15 @@ pub fn panels_ui(
             state.layout.right_width = right;
         }
     }
+    if state.replay.is_some() && state.timeline.log_open {
+        super::timeline::event_log(
+            ctx,
+            &mut state.timeline,
+            tags.as_deref(),
+            &mut state.replay_commands,
+            &mut state.select,
+        );
+    }
     // What the panels left is the scene's: picking, the camera and tooltips ask this.
     let pointer = super::pointer::ScenePointer::after_layout(ctx, &root);
     state.pointer.set_if_neq(pointer);
@@ -371,74 +383,6 @@ pub fn speed_label(x: f64) -> String {
     } else {
         format!("{x:.2}×")
     }
-}
-
-/// The playback time a pointer at `x` on a track spanning `left..right` points at.
-pub fn time_at(x: f32, left: f32, right: f32, start_s: f64, end_s: f64) -> f64 {
-    let f = if right > left { ((x - left) / (right - left)).clamp(0.0, 1.0) } else { 0.0 };
-    start_s + (end_s - start_s) * f as f64
-}
-
-/// A recording: play/pause, reverse, speed, step and a time slider.
-fn replay_bar(ui: &mut egui::Ui, replay: &ReplayLink, out: &mut MessageWriter<ReplayCommand>) {
-    let pb = &replay.playback;
-    let mut send = |c| {
-        out.write(ReplayCommand(c));
-    };
-    ui.horizontal(|ui| {
-        if ui.button("◀ step").on_hover_text("step back one sample").clicked() {
-            send(PlaybackCommand::StepBack);
-        }
-        let label = if pb.playing { "⏸ Pause" } else { "▶ Play" };
-        if ui.button(label).clicked() {
-            send(PlaybackCommand::TogglePlay);
-        }
-        if ui.button("step ▶").on_hover_text("step forward one sample").clicked() {
-            send(PlaybackCommand::StepForward);
-        }
-        ui.separator();
-        for (label, speed) in
-            [("◀◀ 100×", -100.0), ("◀ 10×", -10.0), ("1×", 1.0), ("10×", 10.0), ("100×", 100.0), ("1000×", 1000.0)]
-        {
-            if ui.selectable_label(pb.speed == speed, label).clicked() {
-                send(PlaybackCommand::SetSpeed(speed));
-                send(PlaybackCommand::Play);
-            }
-        }
-        if let Some(got) = replay.achieved.filter(|g| pb.playing && (g - pb.speed).abs() > pb.speed.abs() * 0.1) {
-            ui.colored_label(egui::Color32::from_rgb(240, 160, 30), format!("playing at {}", speed_label(got)));
-        }
-        ui.separator();
-        ui.monospace(clock(pb.time_s));
-        let w = (ui.available_width() - 90.0).max(120.0);
-        if let Some(t) = time_track(ui, w, pb.time_s, pb.range.start_s, pb.range.end_s) {
-            send(PlaybackCommand::SetTime(t));
-        }
-        ui.monospace(clock(pb.range.end_s));
-    });
-    for m in replay.messages.iter().rev().take(2) {
-        ui.colored_label(egui::Color32::from_rgb(240, 160, 30), m);
-    }
-}
-
-/// The recording's time track: a click anywhere on it seeks there, a drag scrubs.
-fn time_track(ui: &mut egui::Ui, width: f32, now_s: f64, start_s: f64, end_s: f64) -> Option<f64> {
-    let (rect, response) = ui.allocate_exact_size(egui::vec2(width, 18.0), egui::Sense::click_and_drag());
-    let painter = ui.painter_at(rect);
-    let rail = egui::Rect::from_center_size(rect.center(), egui::vec2(rect.width(), 6.0));
-    painter.rect_filled(rail, 3.0, ui.visuals().widgets.inactive.bg_fill);
-    let span = (end_s - start_s).max(1e-9);
-    let x = rect.left() + rect.width() * (((now_s - start_s) / span).clamp(0.0, 1.0) as f32);
-    let played = egui::Rect::from_min_max(rail.min, egui::pos2(x, rail.max.y));
-    painter.rect_filled(played, 3.0, ui.visuals().selection.bg_fill);
-    painter.circle_filled(egui::pos2(x, rect.center().y), 7.0, ui.visuals().widgets.active.fg_stroke.color);
-    let response = response.on_hover_cursor(egui::CursorIcon::PointingHand);
-    if response.is_pointer_button_down_on() || response.clicked() {
-        if let Some(p) = response.interact_pointer_pos() {
-            return Some(time_at(p.x, rect.left(), rect.right(), start_s, end_s));
-        }
-    }
-    None
 }
 
 /// Colour bar with the metric's unit and range.

@@ -10,11 +10,13 @@ use bevy::window::PrimaryWindow;
 use super::camera::RequestedFocus;
 use super::tags::FacilityTags;
 
-/// Hovered and selected objects, by tag.
+/// Hovered and selected objects, by tag; the selected one by id too, so it stays selected when
+/// an edit renumbers the tags (and is let go when the edit removed it).
 #[derive(Resource, Debug, Default, Clone, PartialEq)]
 pub struct Selection {
     pub hovered: Option<u32>,
     pub selected: Option<u32>,
+    pub selected_id: Option<String>,
 }
 
 /// Select an object (from the outliner, the alarm list or a click); `focus` also moves the camera.
@@ -55,7 +57,21 @@ pub(super) fn plugin(app: &mut App) {
             )
                 .chain()
                 .in_set(super::AppSystems::Input),
+        )
+        .add_systems(
+            Update,
+            reselect.run_if(super::scene_rebuilds).after(super::AppSystems::Rebuild).before(super::AppSystems::Input),
         );
+}
+
+/// After the scene was rebuilt (an edit, another file): the selected object by its id.
+fn reselect(tags: Option<Res<FacilityTags>>, mut selection: ResMut<Selection>) {
+    let tag = selection.selected_id.as_deref().and_then(|id| tags.as_ref()?.tag_of(id));
+    if tag.is_none() {
+        selection.selected_id = None;
+    }
+    selection.selected = tag;
+    selection.hovered = None;
 }
 
 /// The nearest box the ray hits: (index, distance along the ray).
@@ -160,6 +176,7 @@ pub(super) fn apply_selection(
 ) {
     for s in reader.read() {
         selection.selected = s.tag;
+        selection.selected_id = s.tag.and_then(|t| tags.as_ref()?.ids.get(t as usize).cloned());
         if let (true, Some(tag), Some(tags)) = (s.focus, s.tag, &tags) {
             if let Some((lo, hi)) = tags.boxes.get(tag as usize) {
                 let size = (*hi - *lo).length();

@@ -66,6 +66,16 @@ impl FacilityTags {
         })
     }
 
+    /// Whether `s` has the objects these tags number (a snapshot from before an edit may not).
+    pub fn fits(&self, s: &crate::sim::Snapshot) -> bool {
+        let count = |a: u32, b: u32| (b - a) as usize;
+        s.racks.gpu_c.len() == self.racks
+            && s.cdus.len() == count(self.cdu_start, self.crah_start)
+            && s.crahs.len() == count(self.crah_start, self.dry_cooler_start)
+            && s.dry_coolers.len() == count(self.dry_cooler_start, self.chiller_start)
+            && s.chillers.len() == count(self.chiller_start, self.pipe_start)
+    }
+
     pub fn tag_of(&self, id: &str) -> Option<u32> {
         self.index.get(id).copied()
     }

@@ -353,6 +353,7 @@ impl Drop for Recorder {
 }
 
 /// A chunk of the file: its header and its compressed records.
+#[derive(Clone)]
 struct ChunkRef {
     start_ns: u64,
     end_ns: u64,
@@ -360,7 +361,9 @@ struct ChunkRef {
     body: Vec<u8>,
 }
 
-/// Reads a recording: seek anywhere, list events, yield `Snapshot`s.
+/// Reads a recording: seek anywhere, list events, yield `Snapshot`s. A clone holds its own
+/// copy of the (compressed) file, for reading it on another thread.
+#[derive(Clone)]
 pub struct Player {
     chunks: Vec<ChunkRef>,
     channels: BTreeMap<u16, String>,

@@ -1,0 +1,458 @@
+//! The timeline of a recording (bottom, full width), shaped like Rerun's time panel: the
+//! transport (play, reverse, speeds 0.1×–10,000× and max, steps, jumps, loop), a track with
+//! every event and every failure until its restore, and a KPI strip (lowest output, hottest
+//! GPU) so the incident shows before anyone presses play. Keys: Space, ←/→, Shift+←/→ (a
+//! minute), Ctrl+←/→ (previous/next event), Home/End. An event log window filters events and
+//! seeks to them; Report writes the incident report beside the recording. Everything here only
+//! sends `ReplayCommand`s; `replay_link` applies them.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bevy::prelude::*;
+use bevy_egui::egui;
+use crossbeam_channel::Receiver;
+
+use super::replay_link::{ReplayCommand, ReplayLink};
+use super::selection::Select;
+use super::tags::FacilityTags;
+use super::{AppSystems, OpenScene, ViewerMode, clock};
+use crate::incident::{Review, review};
+use crate::recording::playback::{MAX_SPEED, MIN_SPEED, PlaybackCommand};
+use crate::sim::{AlarmKind, AlarmSeverity};
+
+/// Points in the KPI strip: about one per pixel of a wide window.
+const STRIP_POINTS: usize = 1600;
+
+/// The timeline's state beside the playback: the recording's review (read on a thread when a
+/// recording opens), the event log's filters, a loop being dragged, a report being written.
+#[derive(Resource, Default)]
+pub struct Timeline {
+    pub review: Option<Arc<Review>>,
+    /// The recording the review is of (or is being read for).
+    pub of: Option<String>,
+    loading: Option<Receiver<Result<Review, String>>>,
+    report: Option<Receiver<Result<PathBuf, String>>>,
+    /// News for the bar: the review failed, a report was written.
+    pub message: Option<(String, bool)>,
+    pub log_open: bool,
+    pub show_critical: bool,
+    pub show_warning: bool,
+    pub show_cleared: bool,
+    pub kind: Option<AlarmKind>,
+    pub object: String,
+    /// Where a shift-drag on the track started (sim seconds).
+    loop_from: Option<f64>,
+}
+
+impl Timeline {
+    fn fresh(of: String) -> Timeline {
+        Timeline { of: Some(of), show_critical: true, show_warning: true, show_cleared: false, ..Default::default() }
+    }
+}
+
+pub(super) fn plugin(app: &mut App) {
+    app.init_resource::<Timeline>().add_systems(
+        Update,
+        (read_review, timeline_keys)
+            .chain()
+            .run_if(in_state(ViewerMode::Replay))
+            .in_set(AppSystems::Input)
+            .before(super::editor::apply_commands),
+    );
+}
+
+/// Reads the recording's review on a thread when a recording opens; hands its event times to
+/// the playback (Ctrl+←/→) when it is ready.
+fn read_review(scene: Res<OpenScene>, link: Option<ResMut<ReplayLink>>, mut tl: ResMut<Timeline>) {
+    let Some(mut link) = link else { return };
+    if tl.of.as_deref() != Some(scene.name.as_str()) {
+        *tl = Timeline::fresh(scene.name.clone());
+        // A copy of the open recording, read once on a thread: seconds for a day of 1,000 racks.
+        let mut player = link.player.clone();
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        std::thread::spawn(move || {
+            let _ = tx.send(review(&mut player, None, None, STRIP_POINTS));
+        });
+        tl.loading = Some(rx);
+    }
+    if let Some(rx) = &tl.loading {
+        match rx.try_recv() {
+            Ok(Ok(r)) => {
+                let times: Vec<f64> = r.events.iter().map(|e| e.time_s).collect();
+                link.playback = link.playback.clone().with_events(times);
+                tl.review = Some(Arc::new(r));
+                tl.loading = None;
+            }
+            Ok(Err(e)) => {
+                tl.message = Some((format!("no timeline: {e}"), true));
+                tl.loading = None;
+            }
+            Err(crossbeam_channel::TryRecvError::Empty) => {}
+            Err(crossbeam_channel::TryRecvError::Disconnected) => tl.loading = None,
+        }
+    }
+    if let Some(rx) = &tl.report {
+        if let Ok(r) = rx.try_recv() {
+            tl.message = Some(match r {
+                Ok(dir) => (format!("report written to {}", dir.join("report.html").display()), false),
+                Err(e) => (format!("no report: {e}"), true),
+            });
+            tl.report = None;
+        }
+    }
+}
+
+/// The timeline's keys, while no text field has the keyboard.
+fn timeline_keys(
+    keys: Option<Res<ButtonInput<KeyCode>>>,
+    pointer: Res<super::pointer::ScenePointer>,
+    mut out: MessageWriter<ReplayCommand>,
+) {
+    let Some(keys) = keys else { return };
+    if pointer.typing {
+        return;
+    }
+    let held = |a, b| keys.pressed(a) || keys.pressed(b);
+    let (ctrl, shift) =
+        (held(KeyCode::ControlLeft, KeyCode::ControlRight), held(KeyCode::ShiftLeft, KeyCode::ShiftRight));
+    for c in keys_to_commands(&keys.get_just_pressed().copied().collect::<Vec<_>>(), ctrl, shift) {
+        out.write(ReplayCommand(c));
+    }
+}
+
+/// What the timeline's keys mean (pure, for tests).
+pub fn keys_to_commands(pressed: &[KeyCode], ctrl: bool, shift: bool) -> Vec<PlaybackCommand> {
+    let mut out = Vec::new();
+    for k in pressed {
+        out.push(match k {
+            KeyCode::Space => PlaybackCommand::TogglePlay,
+            KeyCode::Home => PlaybackCommand::ToStart,
+            KeyCode::End => PlaybackCommand::ToEnd,
+            KeyCode::ArrowRight if ctrl => PlaybackCommand::NextEvent,
+            KeyCode::ArrowLeft if ctrl => PlaybackCommand::PrevEvent,
+            KeyCode::ArrowRight if shift => PlaybackCommand::Jump(60.0),
+            KeyCode::ArrowLeft if shift => PlaybackCommand::Jump(-60.0),
+            KeyCode::ArrowRight => PlaybackCommand::StepForward,
+            KeyCode::ArrowLeft => PlaybackCommand::StepBack,
+            _ => continue,
+        });
+    }
+    out
+}
+
+/// The playback time a pointer at `x` on a track spanning `left..right` points at.
+pub fn time_at(x: f32, left: f32, right: f32, start_s: f64, end_s: f64) -> f64 {
+    let f = if right > left { ((x - left) / (right - left)).clamp(0.0, 1.0) } else { 0.0 };
+    start_s + (end_s - start_s) * f as f64
+}
+
+fn severity_colour(s: AlarmSeverity, raised: bool) -> egui::Color32 {
+    match (raised, s) {
+        (false, _) => egui::Color32::from_rgb(90, 190, 110),
+        (true, AlarmSeverity::Critical) => egui::Color32::from_rgb(235, 70, 60),
+        (true, AlarmSeverity::Warning) => egui::Color32::from_rgb(245, 170, 40),
+    }
+}
+
+fn speed_text(s: f64) -> String {
+    let a = s.abs();
+    let n = if a >= 1.0 { format!("{a:.0}") } else { format!("{a:.1}") };
+    if s < 0.0 { format!("◀ {n}×") } else { format!("{n}×") }
+}
+
+/// The whole timeline: transport row, then the track with the KPI strip.
+pub fn timeline_ui(ui: &mut egui::Ui, link: &ReplayLink, tl: &mut Timeline, out: &mut MessageWriter<ReplayCommand>) {
+    let pb = &link.playback;
+    let mut send = |c| {
+        out.write(ReplayCommand(c));
+    };
+    ui.horizontal(|ui| {
+        if ui.button("⏮").on_hover_text("to the start (Home)").clicked() {
+            send(PlaybackCommand::ToStart);
+        }
+        if ui.button("⏪ event").on_hover_text("previous event (Ctrl+←)").clicked() {
+            send(PlaybackCommand::PrevEvent);
+        }
+        if ui.button("◀").on_hover_text("one sample back (←; Shift+← a minute)").clicked() {
+            send(PlaybackCommand::StepBack);
+        }
+        let label = if pb.playing { "⏸ Pause" } else { "▶ Play" };
+        if ui.button(label).on_hover_text("Space").clicked() {
+            send(PlaybackCommand::TogglePlay);
+        }
+        if ui.button("▶").on_hover_text("one sample on (→; Shift+→ a minute)").clicked() {
+            send(PlaybackCommand::StepForward);
+        }
+        if ui.button("event ⏩").on_hover_text("next event (Ctrl+→)").clicked() {
+            send(PlaybackCommand::NextEvent);
+        }
+        if ui.button("⏭").on_hover_text("to the end (End)").clicked() {
+            send(PlaybackCommand::ToEnd);
+        }
+        ui.separator();
+        let backwards = pb.speed < 0.0;
+        if ui.selectable_label(backwards, "⇄ reverse").on_hover_text("play backwards").clicked() {
+            send(PlaybackCommand::Reverse);
+        }
+        let shown = if pb.max_speed { format!("max ({})", speed_text(pb.speed)) } else { speed_text(pb.speed) };
+        egui::ComboBox::from_id_salt("replay-speed").selected_text(shown).width(92.0).show_ui(ui, |ui| {
+            let sign = if backwards { -1.0 } else { 1.0 };
+            for s in [MIN_SPEED, 1.0, 10.0, 100.0, 1000.0, MAX_SPEED] {
+                if ui.selectable_label(!pb.max_speed && pb.speed == sign * s, speed_text(sign * s)).clicked() {
+                    send(PlaybackCommand::SetSpeed(sign * s));
+                }
+            }
+            if ui.selectable_label(pb.max_speed, "max").on_hover_text("the whole recording in 10 s").clicked() {
+                send(PlaybackCommand::SetMaxSpeed);
+            }
+        });
+        if let Some((a, b)) = pb.looping {
+            ui.label(format!("loop {} – {}", clock(a), clock(b)));
+            if ui.small_button("✕").on_hover_text("stop looping").clicked() {
+                send(PlaybackCommand::SetLoop(None));
+            }
+        }
+        if let Some(got) = link.achieved.filter(|g| pb.playing && (g - pb.speed).abs() > pb.speed.abs() * 0.1) {
+            ui.colored_label(egui::Color32::from_rgb(240, 160, 30), format!("playing at {}", speed_text(got)));
+        }
+        ui.separator();
+        ui.monospace(format!("{} / {}", clock(pb.time_s), clock(pb.range.end_s)));
+        ui.separator();
+        let n = tl.review.as_ref().map_or(0, |r| r.events.len());
+        if ui.selectable_label(tl.log_open, format!("Events ({n})")).clicked() {
+            tl.log_open = !tl.log_open;
+        }
+        let busy = tl.report.is_some();
+        if ui
+            .add_enabled(tl.review.is_some() && !busy, egui::Button::new("Report"))
+            .on_hover_text("write the incident report (HTML, Markdown, CSV, charts) beside the recording")
+            .clicked()
+        {
+            start_report(tl);
+        }
+        if tl.loading.is_some() || busy {
+            ui.spinner();
+        }
+        if let Some((m, problem)) = &tl.message {
+            let c =
+                if *problem { egui::Color32::from_rgb(240, 160, 30) } else { egui::Color32::from_rgb(150, 200, 150) };
+            ui.colored_label(c, m);
+        }
+    });
+    track(ui, link, tl, &mut send);
+    for m in link.messages.iter().rev().take(2) {
+        ui.colored_label(egui::Color32::from_rgb(240, 160, 30), m);
+    }
+}
+
+/// Writes the report of the whole recording on a thread, into `<recording>-report/` beside it.
+fn start_report(tl: &mut Timeline) {
+    let (Some(r), Some(of)) = (tl.review.clone(), tl.of.clone()) else { return };
+    let path = PathBuf::from(of.strip_suffix(" (recording)").unwrap_or(&of));
+    let dir = path.with_file_name(format!(
+        "{}-report",
+        path.file_stem().map_or("recording".into(), |s| s.to_string_lossy().into_owned())
+    ));
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    std::thread::spawn(move || {
+        let _ = tx.send(crate::incident::write_report(&r, &path, &dir).map(|_| dir));
+    });
+    tl.report = Some(rx);
+    tl.message = Some(("writing the report…".into(), false));
+}
+
+/// The track: failures as bars, events as ticks (the most severe on top), the KPI strip, the
+/// loop range and the playhead. Click or drag to seek; Shift-drag to loop a range.
+fn track(ui: &mut egui::Ui, link: &ReplayLink, tl: &mut Timeline, send: &mut impl FnMut(PlaybackCommand)) {
+    let pb = &link.playback;
+    let (rect, response) =
+        ui.allocate_exact_size(egui::vec2(ui.available_width(), 74.0), egui::Sense::click_and_drag());
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 3.0, ui.visuals().extreme_bg_color);
+    let (t0, t1) = (pb.range.start_s, pb.range.end_s.max(pb.range.start_s + 1e-9));
+    let x = |t: f64| rect.left() + (((t - t0) / (t1 - t0)).clamp(0.0, 1.0) as f32) * rect.width();
+    let time_at = |px: f32| time_at(px, rect.left(), rect.right(), t0, t1);
+    // Bands, top to bottom: failures 3..11, alarms 12..17, output 19..43, GPU 45..61, ticks 62..73.
+    let band = |a: f32, b: f32| (rect.top() + a, rect.top() + b);
+    if let Some((a, b)) = pb.looping {
+        let r = egui::Rect::from_x_y_ranges(x(a)..=x(b), rect.y_range());
+        painter.rect_filled(r, 0.0, egui::Color32::from_rgba_unmultiplied(90, 140, 255, 38));
+    }
+    let mut tip: Option<String> = None;
+    let hover = response.hover_pos();
+    if let Some(r) = &tl.review {
+        for s in &r.spans {
+            let (ya, yb) = if s.is_failure() { band(3.0, 11.0) } else { band(12.0, 17.0) };
+            let (xa, xb) = (x(s.start_s), x(s.end_s.unwrap_or(t1)));
+            let c = severity_colour(s.severity, true);
+            let bar = egui::Rect::from_min_max(egui::pos2(xa, ya), egui::pos2(xb.max(xa + 2.0), yb));
+            painter.rect_filled(bar, 1.0, c.gamma_multiply(if s.is_failure() { 0.9 } else { 0.45 }));
+            if s.is_failure() && hover.is_some_and(|h| bar.expand(2.0).contains(h)) {
+                let until = s.end_s.map_or("the end".into(), clock);
+                tip = Some(format!("{} down {} – {}", s.object, clock(s.start_s), until));
+            }
+        }
+        let line = |ya: f32, yb: f32, lo: f64, hi: f64, v: &dyn Fn(&crate::incident::StripPoint) -> f64, c| {
+            let pts: Vec<egui::Pos2> = r
+                .strip
+                .iter()
+                .map(|p| {
+                    let f = ((v(p) - lo) / (hi - lo).max(1e-9)).clamp(0.0, 1.0) as f32;
+                    egui::pos2(x(p.time_s), yb - f * (yb - ya))
+                })
+                .collect();
+            painter.add(egui::Shape::line(pts, egui::Stroke::new(1.4, c)));
+        };
+        let (ya, yb) = band(19.0, 43.0);
+        line(ya, yb, 0.0, 1.0, &|p| p.output_fraction, egui::Color32::from_rgb(90, 160, 255));
+        painter.text(
+            egui::pos2(rect.left() + 3.0, ya),
+            egui::Align2::LEFT_TOP,
+            "output",
+            egui::FontId::proportional(10.0),
+            egui::Color32::from_rgb(90, 160, 255),
+        );
+        let (lo, hi) = r
+            .strip
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.max_gpu_c), b.max(p.max_gpu_c)));
+        let (ga, gb) = band(45.0, 61.0);
+        if lo.is_finite() {
+            line(ga, gb, lo - 1.0, hi + 1.0, &|p| p.max_gpu_c, egui::Color32::from_rgb(235, 90, 80));
+            painter.text(
+                egui::pos2(rect.left() + 3.0, ga),
+                egui::Align2::LEFT_TOP,
+                format!("max GPU {lo:.0}–{hi:.0} °C"),
+                egui::FontId::proportional(10.0),
+                egui::Color32::from_rgb(235, 90, 80),
+            );
+        }
+        // Ticks: cleared first, then warnings, critical last (on top).
+        let (ta, tb) = band(62.0, 73.0);
+        for pass in 0..3 {
+            for e in &r.events {
+                let rank = match (e.raised, e.severity) {
+                    (false, _) => 0,
+                    (true, AlarmSeverity::Warning) => 1,
+                    (true, AlarmSeverity::Critical) => 2,
+                };
+                if rank != pass {
+                    continue;
+                }
+                let ex = x(e.time_s);
+                let top = if e.raised { ta } else { ta + 5.0 };
+                painter.line_segment(
+                    [egui::pos2(ex, top), egui::pos2(ex, tb)],
+                    egui::Stroke::new(2.0, severity_colour(e.severity, e.raised)),
+                );
+                if tip.is_none() && hover.is_some_and(|h| (h.x - ex).abs() <= 3.0 && h.y >= ta - 2.0) {
+                    let state = if e.raised { "" } else { "cleared: " };
+                    tip = Some(format!("{} {}: {state}{}", clock(e.time_s), e.object, e.message));
+                }
+            }
+        }
+    } else {
+        painter.text(
+            rect.center(),
+            egui::Align2::CENTER_CENTER,
+            if tl.loading.is_some() { "reading the recording's events…" } else { "" },
+            egui::FontId::proportional(11.0),
+            ui.visuals().weak_text_color(),
+        );
+    }
+    let px = x(pb.time_s);
+    painter.line_segment(
+        [egui::pos2(px, rect.top()), egui::pos2(px, rect.bottom())],
+        egui::Stroke::new(2.0, egui::Color32::WHITE),
+    );
+    // Shift-drag marks a loop; a plain press or drag seeks.
+    let shift = ui.input(|i| i.modifiers.shift);
+    let at = response.interact_pointer_pos().map(|p| time_at(p.x));
+    if response.drag_started() && shift {
+        tl.loop_from = at;
+    }
+    if let (Some(from), Some(now)) = (tl.loop_from, at) {
+        let r = egui::Rect::from_x_y_ranges(x(from.min(now))..=x(from.max(now)), rect.y_range());
+        painter.rect_stroke(
+            r,
+            0.0,
+            egui::Stroke::new(1.0, egui::Color32::from_rgb(120, 160, 255)),
+            egui::StrokeKind::Inside,
+        );
+        if response.drag_stopped() {
+            send(PlaybackCommand::SetLoop(Some((from, now))));
+            tl.loop_from = None;
+        }
+    } else if let Some(t) = at.filter(|_| response.is_pointer_button_down_on() || response.clicked()) {
+        send(PlaybackCommand::SetTime(t));
+    }
+    if !response.dragged() {
+        tl.loop_from = None;
+    }
+    let response = response.on_hover_cursor(egui::CursorIcon::PointingHand);
+    if let Some(t) = tip {
+        response.on_hover_text(t);
+    }
+}
+
+/// The event log: filter by severity, kind and object; a click seeks there and selects it.
+pub fn event_log(
+    ctx: &egui::Context,
+    tl: &mut Timeline,
+    tags: Option<&FacilityTags>,
+    out: &mut MessageWriter<ReplayCommand>,
+    select: &mut MessageWriter<Select>,
+) {
+    let Some(r) = tl.review.clone() else { return };
+    let mut open = tl.log_open;
+    egui::Window::new("Events").open(&mut open).default_size([560.0, 380.0]).show(ctx, |ui| {
+        ui.horizontal(|ui| {
+            ui.checkbox(&mut tl.show_critical, "critical");
+            ui.checkbox(&mut tl.show_warning, "warning");
+            ui.checkbox(&mut tl.show_cleared, "cleared");
+            let mut kinds: Vec<AlarmKind> = r.events.iter().map(|e| e.kind).collect();
+            kinds.sort_by_key(|k| format!("{k:?}"));
+            kinds.dedup();
+            egui::ComboBox::from_id_salt("event-kind")
+                .selected_text(tl.kind.map_or("every kind".into(), |k| format!("{k:?}")))
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut tl.kind, None, "every kind");
+                    for k in kinds {
+                        ui.selectable_value(&mut tl.kind, Some(k), format!("{k:?}"));
+                    }
+                });
+            ui.add(egui::TextEdit::singleline(&mut tl.object).hint_text("object id contains…").desired_width(150.0));
+        });
+        let shown: Vec<&crate::sim::Alarm> = r
+            .events
+            .iter()
+            .filter(|e| match (e.raised, e.severity) {
+                (false, _) => tl.show_cleared,
+                (true, AlarmSeverity::Critical) => tl.show_critical,
+                (true, AlarmSeverity::Warning) => tl.show_warning,
+            })
+            .filter(|e| tl.kind.is_none_or(|k| k == e.kind))
+            .filter(|e| tl.object.trim().is_empty() || e.object.contains(tl.object.trim()))
+            .collect();
+        ui.small(format!("{} of {} events; click one to go there and select its object", shown.len(), r.events.len()));
+        ui.separator();
+        let row_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+        egui::ScrollArea::vertical().auto_shrink([false, false]).show_rows(ui, row_h, shown.len(), |ui, rows| {
+            for e in &shown[rows] {
+                let c = severity_colour(e.severity, e.raised);
+                let state = if e.raised { "" } else { "cleared: " };
+                let text =
+                    egui::RichText::new(format!("{}  {}  {state}{}", clock(e.time_s), e.object, e.message)).color(c);
+                if ui.add(egui::Label::new(text).truncate().sense(egui::Sense::click())).clicked() {
+                    out.write(ReplayCommand(PlaybackCommand::SetTime(e.time_s)));
+                    let tag = tags.and_then(|t| t.tag_of(&e.object));
+                    if tag.is_some() {
+                        select.write(Select { tag, focus: true });
+                    }
+                }
+            }
+        });
+    });
+    tl.log_open = open && tl.log_open;
+}
