@@ -113,7 +113,11 @@ fn timeline_keys(
     if pointer.typing {
         return;
     }
-    let held = |a, b| keys.pressed(a) || keys.pressed(b);
+    // A chord typed within one slow frame arrives pressed and released at once: count both.
+    let held = |a, b| {
+        let k = [a, b];
+        keys.any_pressed(k) || keys.any_just_pressed(k) || keys.any_just_released(k)
+    };
     let (ctrl, shift) =
         (held(KeyCode::ControlLeft, KeyCode::ControlRight), held(KeyCode::ShiftLeft, KeyCode::ShiftRight));
     for c in keys_to_commands(&keys.get_just_pressed().copied().collect::<Vec<_>>(), ctrl, shift) {
@@ -192,7 +196,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, link: &ReplayLink, tl: &mut Timeline, out:
         }
         ui.separator();
         let backwards = pb.speed < 0.0;
-        if ui.selectable_label(backwards, "⇄ reverse").on_hover_text("play backwards").clicked() {
+        if ui.selectable_label(backwards, "◀ reverse").on_hover_text("play backwards").clicked() {
             send(PlaybackCommand::Reverse);
         }
         let shown = if pb.max_speed { format!("max ({})", speed_text(pb.speed)) } else { speed_text(pb.speed) };
