@@ -507,7 +507,7 @@ pub fn svg_chart(r: &Review, title: &str, unit: &str, series: &[(&str, &str, Vec
     }
     let mut lx = w - right;
     for (name, colour, _) in series.iter().rev() {
-        lx -= 10.0 + 7.0 * name.len() as f64;
+        lx -= 26.0 + 6.5 * name.len() as f64;
         let _ = write!(
             s,
             r##"<rect x="{lx:.1}" y="8" width="10" height="3" fill="{colour}"/><text x="{:.1}" y="14">{}</text>"##,

@@ -410,7 +410,9 @@ pub fn event_log(
 ) {
     let Some(r) = tl.review.clone() else { return };
     let mut open = tl.log_open;
-    egui::Window::new("Events").open(&mut open).default_size([560.0, 380.0]).show(ctx, |ui| {
+    // Below the KPI bar, right of the side panel: over the scene, not over the figures.
+    let window = egui::Window::new("Events").open(&mut open).default_size([560.0, 360.0]);
+    window.default_pos([300.0, 56.0]).show(ctx, |ui| {
         ui.horizontal(|ui| {
             ui.checkbox(&mut tl.show_critical, "critical");
             ui.checkbox(&mut tl.show_warning, "warning");
