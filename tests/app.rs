@@ -1101,3 +1101,54 @@ fn the_timeline_knows_the_events_and_its_keys_move_between_them() {
         assert!(pb.playing && (50.0..=60.0).contains(&pb.time_s), "{}", pb.time_s);
     }
 }
+
+/// Copy and paste: a picked row goes to the clipboard and is placed, renamed, where the ghost
+/// says; pasted into another hall it takes that hall's CDU; a paste that does not fit is
+/// refused whole, and one undo takes a paste back.
+#[test]
+fn copied_rows_paste_into_any_hall_renamed_and_on_its_cdu() {
+    use factory_twin::app::editor::{Editor, EditorCommand, paste_ghost_at};
+    use factory_twin::edit::script::Step;
+    let mut app = app();
+    app.world_mut().resource_mut::<Editor>().active = true;
+    // Room: row B goes, so the hall's CDU and PDU carry one more row.
+    app.world_mut().write_message(EditorCommand::Step(Step::Remove { id: "hall-1/row-B".into() }));
+    app.update();
+    app.update();
+    app.world_mut().write_message(EditorCommand::PickInPlanBox((2.9, 2.3), (5.5, 3.8)));
+    app.world_mut().write_message(EditorCommand::CopyPicked);
+    app.update();
+    let (clipboard, from) = {
+        let e = app.world().resource::<Editor>();
+        (e.clipboard.clone(), e.clipboard_hall.clone())
+    };
+    assert_eq!((clipboard.len(), clipboard[0].racks.len(), from.as_deref()), (1, 4, Some("hall-1")));
+    let site = app.world().resource::<OpenScene>().site.clone();
+    let ghost = paste_ghost_at(&site, (3.0, 6.0), &clipboard, from.as_deref(), true).unwrap();
+    assert_eq!(ghost.fits, Ok(()));
+    let mut edits = vec![ghost.edit.clone()];
+    edits.extend(ghost.more.clone());
+    app.world_mut().write_message(EditorCommand::Edits(edits));
+    app.update();
+    let rows: Vec<(String, (f64, f64))> =
+        app.world().resource::<OpenScene>().site.halls[0].rows.iter().map(|r| (r.id.clone(), r.origin)).collect();
+    assert_eq!(rows, [("row-A".to_string(), (3.0, 2.4)), ("row-B".to_string(), (3.0, 6.0))]);
+    // Onto row A itself: refused whole.
+    let site = app.world().resource::<OpenScene>().site.clone();
+    let bad = paste_ghost_at(&site, (3.0, 2.4), &clipboard, from.as_deref(), true).unwrap();
+    assert!(bad.fits.as_ref().is_err_and(|why| why.contains("overlaps")), "{:?}", bad.fits);
+    app.world_mut().write_message(EditorCommand::Undo);
+    app.update();
+    assert_eq!(app.world().resource::<OpenScene>().site.halls[0].rows.len(), 1);
+    // Into a second hall: the row takes that hall's CDU.
+    let mut hall2 = site.halls[0].clone();
+    hall2.id = "hall-2".into();
+    hall2.origin = (20.0, 0.0);
+    hall2.rows.clear();
+    app.world_mut().write_message(EditorCommand::Step(Step::AddHall { hall: hall2 }));
+    app.update();
+    let site = app.world().resource::<OpenScene>().site.clone();
+    let there = paste_ghost_at(&site, (23.0, 2.4), &clipboard, from.as_deref(), true).unwrap();
+    let factory_twin::edit::Edit::InsertRow { hall, row, .. } = &there.edit else { panic!("{:?}", there.edit) };
+    assert_eq!((hall.as_str(), row.id.as_str(), row.cdu.as_deref()), ("hall-2", "row-A", Some("hall-2/cdu-1")));
+}

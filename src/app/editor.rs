@@ -40,6 +40,8 @@ pub enum Tool {
     /// first facility loop.
     PlaceDryCooler,
     PlaceChiller,
+    /// Click the floor (of any hall) to place the copied rows there.
+    Paste,
 }
 
 impl Tool {
@@ -59,6 +61,8 @@ pub struct Ghost {
     /// Ok, or why the row cannot go there.
     pub fits: Result<(), String>,
     pub edit: Edit,
+    /// Further edits placed with it, as one undo step (the other rows of a paste).
+    pub more: Vec<Edit>,
 }
 
 /// The editor's state: what is being placed, the undo history, where the scene is saved.
@@ -87,6 +91,9 @@ pub struct Editor {
     pub boxing: Option<(Vec2, Vec2)>,
     /// The system's Save dialog, while it is open (off the frame loop).
     pub save_dialog: Option<crossbeam_channel::Receiver<Option<PathBuf>>>,
+    /// Copied rows, as they stood in `clipboard_hall` (its id).
+    pub clipboard: Vec<Row>,
+    pub clipboard_hall: Option<String>,
     /// A unit clicked with the Select tool (CDU, CRAH, dry cooler, chiller): Delete removes it.
     pub unit: Option<String>,
     /// The pointer in the frame before (window pixels): where a press that arrives with a drag
@@ -135,6 +142,8 @@ impl Default for Editor {
             ghost_key: None,
             last_cursor: None,
             unit: None,
+            clipboard: Vec::new(),
+            clipboard_hall: None,
             save_dialog: None,
             problems: Vec::new(),
             repick: None,
@@ -161,6 +170,10 @@ pub enum EditorCommand {
     NudgePicked(i32, i32),
     RotatePicked,
     DuplicatePicked,
+    /// The picked racks to the clipboard, with their rows (whole rows when all racks are picked).
+    CopyPicked,
+    /// Several edits as one undo step, all or nothing (a paste).
+    Edits(Vec<Edit>),
     /// Picks the racks whose centres lie in this box of the site plan.
     PickInPlanBox((f64, f64), (f64, f64)),
     Save,
@@ -398,7 +411,7 @@ pub fn ghost_at(
     let min = (o.0 + origin.0, o.1 + origin.1);
     let mut trial = site.clone();
     let fits = crate::edit::apply(&mut trial, &edit).map(|_| ()).map_err(|e| first_reason(&e.to_string()));
-    Some(Ghost { hall, origin, plan: (min, (min.0 + dx, min.1 + dy)), fits, edit })
+    Some(Ghost { hall, origin, plan: (min, (min.0 + dx, min.1 + dy)), fits, edit, more: Vec::new() })
 }
 
 /// The ghost for a CDU or CRAH centred at plan point `p`: a copy of the hall's first unit of
@@ -428,6 +441,7 @@ pub fn unit_ghost_at(site: &Site, p: (f64, f64), crah: bool, snapping: bool) -> 
         plan: ((c.0 - w / 2.0, c.1 - d / 2.0), (c.0 + w / 2.0, c.1 + d / 2.0)),
         fits,
         edit,
+        more: Vec::new(),
     })
 }
 
@@ -471,6 +485,114 @@ pub fn plant_ghost_at(site: &Site, p: (f64, f64), chiller: bool, snapping: bool)
         plan: ((pos.0 - w / 2.0, pos.1 - d / 2.0), (pos.0 + w / 2.0, pos.1 + d / 2.0)),
         fits,
         edit,
+        more: Vec::new(),
+    })
+}
+
+/// The picked racks to the clipboard: each picked row whole when all its racks are picked, else
+/// a row of only the picked racks, side by side from the row's origin.
+fn copy_picked(site: &Site, editor: &mut Editor, tags: &FacilityTags) {
+    let rows = picked_rows(site, tags, &editor.picked);
+    let mut copied = Vec::new();
+    let mut from_hall = None;
+    for (hall, row, all) in &rows {
+        let Ok(Target::Row(h, r)) = resolve(site, &format!("{hall}/{row}")) else { continue };
+        let mut copy = site.halls[h].rows[r].clone();
+        if !*all {
+            let ids: Vec<String> = editor
+                .picked
+                .iter()
+                .filter_map(|&t| rack_ids(tags, t))
+                .filter(|(a, b, _)| a == hall && b == row)
+                .map(|x| x.2)
+                .collect();
+            copy.racks.retain(|k| ids.iter().any(|id| id.ends_with(&format!("/{}", k.id))));
+            copy.racks.iter_mut().for_each(|k| k.at = None);
+        }
+        from_hall.get_or_insert_with(|| hall.clone());
+        copied.push(copy);
+    }
+    if copied.is_empty() {
+        editor.status = Some(("pick racks to copy first".into(), true));
+        return;
+    }
+    let racks: usize = copied.iter().map(|r| r.racks.len()).sum();
+    editor.status = Some((
+        format!(
+            "copied {} ({}): Ctrl+V, then click where they go",
+            plural(copied.len(), "row", "rows"),
+            plural(racks, "rack", "racks")
+        ),
+        false,
+    ));
+    editor.clipboard = copied;
+    editor.clipboard_hall = from_hall;
+}
+
+/// The clipboard's rows placed with their south-west corner at plan point `p`, in the hall
+/// there: new row ids (the next free letters); in another hall than they came from, liquid
+/// rows take that hall's CDU and every row its nearest row's PDU, as the palette does.
+pub fn paste_ghost_at(
+    site: &Site,
+    p: (f64, f64),
+    clipboard: &[Row],
+    from_hall: Option<&str>,
+    snapping: bool,
+) -> Option<Ghost> {
+    let (hall, local) = hall_at(site, p)?;
+    let h = &site.halls[hall];
+    let low = clipboard.iter().fold((f64::INFINITY, f64::INFINITY), |a, r| (a.0.min(r.origin.0), a.1.min(r.origin.1)));
+    if !low.0.is_finite() {
+        return None;
+    }
+    let at = (snap(local.0, snapping), snap(local.1, snapping));
+    let mut taken: Vec<String> = h.rows.iter().map(|r| r.id.clone()).collect();
+    let mut rows = Vec::new();
+    for row in clipboard {
+        let mut r = row.clone();
+        let free = |x: &str| !taken.iter().any(|t| t == x);
+        r.id =
+            ('A'..='Z').map(|c| format!("row-{c}")).find(|x| free(x)).unwrap_or_else(|| next_id("row-Z", |x| !free(x)));
+        taken.push(r.id.clone());
+        r.origin = (round_cm(at.0 + row.origin.0 - low.0), round_cm(at.1 + row.origin.1 - low.1));
+        if from_hall != Some(h.id.as_str()) {
+            let ty =
+                r.rack_type.clone().or_else(|| r.racks.first().and_then(|k| k.rack_type.clone())).unwrap_or_default();
+            let (cdu, pdu) = crate::edit::script::default_supply(site, hall, r.origin, &ty);
+            (r.cdu, r.pdu) = (cdu, pdu);
+            r.racks.iter_mut().for_each(|k| (k.cdu, k.pdu) = (None, None));
+        }
+        rows.push(r);
+    }
+    let mut edits: Vec<Edit> = rows
+        .iter()
+        .enumerate()
+        .map(|(k, r)| Edit::InsertRow { hall: h.id.clone(), index: h.rows.len() + k, row: Box::new(r.clone()) })
+        .collect();
+    // Where the rows would stand, from a copy with them in (not validated).
+    let mut shape = site.clone();
+    shape.halls[hall].rows.extend(rows);
+    let extent =
+        (h.rows.len()..shape.halls[hall].rows.len()).filter_map(|r| row_extent(&shape, hall, r)).reduce(|a, b| {
+            Footprint {
+                min: (a.min.0.min(b.min.0), a.min.1.min(b.min.1)),
+                max: (a.max.0.max(b.max.0), a.max.1.max(b.max.1)),
+            }
+        })?;
+    let o = h.origin;
+    let mut trial = site.clone();
+    let fits = edits
+        .iter()
+        .try_for_each(|e| crate::edit::apply(&mut trial, e).map(drop))
+        .map_err(|e| first_reason(&e.to_string()));
+    let edit = edits.remove(0);
+    Some(Ghost {
+        hall,
+        origin: at,
+        plan: ((extent.min.0 + o.0, extent.min.1 + o.1), (extent.max.0 + o.0, extent.max.1 + o.1)),
+        fits,
+        edit,
+        more: edits,
     })
 }
 
@@ -534,6 +656,27 @@ pub(super) fn apply_commands(
                 Some(r) => r.map(|_| Some("redone".into())).map_err(|e| e.to_string()),
                 None => Err("nothing to redo".into()),
             },
+            EditorCommand::CopyPicked => {
+                if let Some(tags) = &tags {
+                    copy_picked(site, &mut editor, tags);
+                }
+                continue;
+            }
+            EditorCommand::Edits(edits) => {
+                // All or nothing, one undo step: on a refusal the site and history go back.
+                let (site_before, history_before) = (site.clone(), editor.history.clone());
+                editor.history.begin_group();
+                let result = edits.iter().try_for_each(|e| editor.history.apply(site, e));
+                editor.history.end_group();
+                match result {
+                    Ok(()) => Ok(Some(format!("placed {}", plural(edits.len(), "row", "rows")))),
+                    Err(e) => {
+                        *site = site_before;
+                        editor.history = history_before;
+                        Err(e.to_string())
+                    }
+                }
+            }
             EditorCommand::DeletePicked
             | EditorCommand::NudgePicked(..)
             | EditorCommand::RotatePicked
@@ -854,6 +997,14 @@ fn keys(
     if ctrl && keys.just_pressed(KeyCode::KeyD) {
         out.write(EditorCommand::DuplicatePicked);
     }
+    if ctrl && keys.just_pressed(KeyCode::KeyC) {
+        out.write(EditorCommand::CopyPicked);
+    }
+    if ctrl && keys.just_pressed(KeyCode::KeyV) && !editor.clipboard.is_empty() {
+        editor.tool = Tool::Paste;
+        editor.ghost = None;
+        editor.ghost_key = None;
+    }
     if !ctrl && keys.just_pressed(KeyCode::KeyR) {
         if editor.tool == Tool::PlaceRow {
             editor.facing = match editor.facing {
@@ -932,7 +1083,12 @@ fn place_and_pick(
     let previous = std::mem::replace(&mut editor.last_cursor, cursor);
     let pressed = buttons.just_pressed(MouseButton::Left) && floor.is_some();
     match editor.tool {
-        tool @ (Tool::PlaceRow | Tool::PlaceCdu | Tool::PlaceCrah | Tool::PlaceDryCooler | Tool::PlaceChiller) => {
+        tool @ (Tool::PlaceRow
+        | Tool::PlaceCdu
+        | Tool::PlaceCrah
+        | Tool::PlaceDryCooler
+        | Tool::PlaceChiller
+        | Tool::Paste) => {
             // Whether a ghost fits is a trial edit on a copy of the site: worked out when the
             // pointer reaches another tile or the palette changes, not every frame.
             let cell = |p: (f64, f64)| {
@@ -951,6 +1107,9 @@ fn place_and_pick(
                     }
                     Tool::PlaceDryCooler | Tool::PlaceChiller => {
                         plant_ghost_at(&scene.site, p, tool == Tool::PlaceChiller, !alt)
+                    }
+                    Tool::Paste => {
+                        paste_ghost_at(&scene.site, p, &editor.clipboard, editor.clipboard_hall.as_deref(), !alt)
                     }
                     tool => unit_ghost_at(&scene.site, p, tool == Tool::PlaceCrah, !alt),
                 })
@@ -974,7 +1133,11 @@ fn place_and_pick(
                 if let Some(g) = &editor.ghost {
                     match &g.fits {
                         Ok(()) => {
-                            out.write(EditorCommand::Edit(g.edit.clone()));
+                            if g.more.is_empty() {
+                                out.write(EditorCommand::Edit(g.edit.clone()));
+                            } else {
+                                out.write(EditorCommand::Edits([vec![g.edit.clone()], g.more.clone()].concat()));
+                            }
                             editor.placed_at = Some((g.hall, g.origin));
                         }
                         Err(why) => editor.status = Some((format!("cannot place here: {why}"), true)),
@@ -1218,6 +1381,11 @@ pub fn editor_ui(
             .on_hover_text("click the ground outside: a dry cooler like the site's first, on the first facility loop");
         ui.selectable_value(&mut e.tool, Tool::PlaceChiller, "Chiller")
             .on_hover_text("click the ground outside: a chiller like the site's first (else a 1,055 kW York YT)");
+        if !e.clipboard.is_empty() {
+            let n: usize = e.clipboard.iter().map(|r| r.racks.len()).sum();
+            ui.selectable_value(&mut e.tool, Tool::Paste, format!("Paste ({n})"))
+                .on_hover_text("Ctrl+V: click the floor of any hall where the copied rows go");
+        }
         if ui
             .button("+ PDU")
             .on_hover_text("a PDU like the site's first, on the same UPS; assign racks to it below")
@@ -1461,6 +1629,9 @@ fn properties_ui(
         }
         if ui.button("Duplicate row").clicked() {
             out.write(EditorCommand::DuplicatePicked);
+        }
+        if ui.button("Copy").on_hover_text("Ctrl+C; Ctrl+V then pastes into any hall").clicked() {
+            out.write(EditorCommand::CopyPicked);
         }
         if ui.button("Delete").clicked() {
             out.write(EditorCommand::DeletePicked);
