@@ -321,7 +321,12 @@ fn incident_report(args: &IncidentArgs) -> Result<(), String> {
     let (from, to) = (time(&args.from, "--from")?, time(&args.to, "--to")?);
     let started = std::time::Instant::now();
     let mut player = crate::recording::Player::open(&args.recording)?;
-    let r = crate::incident::review(&mut player, from, to, 1200)?;
+    let mut r = crate::incident::review(&mut player, from, to, 1200)?;
+    // The reviewers' notes beside the recording go into the report (a broken file is a warning).
+    match crate::incident::load_notes(&args.recording) {
+        Ok(n) => r.notes = n.notes.into_iter().filter(|n| n.at_s >= r.from_s && n.at_s <= r.to_s).collect(),
+        Err(e) => r.problems.push(e),
+    }
     for p in &r.problems {
         eprintln!("warning: {}: {p}", args.recording.display());
     }

@@ -12,6 +12,58 @@ use std::path::{Path, PathBuf};
 use crate::recording::Player;
 use crate::sim::{Alarm, AlarmKind, AlarmSeverity, Snapshot};
 
+/// A reviewer's note on a recording: a bookmark (a named time) or an annotation (text at a
+/// time, or over `at_s..until_s`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Note {
+    pub at_s: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_s: Option<f64>,
+    pub text: String,
+    #[serde(default)]
+    pub bookmark: bool,
+}
+
+/// Notes live beside the recording (`RUN.mcap` → `RUN.mcap.notes.ron`): the recording itself is
+/// never rewritten.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notes {
+    pub version: u32,
+    pub notes: Vec<Note>,
+}
+
+pub fn notes_path(recording: &Path) -> PathBuf {
+    let mut name = recording.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".notes.ron");
+    recording.with_file_name(name)
+}
+
+/// The notes beside `recording`: none when there is no file; a broken file is an error that
+/// says where (the file is left as it is).
+pub fn load_notes(recording: &Path) -> Result<Notes, String> {
+    let path = notes_path(recording);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Notes { version: 1, notes: Vec::new() }),
+        Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
+    };
+    ron::from_str::<Notes>(&text).map_err(|e| {
+        format!("{}:{}:{}: {}; fix or remove the file", path.display(), e.span.start.line, e.span.start.col, e.code)
+    })
+}
+
+/// Writes the notes beside `recording`, atomically; notes in time order.
+pub fn save_notes(recording: &Path, notes: &Notes) -> Result<(), String> {
+    let mut sorted = notes.clone();
+    sorted.version = 1;
+    sorted.notes.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+    let text = ron::ser::to_string_pretty(&sorted, ron::ser::PrettyConfig::default()).map_err(|e| e.to_string())?;
+    let path = notes_path(recording);
+    crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
 /// Output at or above this fraction counts as full (a rounding hair below 1 is still full).
 pub const FULL_OUTPUT: f64 = 0.999;
 
@@ -105,6 +157,8 @@ pub struct Review {
     pub problems: Vec<String>,
     /// The KPI strip, at most `strip_points` long.
     pub strip: Vec<StripPoint>,
+    /// The reviewers' notes of the window (bookmarks and annotations), when there are any.
+    pub notes: Vec<Note>,
 }
 
 impl Review {
@@ -192,6 +246,7 @@ pub fn review(
         it_kwh: 0.0,
         problems,
         strip: Vec::new(),
+        notes: Vec::new(),
     }))
 }
 
@@ -411,6 +466,17 @@ pub fn figures(r: &Review) -> Vec<(&'static str, String)> {
     ]
 }
 
+fn note_time(n: &Note) -> String {
+    match n.until_s {
+        Some(u) => format!("{} – {}", clock(n.at_s), clock(u)),
+        None => clock(n.at_s),
+    }
+}
+
+fn note_text(n: &Note) -> String {
+    if n.bookmark { format!("bookmark: {}", n.text) } else { n.text.clone() }
+}
+
 fn severity(s: AlarmSeverity) -> &'static str {
     match s {
         AlarmSeverity::Warning => "warning",
@@ -598,6 +664,13 @@ svg{{max-width:100%;height:auto;margin:6px 0}}</style></head><body>
     for (_, svg) in charts(r) {
         s.push_str(&svg);
     }
+    if !r.notes.is_empty() {
+        s.push_str("<h2>Notes</h2><table><tr><th>Time</th><th>Note</th></tr>");
+        for n in &r.notes {
+            let _ = write!(s, "<tr><td>{}</td><td>{}</td></tr>", escape(&note_time(n)), escape(&note_text(n)));
+        }
+        s.push_str("</table>");
+    }
     s.push_str("<h2>Timeline</h2>");
     if r.events.is_empty() {
         s.push_str("<p>No events in this window.</p>");
@@ -643,6 +716,13 @@ pub fn markdown(r: &Review, recording: &str) -> String {
     s.push_str("\n## Charts\n\n");
     for (name, _) in charts(r) {
         let _ = writeln!(s, "![{name}]({name}.svg)\n");
+    }
+    if !r.notes.is_empty() {
+        s.push_str("## Notes\n\n| time | note |\n|---|---|\n");
+        for n in &r.notes {
+            let _ = writeln!(s, "| {} | {} |", note_time(n), note_text(n).replace('|', "/"));
+        }
+        s.push('\n');
     }
     s.push_str("## Timeline\n\n");
     if r.events.is_empty() {
@@ -834,5 +914,67 @@ mod tests {
         let w = review(&mut Player::open(&rec).unwrap(), Some(100.0), Some(200.0), 10).unwrap();
         assert_eq!((w.from_s, w.to_s, w.samples), (100.0, 200.0, 101));
         std::fs::remove_file(&rec).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod notes_tests {
+    use super::*;
+
+    #[test]
+    fn notes_round_trip_beside_the_recording_and_a_broken_file_says_where() {
+        let dir = std::env::temp_dir().join(format!("ft-notes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let rec = dir.join("run.mcap");
+        assert_eq!(notes_path(&rec), dir.join("run.mcap.notes.ron"));
+        assert!(load_notes(&rec).unwrap().notes.is_empty(), "no file: no notes");
+        let notes = Notes {
+            version: 1,
+            notes: vec![
+                Note { at_s: 900.0, until_s: Some(1200.0), text: "pumps back".into(), bookmark: false },
+                Note { at_s: 600.0, until_s: None, text: "onset".into(), bookmark: true },
+            ],
+        };
+        save_notes(&rec, &notes).unwrap();
+        let back = load_notes(&rec).unwrap();
+        assert_eq!(back.notes.iter().map(|n| n.at_s).collect::<Vec<_>>(), [600.0, 900.0], "in time order");
+        let mut r = Review {
+            scene: "s".into(),
+            from_s: 0.0,
+            to_s: 3600.0,
+            samples: 0,
+            gpus: 0,
+            events: Vec::new(),
+            spans: Vec::new(),
+            onset_s: None,
+            first_alarm_s: None,
+            first_throttle_s: None,
+            first_shutdown_s: None,
+            back_to_full_s: None,
+            lowest_output: (1.0, 0.0),
+            tokens_possible: 0.0,
+            tokens_delivered: 0.0,
+            tokens_lost: 0.0,
+            gpu_hours_lost: 0.0,
+            peak_gpu_c: (0.0, 0.0),
+            peak_coolant_c: (0.0, 0.0),
+            peak_inlet_c: (0.0, 0.0),
+            peak_facility_kw: (0.0, 0.0),
+            facility_kwh: 0.0,
+            it_kwh: 0.0,
+            alarms_raised: (0, 0),
+            problems: Vec::new(),
+            strip: Vec::new(),
+            notes: back.notes,
+        };
+        let page = html(&r, "run");
+        assert!(page.contains("bookmark: onset") && page.contains("0:15:00 – 0:20:00"), "{page}");
+        assert!(markdown(&r, "run").contains("| 0:10:00 | bookmark: onset |"));
+        r.notes.clear();
+        assert!(!html(&r, "run").contains("<h2>Notes</h2>"));
+        std::fs::write(notes_path(&rec), "(version: 1, notes: [(at_s: \"x\")])").unwrap();
+        let e = load_notes(&rec).unwrap_err();
+        assert!(e.contains("run.mcap.notes.ron:1:") && e.contains("fix or remove"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

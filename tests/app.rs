@@ -1152,3 +1152,38 @@ fn copied_rows_paste_into_any_hall_renamed_and_on_its_cdu() {
     let factory_twin::edit::Edit::InsertRow { hall, row, .. } = &there.edit else { panic!("{:?}", there.edit) };
     assert_eq!((hall.as_str(), row.id.as_str(), row.cdu.as_deref()), ("hall-2", "row-A", Some("hall-2/cdu-1")));
 }
+
+/// Bookmarks and notes made on the timeline are written beside the recording (never into it)
+/// and read again when it opens.
+#[test]
+fn bookmarks_and_notes_are_kept_beside_the_recording() {
+    use factory_twin::app::timeline::Timeline;
+    use factory_twin::app::{Source, insert_source};
+    use factory_twin::incident::{Note, load_notes, notes_path};
+    use factory_twin::recording::Player;
+    let path = demo_recording(60, "notes");
+    let before = std::fs::read(&path).unwrap();
+    let open = |path: &std::path::Path| {
+        let player = Player::open(path).unwrap();
+        let mut app = headless();
+        app.add_plugins(MinimalPlugins);
+        insert_source(
+            &mut app,
+            format!("{} (recording)", path.display()),
+            player.site.clone(),
+            Source::Replay(Box::new(player)),
+        );
+        app.add_plugins(plugin);
+        update_until(&mut app, |a| a.world().resource::<Timeline>().review.is_some());
+        app
+    };
+    let mut app = open(&path);
+    let note = Note { at_s: 30.0, until_s: Some(45.0), text: "look here".into(), bookmark: false };
+    app.world_mut().resource_mut::<Timeline>().add_note(note.clone());
+    assert_eq!(load_notes(&path).unwrap().notes, [note.clone()]);
+    assert_eq!(std::fs::read(&path).unwrap(), before, "the recording is never rewritten");
+    let app = open(&path);
+    assert_eq!(app.world().resource::<Timeline>().notes.notes, [note]);
+    let _ = std::fs::remove_file(notes_path(&path));
+    let _ = std::fs::remove_file(&path);
+}

@@ -240,6 +240,63 @@ fn export_writes_tidy_csv() {
     assert!(!text.contains("\n30,"), "--every 1m keeps one sample a minute");
 }
 
+/// `report`: the documented JSON line and files, the failure's story, the reviewers' notes
+/// beside the recording in it; a window outside the run exits 1 saying the run's span.
+#[test]
+fn report_writes_the_incident_report_with_the_notes() {
+    let rec = tmp("incident.mcap");
+    let out = tmp("incident-report");
+    let _ = std::fs::remove_file(&rec);
+    let o = run(&[
+        "simulate",
+        "scenes/demo-hall.ron",
+        "--duration",
+        "15m",
+        "--fail",
+        "cdu:hall-1/cdu-1@2m",
+        "--restore",
+        "cdu:hall-1/cdu-1@6m",
+        "--record",
+        rec.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let notes = format!("{}.notes.ron", rec.display());
+    std::fs::write(&notes, "(version: 1, notes: [(at_s: 130.0, text: \"pumps tripped\", bookmark: true)])").unwrap();
+    let o = run(&["report", rec.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for key in [
+        "from_s",
+        "to_s",
+        "samples",
+        "events",
+        "onset_s",
+        "first_throttle_s",
+        "first_shutdown_s",
+        "back_to_full_s",
+        "gpu_hours_lost",
+        "tokens_lost",
+        "tokens_possible",
+        "peak_gpu_c",
+        "pue",
+        "problems",
+        "files",
+        "seconds",
+    ] {
+        assert!(json.get(key).is_some(), "no {key} in {json}");
+    }
+    assert_eq!(json["onset_s"], 120.0);
+    assert!(json["gpu_hours_lost"].as_f64().unwrap() > 0.0);
+    for f in ["report.html", "report.md", "events.csv", "output.svg", "temperatures.svg", "power.svg"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("| 0:02:10 | bookmark: pumps tripped |"), "{md}");
+    let o = run(&["report", rec.to_str().unwrap(), "--out", out.to_str().unwrap(), "--from", "1h"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("0..900 s"), "{}", stderr(&o));
+}
+
 /// `edit`: the README's example writes a scene of 7 racks that validates; a step that would
 /// overload the CDU exits 1 with the script's line:col and writes nothing; SCENE is never
 /// written over without --in-place.

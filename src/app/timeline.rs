@@ -17,7 +17,7 @@ use super::replay_link::{ReplayCommand, ReplayLink};
 use super::selection::Select;
 use super::tags::FacilityTags;
 use super::{AppSystems, OpenScene, ViewerMode, clock};
-use crate::incident::{Review, review};
+use crate::incident::{Note, Notes, Review, review};
 use crate::recording::playback::{MAX_SPEED, MIN_SPEED, PlaybackCommand};
 use crate::sim::{AlarmKind, AlarmSeverity};
 
@@ -43,11 +43,54 @@ pub struct Timeline {
     pub object: String,
     /// Where a shift-drag on the track started (sim seconds).
     loop_from: Option<f64>,
+    /// Bookmarks and annotations, kept in the sidecar file beside the recording.
+    pub notes: Notes,
+    /// The recording's file, when it is one (notes and the report go beside it).
+    pub file: Option<PathBuf>,
+    /// The text of the next annotation.
+    pub note_text: String,
 }
 
 impl Timeline {
     fn fresh(of: String) -> Timeline {
-        Timeline { of: Some(of), show_critical: true, show_warning: true, show_cleared: false, ..Default::default() }
+        let path = PathBuf::from(of.strip_suffix(" (recording)").unwrap_or(&of));
+        let file = path.is_file().then_some(path);
+        let mut tl = Timeline {
+            of: Some(of),
+            show_critical: true,
+            show_warning: true,
+            show_cleared: false,
+            file,
+            ..Default::default()
+        };
+        if let Some(f) = &tl.file {
+            match crate::incident::load_notes(f) {
+                Ok(n) => tl.notes = n,
+                Err(e) => tl.message = Some((e, true)),
+            }
+        }
+        tl
+    }
+
+    /// Adds a note and writes the notes beside the recording.
+    pub fn add_note(&mut self, note: Note) {
+        self.notes.notes.push(note);
+        self.notes.notes.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+        self.save_notes();
+    }
+
+    fn save_notes(&mut self) {
+        match &self.file {
+            Some(f) => {
+                if let Err(e) = crate::incident::save_notes(f, &self.notes) {
+                    self.message = Some((e, true));
+                }
+            }
+            None => {
+                self.message =
+                    Some(("notes are kept only while the app runs: the recording is not a file".into(), true))
+            }
+        }
     }
 }
 
@@ -227,6 +270,20 @@ pub fn timeline_ui(ui: &mut egui::Ui, link: &ReplayLink, tl: &mut Timeline, out:
         if ui.selectable_label(tl.log_open, format!("Events ({n})")).clicked() {
             tl.log_open = !tl.log_open;
         }
+        let now = pb.time_s;
+        if ui.button("🔖").on_hover_text("bookmark this moment (kept beside the recording)").clicked() {
+            let n = tl.notes.notes.iter().filter(|n| n.bookmark).count() + 1;
+            tl.add_note(Note { at_s: now, until_s: None, text: format!("bookmark {n}"), bookmark: true });
+        }
+        let edit = ui.add(egui::TextEdit::singleline(&mut tl.note_text).hint_text("note…").desired_width(120.0));
+        let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        let over = pb.looping;
+        let hint = if over.is_some() { "annotate the loop range" } else { "annotate this moment" };
+        if (ui.button("+ note").on_hover_text(hint).clicked() || enter) && !tl.note_text.trim().is_empty() {
+            let text = std::mem::take(&mut tl.note_text).trim().to_string();
+            let (at_s, until_s) = over.map_or((now, None), |(a, b)| (a, Some(b)));
+            tl.add_note(Note { at_s, until_s, text, bookmark: false });
+        }
         let busy = tl.report.is_some();
         if ui
             .add_enabled(tl.review.is_some() && !busy, egui::Button::new("Report"))
@@ -253,6 +310,8 @@ pub fn timeline_ui(ui: &mut egui::Ui, link: &ReplayLink, tl: &mut Timeline, out:
 /// Writes the report of the whole recording on a thread, into `<recording>-report/` beside it.
 fn start_report(tl: &mut Timeline) {
     let (Some(r), Some(of)) = (tl.review.clone(), tl.of.clone()) else { return };
+    let mut r = (*r).clone();
+    r.notes = tl.notes.notes.clone();
     let path = PathBuf::from(of.strip_suffix(" (recording)").unwrap_or(&of));
     let dir = path.with_file_name(format!(
         "{}-report",
@@ -365,6 +424,23 @@ fn track(ui: &mut egui::Ui, link: &ReplayLink, tl: &mut Timeline, send: &mut imp
             ui.visuals().weak_text_color(),
         );
     }
+    // Notes along the top edge: bookmarks as flags, annotations as a line over their range.
+    let note_colour = egui::Color32::from_rgb(120, 200, 255);
+    for n in &tl.notes.notes {
+        let (xa, xb) = (x(n.at_s), x(n.until_s.unwrap_or(n.at_s)));
+        if n.until_s.is_some() {
+            painter.line_segment(
+                [egui::pos2(xa, rect.top() + 1.0), egui::pos2(xb, rect.top() + 1.0)],
+                egui::Stroke::new(2.0, note_colour),
+            );
+        }
+        let flag =
+            [egui::pos2(xa, rect.top()), egui::pos2(xa + 6.0, rect.top() + 3.0), egui::pos2(xa, rect.top() + 6.0)];
+        painter.add(egui::Shape::convex_polygon(flag.to_vec(), note_colour, egui::Stroke::NONE));
+        if hover.is_some_and(|h| h.y <= rect.top() + 8.0 && h.x >= xa - 3.0 && h.x <= xb.max(xa + 7.0)) {
+            tip = Some(format!("{} {}", clock(n.at_s), n.text));
+        }
+    }
     let px = x(pb.time_s);
     painter.line_segment(
         [egui::pos2(px, rect.top()), egui::pos2(px, rect.bottom())],
@@ -430,6 +506,34 @@ pub fn event_log(
                 });
             ui.add(egui::TextEdit::singleline(&mut tl.object).hint_text("object id contains…").desired_width(150.0));
         });
+        if !tl.notes.notes.is_empty() {
+            let mut remove = None;
+            egui::CollapsingHeader::new(format!("Notes ({})", tl.notes.notes.len())).default_open(true).show(
+                ui,
+                |ui| {
+                    for (i, n) in tl.notes.notes.iter().enumerate() {
+                        ui.horizontal(|ui| {
+                            let when = n.until_s.map_or(clock(n.at_s), |u| format!("{}–{}", clock(n.at_s), clock(u)));
+                            let mark = if n.bookmark { "🔖" } else { "✎" };
+                            if ui
+                                .add(egui::Label::new(format!("{mark} {when}  {}", n.text)).sense(egui::Sense::click()))
+                                .clicked()
+                            {
+                                out.write(ReplayCommand(PlaybackCommand::SetTime(n.at_s)));
+                            }
+                            if ui.small_button("✕").on_hover_text("remove this note").clicked() {
+                                remove = Some(i);
+                            }
+                        });
+                    }
+                },
+            );
+            if let Some(i) = remove {
+                tl.notes.notes.remove(i);
+                tl.save_notes();
+            }
+            ui.separator();
+        }
         let shown: Vec<&crate::sim::Alarm> = r
             .events
             .iter()
