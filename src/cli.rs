@@ -157,6 +157,9 @@ pub struct IncidentArgs {
     /// End of the window; the recording's end by default.
     #[arg(long)]
     pub to: Option<String>,
+    /// Leave out the pictures of the view (they need a display and take seconds each).
+    #[arg(long)]
+    pub no_pictures: bool,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -330,7 +333,9 @@ fn incident_report(args: &IncidentArgs) -> Result<(), String> {
     for p in &r.problems {
         eprintln!("warning: {}: {p}", args.recording.display());
     }
-    let files = crate::incident::write_report(&r, &args.recording, &args.out)?;
+    std::fs::create_dir_all(&args.out).map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    let pictures = if args.no_pictures { Vec::new() } else { draw_pictures(&r, args) };
+    let files = crate::incident::write_report(&r, &args.recording, &args.out, &pictures)?;
     let opt = |t: Option<f64>| t.map_or("null".to_string(), |t| format!("{t}"));
     emit(&format!(
         "{{\"from_s\": {}, \"to_s\": {}, \"samples\": {}, \"events\": {}, \"onset_s\": {}, \"first_throttle_s\": {}, \"first_shutdown_s\": {}, \"back_to_full_s\": {}, \"gpu_hours_lost\": {:.4}, \"tokens_lost\": {:.0}, \"tokens_possible\": {:.0}, \"peak_gpu_c\": {:.2}, \"pue\": {:.4}, \"problems\": {}, \"files\": {}, \"seconds\": {:.2}}}",
@@ -352,6 +357,39 @@ fn incident_report(args: &IncidentArgs) -> Result<(), String> {
         started.elapsed().as_secs_f64()
     ));
     Ok(())
+}
+
+/// The view at onset, worst moment and recovery, each drawn by this program's `render` (a
+/// display is needed: under Xvfb on a server). What cannot be drawn is said on stderr.
+fn draw_pictures(r: &crate::incident::Review, args: &IncidentArgs) -> Vec<crate::incident::Picture> {
+    let moments = crate::incident::picture_moments(r);
+    if moments.is_empty() {
+        return Vec::new();
+    }
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        eprintln!("note: no pictures of the view: they need a display (run under xvfb-run -a), or pass --no-pictures");
+        return Vec::new();
+    }
+    let Ok(me) = std::env::current_exe() else { return Vec::new() };
+    let mut out = Vec::new();
+    for (stem, caption, t) in moments {
+        let file = args.out.join(format!("{stem}.png"));
+        let drawn = std::process::Command::new(&me)
+            .args(["render", &args.recording.display().to_string(), "--at", &format!("{t}s"), "--size", "1200x675"])
+            .arg("--out")
+            .arg(&file)
+            .output();
+        match drawn {
+            Ok(o) if o.status.success() => out.push(crate::incident::Picture { caption, time_s: t, file }),
+            Ok(o) => {
+                let why = String::from_utf8_lossy(&o.stderr);
+                let why = why.lines().filter(|l| l.contains("error")).last().unwrap_or("").to_string();
+                eprintln!("note: the {stem} picture was not drawn (render exited {}): {why}", o.status)
+            }
+            Err(e) => eprintln!("note: the {stem} picture was not drawn: {e}"),
+        }
+    }
+    out
 }
 
 /// Prints to stdout; a closed pipe (`| head`) ends the program quietly instead of panicking.

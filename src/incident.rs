@@ -64,6 +64,31 @@ pub fn save_notes(recording: &Path, notes: &Notes) -> Result<(), String> {
     crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// A picture of the 3D view at a moment of the incident (drawn by `factory-twin render`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Picture {
+    pub caption: String,
+    pub time_s: f64,
+    /// The PNG file, beside the report.
+    pub file: PathBuf,
+}
+
+/// The moments worth a picture: onset, the worst moment (lowest output, else the hottest GPU)
+/// and back to full output, as (file stem, caption, time).
+pub fn picture_moments(r: &Review) -> Vec<(&'static str, String, f64)> {
+    let mut out = Vec::new();
+    let Some(onset) = r.onset_s else { return out };
+    out.push(("onset", format!("onset, {}", clock(onset)), onset));
+    let worst = if r.lowest_output.0 < FULL_OUTPUT { r.lowest_output.1 } else { r.peak_gpu_c.1 };
+    if worst > onset {
+        out.push(("worst", format!("worst moment, {}", clock(worst)), worst));
+    }
+    if let Some(t) = r.back_to_full_s {
+        out.push(("recovery", format!("back to full output, {}", clock(t)), t));
+    }
+    out
+}
+
 /// Output at or above this fraction counts as full (a rounding hair below 1 is still full).
 pub const FULL_OUTPUT: f64 = 0.999;
 
@@ -637,8 +662,8 @@ fn headline(r: &Review) -> String {
     )
 }
 
-/// The whole report as one self-contained HTML page.
-pub fn html(r: &Review, recording: &str) -> String {
+/// The whole report as one self-contained HTML page (pictures inlined).
+pub fn html(r: &Review, recording: &str, pictures: &[Picture]) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
@@ -663,6 +688,19 @@ svg{{max-width:100%;height:auto;margin:6px 0}}</style></head><body>
     s.push_str("</table><h2>Charts</h2>");
     for (_, svg) in charts(r) {
         s.push_str(&svg);
+    }
+    if !pictures.is_empty() {
+        use base64::Engine as _;
+        s.push_str("<h2>The view</h2>");
+        for p in pictures {
+            let Ok(png) = std::fs::read(&p.file) else { continue };
+            let data = base64::engine::general_purpose::STANDARD.encode(png);
+            let _ = write!(
+                s,
+                r#"<figure><img alt="{c}" style="max-width:100%" src="data:image/png;base64,{data}"><figcaption>{c}</figcaption></figure>"#,
+                c = escape(&p.caption)
+            );
+        }
     }
     if !r.notes.is_empty() {
         s.push_str("<h2>Notes</h2><table><tr><th>Time</th><th>Note</th></tr>");
@@ -703,8 +741,9 @@ svg{{max-width:100%;height:auto;margin:6px 0}}</style></head><body>
     s
 }
 
-/// The same report in Markdown, for wikis and postmortems; charts are the SVG files beside it.
-pub fn markdown(r: &Review, recording: &str) -> String {
+/// The same report in Markdown, for wikis and postmortems; charts and pictures are the files
+/// beside it.
+pub fn markdown(r: &Review, recording: &str, pictures: &[Picture]) -> String {
     let mut s = format!("# Incident report — {}\n\n`{recording}`\n\n", r.scene);
     for p in &r.problems {
         let _ = writeln!(s, "> **Warning:** {p}. The report covers the readable part.\n");
@@ -716,6 +755,10 @@ pub fn markdown(r: &Review, recording: &str) -> String {
     s.push_str("\n## Charts\n\n");
     for (name, _) in charts(r) {
         let _ = writeln!(s, "![{name}]({name}.svg)\n");
+    }
+    for p in pictures {
+        let file = p.file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let _ = writeln!(s, "![{}]({file})\n", p.caption);
     }
     if !r.notes.is_empty() {
         s.push_str("## Notes\n\n| time | note |\n|---|---|\n");
@@ -758,16 +801,16 @@ pub fn events_csv(r: &Review) -> Result<String, String> {
 
 /// Writes `report.html`, `report.md`, `events.csv` and the charts as SVG into `dir` (each file
 /// atomically); returns the files written.
-pub fn write_report(r: &Review, recording: &Path, dir: &Path) -> Result<Vec<PathBuf>, String> {
+pub fn write_report(r: &Review, recording: &Path, dir: &Path, pictures: &[Picture]) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let name = recording.display().to_string();
     let mut files: Vec<(String, String)> = vec![
-        ("report.html".into(), html(r, &name)),
-        ("report.md".into(), markdown(r, &name)),
+        ("report.html".into(), html(r, &name, pictures)),
+        ("report.md".into(), markdown(r, &name, pictures)),
         ("events.csv".into(), events_csv(r)?),
     ];
     files.extend(charts(r).into_iter().map(|(stem, svg)| (format!("{stem}.svg"), svg)));
-    let mut written = Vec::new();
+    let mut written: Vec<PathBuf> = pictures.iter().map(|p| p.file.clone()).collect();
     for (file, text) in files {
         let path = dir.join(file);
         crate::fsutil::write_atomic(&path, text.as_bytes())
@@ -872,7 +915,7 @@ mod tests {
         assert!(onset == 60.0 && throttle > onset && full > 300.0, "{onset} {throttle} {full}");
         assert!(r.spans.iter().any(|s| s.is_failure() && s.object == "hall-1/cdu-1" && s.end_s == Some(300.0)));
         let dir = tmp("lost-report");
-        let files = write_report(&r, &rec, &dir).unwrap();
+        let files = write_report(&r, &rec, &dir, &[]).unwrap();
         assert_eq!(files.len(), 6);
         let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
         assert!(html.contains("hall-1/cdu-1 failed") && html.matches("<svg").count() == 3, "{html}");
@@ -892,8 +935,8 @@ mod tests {
         let r = review(&mut Player::open(&rec).unwrap(), None, None, 100).unwrap();
         assert!(!r.had_incident());
         assert_eq!((r.tokens_lost, r.onset_s, r.back_to_full_s), (0.0, None, None));
-        assert!(html(&r, "calm").contains("No incident: no failure, no alarm and no output lost"));
-        assert!(markdown(&r, "calm").contains("No events in this window."));
+        assert!(html(&r, "calm", &[]).contains("No incident: no failure, no alarm and no output lost"));
+        assert!(markdown(&r, "calm", &[]).contains("No events in this window."));
         std::fs::remove_file(&rec).unwrap();
     }
 
@@ -908,7 +951,7 @@ mod tests {
         let r = review(&mut p, None, None, 100).unwrap();
         assert!(!r.problems.is_empty());
         assert!(r.samples > 60 && r.to_s < 400.0, "{} samples to {} s", r.samples, r.to_s);
-        assert!(html(&r, "cut").contains("Warning: "));
+        assert!(html(&r, "cut", &[]).contains("Warning: "));
         let e = review(&mut Player::open(&rec).unwrap(), Some(500.0), Some(600.0), 10).unwrap_err();
         assert!(e.contains("0..400 s"), "{e}");
         let w = review(&mut Player::open(&rec).unwrap(), Some(100.0), Some(200.0), 10).unwrap();
@@ -967,11 +1010,11 @@ mod notes_tests {
             strip: Vec::new(),
             notes: back.notes,
         };
-        let page = html(&r, "run");
+        let page = html(&r, "run", &[]);
         assert!(page.contains("bookmark: onset") && page.contains("0:15:00 – 0:20:00"), "{page}");
-        assert!(markdown(&r, "run").contains("| 0:10:00 | bookmark: onset |"));
+        assert!(markdown(&r, "run", &[]).contains("| 0:10:00 | bookmark: onset |"));
         r.notes.clear();
-        assert!(!html(&r, "run").contains("<h2>Notes</h2>"));
+        assert!(!html(&r, "run", &[]).contains("<h2>Notes</h2>"));
         std::fs::write(notes_path(&rec), "(version: 1, notes: [(at_s: \"x\")])").unwrap();
         let e = load_notes(&rec).unwrap_err();
         assert!(e.contains("run.mcap.notes.ron:1:") && e.contains("fix or remove"), "{e}");

@@ -262,8 +262,15 @@ fn report_writes_the_incident_report_with_the_notes() {
     assert!(o.status.success(), "{}", stderr(&o));
     let notes = format!("{}.notes.ron", rec.display());
     std::fs::write(&notes, "(version: 1, notes: [(at_s: 130.0, text: \"pumps tripped\", bookmark: true)])").unwrap();
-    let o = run(&["report", rec.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    // Without a display the report comes without pictures of the view, and says so.
+    let o = bin()
+        .args(["report", rec.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no pictures of the view"), "{}", stderr(&o));
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     for key in [
         "from_s",
@@ -295,6 +302,22 @@ fn report_writes_the_incident_report_with_the_notes() {
     let o = run(&["report", rec.to_str().unwrap(), "--out", out.to_str().unwrap(), "--from", "1h"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("0..900 s"), "{}", stderr(&o));
+    // On a (virtual) display: the view at onset, worst moment and recovery, inlined in the page.
+    #[cfg(feature = "app")]
+    {
+        let o = Command::new("xvfb-run")
+            .args(["-a", "-s", "-screen 0 1920x1080x24", env!("CARGO_BIN_EXE_factory-twin")])
+            .args(["report", rec.to_str().unwrap(), "--out", out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        for f in ["onset.png", "worst.png", "recovery.png"] {
+            let png = image::open(out.join(f)).unwrap_or_else(|e| panic!("{f}: {e}")).to_rgb8();
+            assert_eq!(png.dimensions(), (1200, 675), "{f}");
+        }
+        let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+        assert_eq!(html.matches("src=\"data:image/png;base64,").count(), 3);
+    }
 }
 
 /// `edit`: the README's example writes a scene of 7 racks that validates; a step that would

@@ -319,7 +319,8 @@ fn start_report(tl: &mut Timeline) {
     ));
     let (tx, rx) = crossbeam_channel::bounded(1);
     std::thread::spawn(move || {
-        let _ = tx.send(crate::incident::write_report(&r, &path, &dir).map(|_| dir));
+        // Pictures of the view come with `factory-twin report` (it draws them with `render`).
+        let _ = tx.send(crate::incident::write_report(&r, &path, &dir, &[]).map(|_| dir));
     });
     tl.report = Some(rx);
     tl.message = Some(("writing the report…".into(), false));
