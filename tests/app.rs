@@ -1187,3 +1187,50 @@ fn bookmarks_and_notes_are_kept_beside_the_recording() {
     let _ = std::fs::remove_file(notes_path(&path));
     let _ = std::fs::remove_file(&path);
 }
+
+/// Compare two runs: run B (the same hall, nothing failed) beside run A (its CDU failed at
+/// 30 s): before the failure the view coloured by A − B is white, after it the hot racks are
+/// red; aligning on first failures shifts B's times; B's output lost is known.
+#[test]
+fn a_second_run_colours_the_view_by_the_difference() {
+    use factory_twin::app::colours::CurrentColours;
+    use factory_twin::app::replay_link::ReplayCommand;
+    use factory_twin::app::timeline::{Compare, Timeline, match_racks};
+    use factory_twin::recording::Player;
+    use factory_twin::recording::playback::PlaybackCommand as P;
+    use std::sync::Arc;
+    let fail = factory_twin::sim::Event {
+        at_s: 30.0,
+        action: Action::Fail(Failure { kind: FailureKind::Cdu, target: "hall-1/cdu-1".into() }),
+    };
+    let scenario = factory_twin::sim::Scenario { events: vec![fail], ..Default::default() };
+    let mut app = replay_app_of(recording_of(120, "compare-a", scenario), |_| {});
+    update_until(&mut app, |a| a.world().resource::<Timeline>().review.is_some());
+    let calm = demo_recording(120, "compare-b");
+    let mut player = Player::open(&calm).unwrap();
+    let _ = std::fs::remove_file(&calm);
+    let review = factory_twin::incident::review(&mut player, None, None, 100).unwrap();
+    assert_eq!(review.gpu_hours_lost, 0.0);
+    let site = app.world().resource::<OpenScene>().site.clone();
+    assert_eq!(match_racks(&site, &player.site), (0..8).map(Some).collect::<Vec<_>>());
+    let compare = Compare {
+        name: "calm".into(),
+        player,
+        review: Arc::new(review),
+        align_failures: false,
+        colour_difference: true,
+    };
+    let a = app.world().resource::<Timeline>().review.clone().unwrap();
+    assert_eq!(compare.b_time(&a, 70.0), 70.0, "B has no failure to align on");
+    app.world_mut().resource_mut::<Timeline>().compare = Some(compare);
+    let rack = |app: &mut App, t: f64| {
+        app.world_mut().write_message(ReplayCommand(P::SetTime(t)));
+        app.update();
+        app.update();
+        app.world().resource::<CurrentColours>().0[0]
+    };
+    let before = rack(&mut app, 10.0);
+    assert!(before[..3].iter().all(|c| (c - 0.95).abs() < 0.02), "same state, white: {before:?}");
+    let after = rack(&mut app, 100.0);
+    assert!(after[0] > 0.3 && after[0] > after[2] + 0.2, "hotter in A, red: {after:?}");
+}

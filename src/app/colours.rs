@@ -78,6 +78,7 @@ pub(super) fn plugin(app: &mut App) {
     }
     app.init_resource::<ColourSettings>()
         .init_resource::<CurrentColours>()
+        .init_resource::<ColourDifference>()
         .add_systems(PreStartup, create_palette)
         .add_systems(Update, recolour.in_set(AppSystems::Recolour));
 }
@@ -103,6 +104,24 @@ const UNIT_WARN: [f32; 4] = [0.95, 0.62, 0.08, 0.5];
 const UNIT_DOWN: [f32; 4] = [0.85, 0.10, 0.08, 0.5];
 const PIPE_DRY: [f32; 4] = [0.18, 0.19, 0.21, 1.0];
 
+/// Colour by run A − run B: the compared run's snapshot at the aligned time, and for each of
+/// this scene's racks its index in that run (matched by id; `None` when B has no such rack).
+#[derive(Resource, Debug, Default)]
+pub struct ColourDifference {
+    pub b: Option<crate::sim::Snapshot>,
+    pub map: Vec<Option<usize>>,
+}
+
+/// A difference on a diverging scale: blue where A is lower, white at zero, red where higher;
+/// full colour at half the metric's range.
+pub fn difference_colour(d: f32, half_span: f32) -> [f32; 3] {
+    let t = if d.is_finite() && half_span > 0.0 { (d / half_span).clamp(-1.0, 1.0) } else { 0.0 };
+    let (low, high) = ([0.10, 0.35, 0.90], [0.90, 0.12, 0.08]);
+    let end = if t < 0.0 { low } else { high };
+    let a = t.abs();
+    [0.95 + (end[0] - 0.95) * a, 0.95 + (end[1] - 0.95) * a, 0.95 + (end[2] - 0.95) * a]
+}
+
 #[allow(clippy::too_many_arguments)]
 fn recolour(
     time: Res<Time>,
@@ -114,6 +133,7 @@ fn recolour(
     buffers: Option<ResMut<Assets<ShaderBuffer>>>,
     materials: Option<ResMut<Assets<FacilityMaterial>>>,
     selection: Option<Res<Selection>>,
+    difference: Res<ColourDifference>,
 ) {
     let (Some(tags), Some(snap)) = (tags, latest.snapshot.as_ref()) else { return };
     let metric = settings.metric;
@@ -129,7 +149,15 @@ fn recolour(
     out.resize(tags.count as usize, NEUTRAL_RACK);
     for i in 0..tags.racks {
         let has_gpus = tags.has_gpus[i];
-        let mut c = if metric.applies(snap, i, has_gpus) {
+        let b = difference.b.as_ref().zip(difference.map.get(i).copied().flatten());
+        let mut c = if let (Some((b, j)), true) = (b, metric.applies(snap, i, has_gpus)) {
+            let d = metric.rack_value(snap, i) - metric.rack_value(b, j);
+            let rgb = difference_colour(d, ((range.1 - range.0) / 2.0).abs());
+            [rgb[0], rgb[1], rgb[2], 1.0]
+        } else if difference.b.is_some() {
+            // Comparing, but run B has no such rack: grey.
+            NEUTRAL_RACK
+        } else if metric.applies(snap, i, has_gpus) {
             let v = metric.rack_value(snap, i);
             let rgb = colour_for(metric, v, range);
             [rgb[0], rgb[1], rgb[2], 1.0]

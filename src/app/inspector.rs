@@ -121,7 +121,7 @@ pub fn sample(s: &Snapshot, tags: &FacilityTags, net: Option<&SiteNetwork>, tag:
 /// A replay jump further than this (sim seconds) refills the charts from the file.
 const REFILL_JUMP_S: f64 = 120.0;
 
-fn record_history(
+pub(super) fn record_history(
     latest: Res<LatestSnapshot>,
     selection: Res<Selection>,
     tags: Option<Res<FacilityTags>>,

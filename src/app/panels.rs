@@ -103,6 +103,7 @@ pub struct PanelState<'w> {
     replay: Option<Res<'w, ReplayLink>>,
     replay_commands: MessageWriter<'w, ReplayCommand>,
     timeline: ResMut<'w, super::timeline::Timeline>,
+    difference: Res<'w, super::colours::ColourDifference>,
     layers: ResMut<'w, super::facility_view::Layers>,
     layout: ResMut<'w, super::layout_store::UiLayout>,
     files: Option<ResMut<'w, super::files::FileOpen>>,
@@ -231,6 +232,16 @@ pub fn panels_ui(
                 }
             }
             legend_ui(ui, &colours);
+            if state.difference.b.is_some() {
+                let half = (colours.range.1 - colours.range.0).abs() / 2.0;
+                ui.colored_label(
+                    egui::Color32::from_rgb(230, 120, 110),
+                    format!(
+                        "racks coloured by run A − run B: blue lower here, white equal, red higher (full at ±{half:.0} {})",
+                        colours.metric.unit()
+                    ),
+                );
+            }
             ui.horizontal(|ui| {
                 ui.label("Show");
                 let mut l = *state.layers;

@@ -49,6 +49,37 @@ pub struct Timeline {
     pub file: Option<PathBuf>,
     /// The text of the next annotation.
     pub note_text: String,
+    /// Run B, to compare this run (A) with.
+    pub compare: Option<Compare>,
+    pub compare_path: String,
+    compare_loading: Option<Receiver<Result<Compare, String>>>,
+}
+
+/// A second recording of the same scene (or an edited one: racks matched by id), shown beside
+/// this one: its strip on the track, its output lost, and the view coloured by A − B.
+pub struct Compare {
+    pub name: String,
+    pub player: crate::recording::Player,
+    pub review: Arc<Review>,
+    /// Line the runs up on their first failures instead of time zero.
+    pub align_failures: bool,
+    pub colour_difference: bool,
+}
+
+impl Compare {
+    /// The time in run B that matches time `t` of run A.
+    pub fn b_time(&self, a: &Review, t: f64) -> f64 {
+        match (self.align_failures, a.onset_s, self.review.onset_s) {
+            (true, Some(oa), Some(ob)) => t - oa + ob,
+            _ => t,
+        }
+    }
+}
+
+/// Which of `b`'s racks each of `a`'s racks is, by id.
+pub fn match_racks(a: &crate::model::Site, b: &crate::model::Site) -> Vec<Option<usize>> {
+    let index: std::collections::HashMap<String, usize> = b.racks().enumerate().map(|(i, p)| (p.id(), i)).collect();
+    a.racks().map(|p| index.get(&p.id()).copied()).collect()
 }
 
 impl Timeline {
@@ -97,6 +128,14 @@ impl Timeline {
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<Timeline>().add_systems(
         Update,
+        compare_colours
+            .run_if(in_state(ViewerMode::Replay))
+            .after(AppSystems::PullSnapshot)
+            .after(super::inspector::record_history)
+            .before(AppSystems::Recolour),
+    );
+    app.add_systems(
+        Update,
         (read_review, timeline_keys)
             .chain()
             .run_if(in_state(ViewerMode::Replay))
@@ -135,6 +174,18 @@ fn read_review(scene: Res<OpenScene>, link: Option<ResMut<ReplayLink>>, mut tl: 
             Err(crossbeam_channel::TryRecvError::Disconnected) => tl.loading = None,
         }
     }
+    if let Some(rx) = &tl.compare_loading {
+        if let Ok(r) = rx.try_recv() {
+            match r {
+                Ok(c) => {
+                    tl.message = Some((format!("comparing with {}", c.name), false));
+                    tl.compare = Some(c);
+                }
+                Err(e) => tl.message = Some((format!("cannot compare: {e}"), true)),
+            }
+            tl.compare_loading = None;
+        }
+    }
     if let Some(rx) = &tl.report {
         if let Ok(r) = rx.try_recv() {
             tl.message = Some(match r {
@@ -142,6 +193,39 @@ fn read_review(scene: Res<OpenScene>, link: Option<ResMut<ReplayLink>>, mut tl: 
                 Err(e) => (format!("no report: {e}"), true),
             });
             tl.report = None;
+        }
+    }
+}
+
+/// While comparing with colours: run B's snapshot at the matching time, for `colours`.
+fn compare_colours(
+    link: Option<Res<ReplayLink>>,
+    scene: Res<OpenScene>,
+    mut tl: ResMut<Timeline>,
+    mut diff: ResMut<super::colours::ColourDifference>,
+) {
+    let (Some(link), Some(a)) = (link, tl.review.clone()) else {
+        diff.b = None;
+        return;
+    };
+    let Some(c) = tl.compare.as_mut().filter(|c| c.colour_difference) else {
+        if diff.b.is_some() {
+            diff.b = None;
+        }
+        return;
+    };
+    let t = c.b_time(&a, link.playback.time_s);
+    match c.player.seek(t) {
+        Ok(b) => {
+            if diff.map.len() != scene.site.rack_count() || diff.b.is_none() {
+                diff.map = match_racks(&scene.site, &c.player.site);
+            }
+            diff.b = Some(b);
+        }
+        Err(e) => {
+            c.colour_difference = false;
+            diff.b = None;
+            tl.message = Some((format!("run B: {e}"), true));
         }
     }
 }
@@ -256,7 +340,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, link: &ReplayLink, tl: &mut Timeline, out:
         });
         if let Some((a, b)) = pb.looping {
             ui.label(format!("loop {} – {}", clock(a), clock(b)));
-            if ui.small_button("✕").on_hover_text("stop looping").clicked() {
+            if ui.small_button("×").on_hover_text("stop looping").clicked() {
                 send(PlaybackCommand::SetLoop(None));
             }
         }
@@ -271,7 +355,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, link: &ReplayLink, tl: &mut Timeline, out:
             tl.log_open = !tl.log_open;
         }
         let now = pb.time_s;
-        if ui.button("🔖").on_hover_text("bookmark this moment (kept beside the recording)").clicked() {
+        if ui.button("Bookmark").on_hover_text("bookmark this moment (kept beside the recording)").clicked() {
             let n = tl.notes.notes.iter().filter(|n| n.bookmark).count() + 1;
             tl.add_note(Note { at_s: now, until_s: None, text: format!("bookmark {n}"), bookmark: true });
         }
@@ -301,10 +385,69 @@ pub fn timeline_ui(ui: &mut egui::Ui, link: &ReplayLink, tl: &mut Timeline, out:
             ui.colored_label(c, m);
         }
     });
+    compare_row(ui, tl);
     track(ui, link, tl, &mut send);
     for m in link.messages.iter().rev().take(2) {
         ui.colored_label(egui::Color32::from_rgb(240, 160, 30), m);
     }
+}
+
+/// Run B: a path to open, or what it is and how it compares.
+fn compare_row(ui: &mut egui::Ui, tl: &mut Timeline) {
+    ui.horizontal(|ui| {
+        ui.label("Compare");
+        match (&mut tl.compare, tl.review.as_ref()) {
+            (Some(c), Some(a)) => {
+                ui.label(egui::RichText::new(format!("B: {}", c.name)).color(egui::Color32::from_gray(200)));
+                ui.checkbox(&mut c.align_failures, "align first failures")
+                    .on_hover_text("line the runs up on their first failures, not on time zero");
+                ui.checkbox(&mut c.colour_difference, "colour A − B")
+                    .on_hover_text("the view's metric as this run minus run B: red higher here, blue lower");
+                let (la, lb) = (a.gpu_hours_lost, c.review.gpu_hours_lost);
+                ui.label(format!(
+                    "output lost: A {la:.2} GPU-h, B {lb:.2} GPU-h (A − B {:+.2}); tokens A {} B {}",
+                    la - lb,
+                    crate::incident::amount(a.tokens_lost),
+                    crate::incident::amount(c.review.tokens_lost)
+                ));
+                if ui.small_button("×").on_hover_text("stop comparing").clicked() {
+                    tl.compare = None;
+                }
+            }
+            _ => {
+                ui.add(
+                    egui::TextEdit::singleline(&mut tl.compare_path)
+                        .hint_text("another recording (.mcap) as run B")
+                        .desired_width(260.0),
+                );
+                let busy = tl.compare_loading.is_some();
+                if ui.add_enabled(!busy && !tl.compare_path.trim().is_empty(), egui::Button::new("Open as B")).clicked()
+                {
+                    let path = PathBuf::from(tl.compare_path.trim());
+                    let (tx, rx) = crossbeam_channel::bounded(1);
+                    std::thread::spawn(move || {
+                        let r = crate::recording::Player::open(&path).and_then(|mut player| {
+                            let review = review(&mut player, None, None, STRIP_POINTS)?;
+                            let name =
+                                path.file_name().map_or(path.display().to_string(), |n| n.to_string_lossy().into());
+                            Ok(Compare {
+                                name,
+                                player,
+                                review: Arc::new(review),
+                                align_failures: false,
+                                colour_difference: false,
+                            })
+                        });
+                        let _ = tx.send(r);
+                    });
+                    tl.compare_loading = Some(rx);
+                }
+                if busy {
+                    ui.spinner();
+                }
+            }
+        }
+    });
 }
 
 /// Writes the report of the whole recording on a thread, into `<recording>-report/` beside it.
@@ -391,6 +534,32 @@ fn track(ui: &mut egui::Ui, link: &ReplayLink, tl: &mut Timeline, send: &mut imp
                 egui::FontId::proportional(10.0),
                 egui::Color32::from_rgb(235, 90, 80),
             );
+        }
+        // Run B's strip, dashed, at the matching times.
+        if let Some(c) = &tl.compare {
+            let grey = egui::Color32::from_gray(190);
+            let shift = |t: f64| match (c.align_failures, r.onset_s, c.review.onset_s) {
+                (true, Some(oa), Some(ob)) => t - ob + oa,
+                _ => t,
+            };
+            let dashed = |ya: f32, yb: f32, lo: f64, hi: f64, v: &dyn Fn(&crate::incident::StripPoint) -> f64| {
+                let pts: Vec<egui::Pos2> = c
+                    .review
+                    .strip
+                    .iter()
+                    .filter(|p| (t0..=t1).contains(&shift(p.time_s)))
+                    .map(|p| {
+                        let f = ((v(p) - lo) / (hi - lo).max(1e-9)).clamp(0.0, 1.0) as f32;
+                        egui::pos2(x(shift(p.time_s)), yb - f * (yb - ya))
+                    })
+                    .collect();
+                painter.extend(egui::Shape::dashed_line(&pts, egui::Stroke::new(1.2, grey), 4.0, 3.0));
+            };
+            let (ya, yb) = band(19.0, 43.0);
+            dashed(ya, yb, 0.0, 1.0, &|p| p.output_fraction);
+            if lo.is_finite() {
+                dashed(ga, gb, lo - 1.0, hi + 1.0, &|p| p.max_gpu_c);
+            }
         }
         // Ticks: cleared first, then warnings, critical last (on top).
         let (ta, tb) = band(62.0, 73.0);
@@ -515,14 +684,14 @@ pub fn event_log(
                     for (i, n) in tl.notes.notes.iter().enumerate() {
                         ui.horizontal(|ui| {
                             let when = n.until_s.map_or(clock(n.at_s), |u| format!("{}–{}", clock(n.at_s), clock(u)));
-                            let mark = if n.bookmark { "🔖" } else { "✎" };
+                            let mark = if n.bookmark { "bookmark" } else { "note" };
                             if ui
                                 .add(egui::Label::new(format!("{mark} {when}  {}", n.text)).sense(egui::Sense::click()))
                                 .clicked()
                             {
                                 out.write(ReplayCommand(PlaybackCommand::SetTime(n.at_s)));
                             }
-                            if ui.small_button("✕").on_hover_text("remove this note").clicked() {
+                            if ui.small_button("×").on_hover_text("remove this note").clicked() {
                                 remove = Some(i);
                             }
                         });
