@@ -1234,3 +1234,49 @@ fn a_second_run_colours_the_view_by_the_difference() {
     let after = rack(&mut app, 100.0);
     assert!(after[0] > 0.3 && after[0] > after[2] + 0.2, "hotter in A, red: {after:?}");
 }
+
+/// The live run's past is kept: looking back shows the state of then while the run goes on,
+/// Back to live shows the newest again, and what is kept saves as a recording with its alarms.
+#[test]
+fn a_live_run_can_be_scrubbed_back_and_its_history_saved() {
+    use factory_twin::app::live_history::LiveRunHistory;
+    use factory_twin::recording::Player;
+    let mut app = app();
+    let fail = Failure { kind: FailureKind::Cdu, target: "all".into() };
+    app.world_mut().write_message(UiCommand(SimCommand::Apply(Action::Fail(fail))));
+    // One step at a time: the view keeps the states it was shown.
+    for i in 1..=40 {
+        app.world_mut().write_message(UiCommand(SimCommand::Step));
+        update_until(&mut app, |a| step(a) == Some(i));
+    }
+    let kept = app.world().resource::<LiveRunHistory>().history.range().unwrap();
+    assert_eq!((kept.start_s, kept.end_s), (0.0, 40.0));
+    let gpu = |app: &App| {
+        app.world().resource::<LatestSnapshot>().snapshot.as_ref().map(|s| (s.time_s, s.kpis.max_gpu_temp_c))
+    };
+    let now = gpu(&app).unwrap();
+    app.world_mut().resource_mut::<LiveRunHistory>().looking_at = Some(2.0);
+    app.update();
+    let then = gpu(&app).unwrap();
+    assert!(then.0 == 2.0 && then.1 < now.1, "the past is cooler: {then:?} vs {now:?}");
+    // The run goes on while we look back.
+    app.world_mut().write_message(UiCommand(SimCommand::Step));
+    update_until(&mut app, |a| a.world().resource::<LiveRunHistory>().history.range().unwrap().end_s == 41.0);
+    assert_eq!(gpu(&app).unwrap().0, 2.0, "still looking back");
+    app.world_mut().resource_mut::<LiveRunHistory>().looking_at = None;
+    app.update();
+    assert_eq!(gpu(&app).unwrap().0, 41.0, "back to live");
+    let path = std::env::temp_dir().join(format!("ft-live-history-{}.mcap", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let (site, events) = {
+        let h = app.world().resource::<LiveRunHistory>();
+        (app.world().resource::<OpenScene>().site.clone(), h.events.clone())
+    };
+    assert!(events.iter().any(|e| e.raised && e.object.contains("cdu-1")), "{events:?}");
+    app.world().resource::<LiveRunHistory>().history.save(&path, &site, &Default::default(), &events).unwrap();
+    let mut p = Player::open(&path).unwrap();
+    assert_eq!(p.time_range().end_s, 41.0);
+    assert_eq!(p.seek(2.0).unwrap().kpis.max_gpu_temp_c, then.1);
+    assert_eq!(p.events().unwrap().len(), events.len());
+    std::fs::remove_file(&path).unwrap();
+}

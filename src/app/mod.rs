@@ -9,6 +9,7 @@ pub mod files;
 pub mod frame_stats;
 pub mod inspector;
 pub mod layout_store;
+pub mod live_history;
 pub mod outliner;
 pub mod panels;
 pub mod pointer;
@@ -140,6 +141,7 @@ pub fn plugin(app: &mut App) {
         layout_store::plugin,
         editor::plugin,
         timeline::plugin,
+        live_history::plugin,
     ))
     .add_systems(Startup, build_network)
     .add_systems(Update, build_network.run_if(scene_rebuilds).in_set(AppSystems::Rebuild));

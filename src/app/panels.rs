@@ -104,6 +104,8 @@ pub struct PanelState<'w> {
     replay_commands: MessageWriter<'w, ReplayCommand>,
     timeline: ResMut<'w, super::timeline::Timeline>,
     difference: Res<'w, super::colours::ColourDifference>,
+    live_history: ResMut<'w, super::live_history::LiveRunHistory>,
+    sim_start: Option<Res<'w, super::sim_link::SimStart>>,
     layers: ResMut<'w, super::facility_view::Layers>,
     layout: ResMut<'w, super::layout_store::UiLayout>,
     files: Option<ResMut<'w, super::files::FileOpen>>,
@@ -194,6 +196,7 @@ pub fn panels_ui(
             super::timeline::timeline_ui(ui, replay, &mut state.timeline, &mut state.replay_commands);
         } else if let Some(link) = &link {
             live_bar(ui, link, &mut failure, &mut commands);
+            super::live_history::history_ui(ui, &mut state.live_history, &scene, state.sim_start.as_deref());
         }
         ui.add_space(2.0);
     });

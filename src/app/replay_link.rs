@@ -50,7 +50,7 @@ pub(super) fn plugin(app: &mut App) {
 
 /// Playback follows the wall clock, not Bevy's virtual time: that one is clamped to 250 ms a
 /// frame, so a replay at 10× fell to ~2× whenever frames took longer.
-fn drive_playback(
+pub(super) fn drive_playback(
     time: Res<Time<Real>>,
     mut reader: MessageReader<ReplayCommand>,
     link: Option<ResMut<ReplayLink>>,

@@ -9,6 +9,7 @@
 //! progress.
 
 pub mod codec;
+pub mod history;
 pub mod playback;
 
 use std::collections::BTreeMap;
