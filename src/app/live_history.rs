@@ -127,7 +127,7 @@ pub fn history_ui(ui: &mut egui::Ui, h: &mut LiveRunHistory, scene: &OpenScene, 
         let mb = h.history.bytes() as f64 / (1 << 20) as f64;
         ui.label(format!("History: {} – {} kept ({mb:.1} MB)", clock(range.start_s), clock(range.end_s)))
             .on_hover_text("the live run's recent past, in memory: drag on the track to look back");
-        let w = (ui.available_width() - 420.0).max(160.0);
+        let w = (ui.available_width() - 600.0).max(160.0);
         let (rect, response) = ui.allocate_exact_size(egui::vec2(w, 16.0), egui::Sense::click_and_drag());
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 3.0, ui.visuals().extreme_bg_color);
