@@ -193,7 +193,7 @@ pub fn panels_ui(
     egui::Panel::bottom("transport").show_separator_line(has_transport).show(&mut root, |ui| {
         ui.add_space(2.0);
         if let Some(replay) = &state.replay {
-            super::timeline::timeline_ui(ui, replay, &mut state.timeline, &mut state.replay_commands);
+            super::timeline::timeline_ui(ui, replay, &mut state.timeline, &mut state.replay_commands, colours.metric);
         } else if let Some(link) = &link {
             live_bar(ui, link, &mut failure, &mut commands);
             super::live_history::history_ui(ui, &mut state.live_history, &scene, state.sim_start.as_deref());

@@ -293,7 +293,13 @@ fn speed_text(s: f64) -> String {
 }
 
 /// The whole timeline: transport row, then the track with the KPI strip.
-pub fn timeline_ui(ui: &mut egui::Ui, link: &ReplayLink, tl: &mut Timeline, out: &mut MessageWriter<ReplayCommand>) {
+pub fn timeline_ui(
+    ui: &mut egui::Ui,
+    link: &ReplayLink,
+    tl: &mut Timeline,
+    out: &mut MessageWriter<ReplayCommand>,
+    metric: crate::metric::Metric,
+) {
     let pb = &link.playback;
     let mut send = |c| {
         out.write(ReplayCommand(c));
@@ -386,7 +392,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, link: &ReplayLink, tl: &mut Timeline, out:
         }
     });
     compare_row(ui, tl);
-    track(ui, link, tl, &mut send);
+    track(ui, link, tl, &mut send, metric);
     for m in link.messages.iter().rev().take(2) {
         ui.colored_label(egui::Color32::from_rgb(240, 160, 30), m);
     }
@@ -471,16 +477,23 @@ fn start_report(tl: &mut Timeline) {
 
 /// The track: failures as bars, events as ticks (the most severe on top), the KPI strip, the
 /// loop range and the playhead. Click or drag to seek; Shift-drag to loop a range.
-fn track(ui: &mut egui::Ui, link: &ReplayLink, tl: &mut Timeline, send: &mut impl FnMut(PlaybackCommand)) {
+fn track(
+    ui: &mut egui::Ui,
+    link: &ReplayLink,
+    tl: &mut Timeline,
+    send: &mut impl FnMut(PlaybackCommand),
+    metric: crate::metric::Metric,
+) {
     let pb = &link.playback;
     let (rect, response) =
-        ui.allocate_exact_size(egui::vec2(ui.available_width(), 74.0), egui::Sense::click_and_drag());
+        ui.allocate_exact_size(egui::vec2(ui.available_width(), 92.0), egui::Sense::click_and_drag());
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 3.0, ui.visuals().extreme_bg_color);
     let (t0, t1) = (pb.range.start_s, pb.range.end_s.max(pb.range.start_s + 1e-9));
     let x = |t: f64| rect.left() + (((t - t0) / (t1 - t0)).clamp(0.0, 1.0) as f32) * rect.width();
     let time_at = |px: f32| time_at(px, rect.left(), rect.right(), t0, t1);
-    // Bands, top to bottom: failures 3..11, alarms 12..17, output 19..43, GPU 45..61, ticks 62..73.
+    // Bands, top to bottom: failures 3..11, alarms 12..17, output 19..43, GPU 45..61, the view's
+    // metric 63..79 (when it is neither), ticks 80..91.
     let band = |a: f32, b: f32| (rect.top() + a, rect.top() + b);
     if let Some((a, b)) = pb.looping {
         let r = egui::Rect::from_x_y_ranges(x(a)..=x(b), rect.y_range());
@@ -535,6 +548,30 @@ fn track(ui: &mut egui::Ui, link: &ReplayLink, tl: &mut Timeline, send: &mut imp
                 egui::Color32::from_rgb(235, 90, 80),
             );
         }
+        // The metric the view is coloured by, as the site's worst (or total) of it.
+        use crate::metric::Metric;
+        let third: Option<(&str, fn(&crate::incident::StripPoint) -> f64)> = match metric {
+            Metric::InletAir => Some(("hottest rack inlet", |p| p.max_inlet_c)),
+            Metric::Coolant => Some(("hottest coolant", |p| p.max_coolant_c)),
+            Metric::Power => Some(("IT power", |p| p.it_kw)),
+            _ => None,
+        };
+        if let Some((name, v)) = third {
+            let (lo3, hi3) =
+                r.strip.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(v(p)), b.max(v(p))));
+            if lo3.is_finite() {
+                let (ma, mb) = band(63.0, 79.0);
+                let pad = ((hi3 - lo3) * 0.05).max(1e-6);
+                line(ma, mb, lo3 - pad, hi3 + pad, &v, egui::Color32::from_rgb(190, 150, 255));
+                painter.text(
+                    egui::pos2(rect.left() + 3.0, ma),
+                    egui::Align2::LEFT_TOP,
+                    format!("{name} {lo3:.0}–{hi3:.0} {}", metric.unit()),
+                    egui::FontId::proportional(10.0),
+                    egui::Color32::from_rgb(190, 150, 255),
+                );
+            }
+        }
         // Run B's strip, dashed, at the matching times.
         if let Some(c) = &tl.compare {
             let grey = egui::Color32::from_gray(190);
@@ -562,7 +599,7 @@ fn track(ui: &mut egui::Ui, link: &ReplayLink, tl: &mut Timeline, send: &mut imp
             }
         }
         // Ticks: cleared first, then warnings, critical last (on top).
-        let (ta, tb) = band(62.0, 73.0);
+        let (ta, tb) = band(80.0, 91.0);
         for pass in 0..3 {
             for e in &r.events {
                 let rank = match (e.raised, e.severity) {
