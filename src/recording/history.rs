@@ -4,14 +4,13 @@
 //! the bytes pass the bound the oldest chunk goes. A change of shape (a layout edit) or of
 //! direction (a reset) starts the history over.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::Arc;
 
 use super::codec::{Columns, Prior, Shape, decode, encode_into, flatten, unflatten};
-use super::{STATE_ENCODING, TimeRange, ns};
+use super::{TimeRange, ns};
 use crate::model::Site;
-use crate::scene;
 use crate::sim::{Alarm, Scenario, Snapshot};
 
 /// Samples per chunk: a seek decodes at most this many.
@@ -141,36 +140,15 @@ impl RunHistory {
     /// existing file): the scene, the scenario, the samples chunk by chunk, and `events`.
     pub fn save(&self, path: &Path, site: &Site, scenario: &Scenario, events: &[Alarm]) -> Result<(), String> {
         let range = self.range().ok_or("nothing kept yet")?;
-        let file = std::fs::File::options().write(true).create_new(true).open(path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                format!("{} already exists: choose another name (recordings are never overwritten)", path.display())
-            } else {
-                format!("cannot create {}: {e}", path.display())
-            }
-        })?;
+        let super::NewFile { mut mcap, state, events: events_ch } =
+            super::new_file(path, site, scenario, range.start_s)?;
         let err = |e: mcap::McapError| format!("{}: {e}", path.display());
-        let mut mcap = mcap::WriteOptions::new()
-            .profile("factory-twin")
-            .compression(None)
-            .chunk_size(Some(u64::MAX))
-            .create(std::io::BufWriter::new(file))
-            .map_err(err)?;
-        let scene_ch = mcap.add_channel(0, "/scene", "ron", &BTreeMap::new()).map_err(err)?;
-        let scenario_ch = mcap.add_channel(0, "/scenario", "ron", &BTreeMap::new()).map_err(err)?;
-        let state = mcap.add_channel(0, "/state", STATE_ENCODING, &BTreeMap::new()).map_err(err)?;
-        let events_ch = mcap.add_channel(0, "/events", "json", &BTreeMap::new()).map_err(err)?;
-        let t0 = ns(range.start_s);
-        let scene_text = scene::to_ron(site).map_err(|e| e.to_string())?;
-        let scenario_text =
-            ron::ser::to_string_pretty(scenario, ron::ser::PrettyConfig::default()).map_err(|e| e.to_string())?;
         let mut seq = 0u32;
         let mut write = |mcap: &mut mcap::Writer<_>, ch: u16, t: u64, data: &[u8]| {
             seq += 1;
             let header = mcap::records::MessageHeader { channel_id: ch, sequence: seq, log_time: t, publish_time: t };
             mcap.write_to_known_channel(&header, data).map_err(err)
         };
-        write(&mut mcap, scene_ch, t0, scene_text.as_bytes())?;
-        write(&mut mcap, scenario_ch, t0, scenario_text.as_bytes())?;
         let mut events = events.iter().filter(|e| e.time_s >= range.start_s && e.time_s <= range.end_s).peekable();
         for chunk in &self.chunks {
             // Each chunk of the file opens with its keyframe, as the player expects.
@@ -197,6 +175,7 @@ impl RunHistory {
 mod tests {
     use super::*;
     use crate::recording::Player;
+    use crate::scene;
     use crate::sim::{Action, Event, Failure, FailureKind, Simulation};
 
     fn run(seconds: usize) -> (Simulation, Vec<Snapshot>) {

@@ -197,6 +197,54 @@ fn next_message(rx: &crossbeam_channel::Receiver<WriterMsg>) -> Option<WriterMsg
     }
 }
 
+/// A new recording file with its channels, the scene and the scenario written.
+struct NewFile {
+    mcap: mcap::Writer<BufWriter<File>>,
+    state: u16,
+    events: u16,
+}
+
+/// Creates `path` (never over an existing file), adds the channels and writes the scene and
+/// scenario at `t0`: what `Recorder` and `RunHistory::save` both start with.
+fn new_file(path: &Path, site: &Site, scenario: &Scenario, t0: f64) -> Result<NewFile, String> {
+    let file = File::options().write(true).create_new(true).open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            format!(
+                "{} already exists: choose another name or remove it first (recordings are never overwritten)",
+                path.display()
+            )
+        } else {
+            format!("cannot create {}: {e}", path.display())
+        }
+    })?;
+    let mcap_err = |e: mcap::McapError| format!("{}: {e}", path.display());
+    let mut mcap = mcap::WriteOptions::new()
+        .profile("factory-twin")
+        // No chunk compression: the state is already bit-packed (codec.rs). zstd on top took
+        // another third off the size but cost the writer half a simulation step per sample,
+        // which is what decided whether recording slowed the simulation.
+        .compression(None)
+        // Chunks end at keyframes (flush), not at a size.
+        .chunk_size(Some(u64::MAX))
+        // Uncompressed records go straight to the file: buffer them. The writer seeks back to
+        // finish each chunk's header, which flushes the buffer at least once a chunk.
+        .create(BufWriter::with_capacity(1 << 20, file))
+        .map_err(mcap_err)?;
+    let scene_ch = mcap.add_channel(0, "/scene", "ron", &BTreeMap::new()).map_err(mcap_err)?;
+    let scenario_ch = mcap.add_channel(0, "/scenario", "ron", &BTreeMap::new()).map_err(mcap_err)?;
+    let state = mcap.add_channel(0, "/state", STATE_ENCODING, &BTreeMap::new()).map_err(mcap_err)?;
+    let events = mcap.add_channel(0, "/events", "json", &BTreeMap::new()).map_err(mcap_err)?;
+    let scene_text = scene::to_ron(site).map_err(|e| e.to_string())?;
+    let scenario_text =
+        ron::ser::to_string_pretty(scenario, ron::ser::PrettyConfig::default()).map_err(|e| e.to_string())?;
+    let t0 = ns(t0);
+    for (ch, data) in [(scene_ch, scene_text.as_bytes()), (scenario_ch, scenario_text.as_bytes())] {
+        let header = mcap::records::MessageHeader { channel_id: ch, sequence: 0, log_time: t0, publish_time: t0 };
+        mcap.write_to_known_channel(&header, data).map_err(mcap_err)?;
+    }
+    Ok(NewFile { mcap, state, events })
+}
+
 impl Recorder {
     /// Creates `path` (never overwriting an existing file) and writes the scene and scenario.
     /// `period_s` is the sample period in sim seconds (1 s = 1 Hz).
@@ -204,41 +252,7 @@ impl Recorder {
         if !(period_s.is_finite() && period_s > 0.0) {
             return Err(format!("record rate: a period of {period_s} s is not positive"));
         }
-        let file = File::options().write(true).create_new(true).open(path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                format!(
-                    "{} already exists: choose another name or remove it first (recordings are never overwritten)",
-                    path.display()
-                )
-            } else {
-                format!("cannot create {}: {e}", path.display())
-            }
-        })?;
-        let mcap_err = |e: mcap::McapError| format!("{}: {e}", path.display());
-        let mut mcap = mcap::WriteOptions::new()
-            .profile("factory-twin")
-            // No chunk compression: the state is already bit-packed (codec.rs). zstd on top took
-            // another third off the size but cost the writer half a simulation step per
-            // sample, which is what decided whether recording slowed the simulation.
-            .compression(None)
-            // Chunks end at keyframes (flush), not at a size.
-            .chunk_size(Some(u64::MAX))
-            // Uncompressed records go straight to the file: buffer them. The writer seeks back
-            // to finish each chunk's header, which flushes the buffer at least once a chunk.
-            .create(BufWriter::with_capacity(1 << 20, file))
-            .map_err(mcap_err)?;
-        let scene_ch = mcap.add_channel(0, "/scene", "ron", &BTreeMap::new()).map_err(mcap_err)?;
-        let scenario_ch = mcap.add_channel(0, "/scenario", "ron", &BTreeMap::new()).map_err(mcap_err)?;
-        let state = mcap.add_channel(0, "/state", STATE_ENCODING, &BTreeMap::new()).map_err(mcap_err)?;
-        let events = mcap.add_channel(0, "/events", "json", &BTreeMap::new()).map_err(mcap_err)?;
-        let scene_text = scene::to_ron(sim.site()).map_err(|e| e.to_string())?;
-        let scenario_text =
-            ron::ser::to_string_pretty(scenario, ron::ser::PrettyConfig::default()).map_err(|e| e.to_string())?;
-        let t0 = ns(sim.time_s());
-        for (ch, data) in [(scene_ch, scene_text.as_bytes()), (scenario_ch, scenario_text.as_bytes())] {
-            let header = mcap::records::MessageHeader { channel_id: ch, sequence: 0, log_time: t0, publish_time: t0 };
-            mcap.write_to_known_channel(&header, data).map_err(mcap_err)?;
-        }
+        let NewFile { mcap, state, events } = new_file(path, sim.site(), scenario, sim.time_s())?;
         let batch_size = batch_for(Shape::of_network(sim.network()).racks as usize);
         // Copies in flight: the batch being filled, the queued ones, the one being written.
         let (spare_tx, spare) = crossbeam_channel::bounded((QUEUED_BATCHES + 2) * batch_size);
