@@ -1233,6 +1233,17 @@ fn a_second_run_colours_the_view_by_the_difference() {
     assert!(before[..3].iter().all(|c| (c - 0.95).abs() < 0.02), "same state, white: {before:?}");
     let after = rack(&mut app, 100.0);
     assert!(after[0] > 0.3 && after[0] > after[2] + 0.2, "hotter in A, red: {after:?}");
+    // The inspector charts the selected rack in both runs over the same minutes.
+    use factory_twin::app::inspector::History;
+    use factory_twin::app::selection::Select;
+    app.world_mut().write_message(Select { tag: Some(0), focus: false });
+    app.update();
+    app.update();
+    let h = app.world().resource::<History>();
+    let (a_last, b_last) = (h.samples.back().unwrap(), h.b_samples.last().unwrap());
+    assert_eq!(h.samples.front().unwrap().time_s, h.b_samples.first().unwrap().time_s);
+    assert_eq!((a_last.time_s, b_last.time_s), (100.0, 100.0));
+    assert!(a_last.temps[0] > b_last.temps[0] + 10.0, "A's GPU hotter: {a_last:?} vs {b_last:?}");
 }
 
 /// The live run's past is kept: looking back shows the state of then while the run goes on,

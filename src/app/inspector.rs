@@ -30,6 +30,9 @@ pub const HISTORY_LEN: usize = 600;
 pub struct History {
     pub tag: Option<u32>,
     pub samples: VecDeque<Sample>,
+    /// The same object in a compared run B over the same stretch, at A's times (the timeline
+    /// fills it while comparing).
+    pub b_samples: Vec<Sample>,
 }
 
 /// One row of the charts; a value that does not apply to the object is NaN.
@@ -68,6 +71,7 @@ fn forget_history(mut live: ResMut<LiveHistory>, mut history: ResMut<History>) {
     live.snapshots.clear();
     history.tag = None;
     history.samples.clear();
+    history.b_samples.clear();
 }
 
 fn keep_live_history(
@@ -381,15 +385,14 @@ fn charts(ui: &mut egui::Ui, history: &History, kind: Option<ObjectKind>) {
         return;
     }
     let now = history.samples.back().map_or(0.0, |x| x.time_s);
-    let series = |f: &dyn Fn(&Sample) -> f32| -> PlotPoints<'static> {
-        history
-            .samples
-            .iter()
-            .filter(|x| f(x).is_finite())
-            .map(|x| [(x.time_s - now) / 60.0, f(x) as f64])
-            .collect::<Vec<_>>()
-            .into()
+    let points = |samples: &mut dyn Iterator<Item = &Sample>, f: &dyn Fn(&Sample) -> f32| -> PlotPoints<'static> {
+        samples.filter(|x| f(x).is_finite()).map(|x| [(x.time_s - now) / 60.0, f(x) as f64]).collect::<Vec<_>>().into()
     };
+    let series = |f: &dyn Fn(&Sample) -> f32| points(&mut history.samples.iter(), f);
+    // Run B, when comparing: dashed and paler, named "(B)".
+    let b_series = |f: &dyn Fn(&Sample) -> f32| points(&mut history.b_samples.iter(), f);
+    let compared = !history.b_samples.is_empty();
+    let pale = |c: egui::Color32| c.gamma_multiply(0.55);
     let names = match kind {
         Some(ObjectKind::Rack(_)) => ["GPU", "coolant", "inlet air"],
         Some(ObjectKind::Cdu(_)) => ["supply", "return", ""],
@@ -414,18 +417,34 @@ fn charts(ui: &mut egui::Ui, history: &History, kind: Option<ObjectKind>) {
             for (k, name) in names.iter().enumerate() {
                 if !name.is_empty() {
                     p.line(Line::new(*name, series(&|x| x.temps[k])).color(colours[k]));
+                    if compared {
+                        let line = Line::new(format!("{name} (B)"), b_series(&|x| x.temps[k]));
+                        p.line(line.color(pale(colours[k])).style(egui_plot::LineStyle::dashed_loose()));
+                    }
                 }
             }
         });
     }
     ui.small(if matches!(kind, Some(ObjectKind::Cdu(_))) { "heat, kW" } else { "power, kW" });
     chart("power", 90.0).include_y(0.0).show(ui, |p| {
-        p.line(Line::new("power", series(&|x| x.power_kw)).color(egui::Color32::from_rgb(230, 200, 80)));
+        let c = egui::Color32::from_rgb(230, 200, 80);
+        p.line(Line::new("power", series(&|x| x.power_kw)).color(c));
+        if compared {
+            p.line(
+                Line::new("power (B)", b_series(&|x| x.power_kw))
+                    .color(pale(c))
+                    .style(egui_plot::LineStyle::dashed_loose()),
+            );
+        }
     });
     if history.samples.iter().any(|x| x.flow.is_finite()) {
         ui.small("coolant flow, % of design");
         chart("flow", 90.0).include_y(0.0).include_y(100.0).show(ui, |p| {
             p.line(Line::new("flow", series(&|x| x.flow * 100.0)).color(colours[1]));
+            if compared {
+                let line = Line::new("flow (B)", b_series(&|x| x.flow * 100.0));
+                p.line(line.color(pale(colours[1])).style(egui_plot::LineStyle::dashed_loose()));
+            }
         });
     }
 }

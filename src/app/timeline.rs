@@ -198,16 +198,22 @@ fn read_review(scene: Res<OpenScene>, link: Option<ResMut<ReplayLink>>, mut tl: 
 }
 
 /// While comparing with colours: run B's snapshot at the matching time, for `colours`.
+#[allow(clippy::too_many_arguments)]
 fn compare_colours(
     link: Option<Res<ReplayLink>>,
     scene: Res<OpenScene>,
     mut tl: ResMut<Timeline>,
     mut diff: ResMut<super::colours::ColourDifference>,
+    mut history: ResMut<super::inspector::History>,
+    tags: Option<Res<FacilityTags>>,
+    net: Option<Res<super::SiteNetwork>>,
+    mut charted: Local<Option<(u32, f64, f64)>>,
 ) {
     let (Some(link), Some(a)) = (link, tl.review.clone()) else {
         diff.b = None;
         return;
     };
+    compare_charts(&mut tl, &a, &mut history, tags.as_deref(), net.as_deref(), &scene, &mut charted);
     let Some(c) = tl.compare.as_mut().filter(|c| c.colour_difference) else {
         if diff.b.is_some() {
             diff.b = None;
@@ -228,6 +234,60 @@ fn compare_colours(
             tl.message = Some((format!("run B: {e}"), true));
         }
     }
+}
+
+/// While comparing: the selected object's samples in run B over the stretch its charts show,
+/// worked out again when the selection or the stretch changes by more than ten seconds. Racks
+/// are matched by id; other objects by their place in the list when B has as many of them.
+fn compare_charts(
+    tl: &mut Timeline,
+    a: &Review,
+    history: &mut super::inspector::History,
+    tags: Option<&FacilityTags>,
+    net: Option<&super::SiteNetwork>,
+    scene: &OpenScene,
+    charted: &mut Option<(u32, f64, f64)>,
+) {
+    let (Some(c), Some(tags), Some(tag)) = (tl.compare.as_mut(), tags, history.tag) else {
+        history.b_samples.clear();
+        *charted = None;
+        return;
+    };
+    let (Some(first), Some(last)) =
+        (history.samples.front().map(|x| x.time_s), history.samples.back().map(|x| x.time_s))
+    else {
+        return;
+    };
+    if charted.is_some_and(|(t, f, l)| t == tag && (f - first).abs() < 10.0 && (l - last).abs() < 10.0) {
+        return;
+    }
+    *charted = Some((tag, first, last));
+    let offset = c.b_time(a, 0.0);
+    let rack = match tags.kind(tag) {
+        Some(super::tags::ObjectKind::Rack(i)) => match_racks(&scene.site, &c.player.site).get(i).copied().flatten(),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    let _ = c.player.samples_between(first + offset, last + offset, |x| {
+        // B's state, renumbered to A's object where racks differ.
+        let sample = match (tags.kind(tag), rack) {
+            (Some(super::tags::ObjectKind::Rack(i)), Some(j)) if i != j => {
+                let mut moved = x.clone();
+                for (col, b) in moved.racks.values_mut().into_iter().zip(x.racks.values()) {
+                    if let (Some(to), Some(v)) = (col.get_mut(i), b.get(j)) {
+                        *to = *v;
+                    }
+                }
+                super::inspector::sample(&moved, tags, net, tag)
+            }
+            (Some(super::tags::ObjectKind::Rack(_)), None) => None,
+            _ if tags.fits(x) => super::inspector::sample(x, tags, net, tag),
+            _ => None,
+        };
+        out.extend(sample.map(|s| super::inspector::Sample { time_s: s.time_s - offset, ..s }));
+        Ok(())
+    });
+    history.b_samples = out;
 }
 
 /// The timeline's keys, while no text field has the keyboard.
