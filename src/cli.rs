@@ -65,7 +65,8 @@ pub enum Command {
     Report(IncidentArgs),
     /// Write a PNG of the default view: a scene simulated to --at, or a recording seeked to it.
     Render(RenderArgs),
-    /// Benchmark tool (BENCHMARKS.md): the viewer's per-frame CPU work without a renderer.
+    /// Benchmark tool (BENCHMARKS.md): the viewer's per-frame CPU work without a renderer (a
+    /// recording: scrubbing across it).
     #[command(hide = true)]
     BenchFrames {
         scene: PathBuf,
@@ -544,6 +545,24 @@ fn render(args: RenderArgs) -> ExitCode {
 
 #[cfg(feature = "app")]
 fn bench_frames(scene: &Path, frames: usize, edit: bool) -> ExitCode {
+    if scene.extension().is_some_and(|e| e == "mcap") {
+        let r = crate::recording::Player::open(scene).and_then(|p| {
+            let racks = p.site.rack_count();
+            crate::app::frame_stats::headless_scrub(p, frames.max(10)).map(|m| (racks, m))
+        });
+        return match r {
+            Ok((racks, (mean, p50, p95))) => {
+                emit(&format!(
+                    "{{\"racks\": {racks}, \"frames\": {frames}, \"scrub_ms_mean\": {mean:.3}, \"scrub_ms_p50\": {p50:.3}, \"scrub_ms_p95\": {p95:.3}}}"
+                ));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let r = load_scene_or_demo(Some(scene)).and_then(|(_, site)| {
         let racks = site.racks().count();
         let m = if edit {

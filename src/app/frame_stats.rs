@@ -124,6 +124,36 @@ pub fn headless(site: crate::model::Site, frames: usize) -> Result<(f64, f64, f6
     Ok((mean, ms[ms.len() / 2], ms[(ms.len() * 95) / 100]))
 }
 
+/// `bench-frames RECORDING`: scrubbing, as a drag along the timeline does — each frame asks for a
+/// time further on (the whole recording over `frames` frames, so every frame lands in another
+/// chunk), seeks, recolours and runs the rest of the schedule. Returns (mean, p50, p95) ms.
+pub fn headless_scrub(player: crate::recording::Player, frames: usize) -> Result<(f64, f64, f64), String> {
+    use crate::recording::playback::PlaybackCommand;
+    let range = player.time_range();
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins);
+    super::insert_source(&mut app, "bench".into(), player.site.clone(), super::Source::Replay(Box::new(player)));
+    app.add_plugins(super::plugin);
+    app.update();
+    app.world_mut().write_message(super::selection::Select { tag: Some(0), focus: false });
+    let mut ms = Vec::with_capacity(frames);
+    for i in 0..frames + 20 {
+        let t = range.start_s + (range.end_s - range.start_s) * (i % (frames + 1)) as f64 / frames as f64;
+        let t0 = Instant::now();
+        app.world_mut().write_message(super::replay_link::ReplayCommand(PlaybackCommand::SetTime(t)));
+        app.update();
+        if i >= 20 {
+            ms.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    if app.world().resource::<super::colours::CurrentColours>().0.is_empty() {
+        return Err("nothing was coloured".into());
+    }
+    ms.sort_by(f64::total_cmp);
+    let mean = ms.iter().sum::<f64>() / ms.len() as f64;
+    Ok((mean, ms[ms.len() / 2], ms[(ms.len() * 95) / 100]))
+}
+
 /// `bench-frames --edit`: the main schedule's CPU per step of dragging a row (the editor applies
 /// the edit, the hall's layout is checked, the row's entities move, the edits go to the sim as
 /// a message), in ms per edit over the two updates it takes (mean, p50, p95). No simulation
