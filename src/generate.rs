@@ -88,12 +88,16 @@ pub fn generate(opts: &GenerateOptions) -> Result<Site, String> {
     // Halls on a square-ish grid, each with its outdoor plant on its south side.
     let cols = (opts.halls as f64).sqrt().ceil() as usize;
     let mut pitch = (0.0, 0.0);
+    // Every hall's plant is laid out in the first hall's lane (the first hall has the most racks,
+    // so the widest floor and the deepest plant): no other hall's plant reaches past the pitch.
+    let mut lane = None;
     for h in 0..opts.halls {
         let n = per_hall_base + usize::from(h < extra);
         let origin = ((h % cols) as f64 * pitch.0, (h / cols) as f64 * pitch.1);
-        let (w, d) = add_hall(&mut site, &ty, opts.cooling, h, n, origin, &mut rng);
+        let (w, d, l) = add_hall(&mut site, &ty, opts.cooling, h, n, origin, lane, &mut rng);
         if h == 0 {
             pitch = (w + 20.0, d + 12.0);
+            lane = Some(l);
         }
     }
     Ok(site)
@@ -103,8 +107,10 @@ fn round_up(x: f64, step: f64) -> f64 {
     (x / step).ceil() * step
 }
 
-/// Adds one hall with its plant and power at `origin`; returns the width and depth of the hall
-/// with its plant.
+#[allow(clippy::too_many_arguments)]
+/// Adds one hall with its plant and power at `origin`, the plant in rows no wider than `lane`
+/// (the hall's width and the gap beside it by default); returns the width and depth of the hall
+/// with its plant, and the lane used.
 fn add_hall(
     site: &mut Site,
     ty: &RackType,
@@ -112,8 +118,9 @@ fn add_hall(
     h: usize,
     racks: usize,
     origin: (f64, f64),
+    lane: Option<f64>,
     rng: &mut ChaCha8Rng,
-) -> (f64, f64) {
+) -> (f64, f64, f64) {
     let (x0, y0) = origin;
     let hall_id = format!("hall-{}", h + 1);
     let liquid_kw = ty.max_kw * ty.liquid_fraction;
@@ -268,7 +275,7 @@ fn add_hall(
     let ch_count = |kw: f64| (kw / CHILLER_KW).ceil().max(1.0) as usize + 1;
     // The plant stands south of its hall in rows no wider than the hall and the lane beside it
     // (the next hall's plant starts there): dry coolers, then chillers behind them.
-    let lane = hall.size.0 + 14.0;
+    let lane = lane.unwrap_or(hall.size.0 + 14.0);
     let (dc_cols, ch_cols) = ((lane / 13.0).floor().max(1.0) as usize, (lane / 6.5).floor().max(1.0) as usize);
     let dc_rows = loop_kw.iter().map(|&kw| dc_count(kw)).sum::<usize>().div_ceil(dc_cols);
     let ch_rows = loop_kw.iter().map(|&kw| ch_count(kw)).sum::<usize>().div_ceil(ch_cols);
@@ -344,7 +351,7 @@ fn add_hall(
     site.power.feeds.push(UtilityFeed { id: feed_id, capacity_kw: round_up(feed_kw * 1.2, 100.0) });
     let depth = hall.size.1;
     site.halls.push(hall);
-    (width, depth + plant_depth)
+    (width, depth + plant_depth, lane)
 }
 
 /// A, B, …, Z, AA, AB, …
@@ -396,7 +403,9 @@ mod tests {
     fn the_largest_and_smallest_requests_validate() {
         for ty in builtin_rack_types() {
             let cooling = if ty.is_liquid() { Cooling::Liquid } else { Cooling::Air };
-            for (n, h) in [(1, 1), (10_000, 1), (10, 10), (10_000, 10)] {
+            // 8,689 in 4: its narrower halls once laid their plant out deeper than the first's,
+            // into the hall behind.
+            for (n, h) in [(1, 1), (10_000, 1), (10, 10), (10_000, 10), (8_689, 4)] {
                 let site = generate(&opts(n, &ty.id, cooling, h)).unwrap();
                 assert_eq!(site.rack_count(), n);
                 let e = errors(&site);
