@@ -49,7 +49,9 @@ pub fn load_notes(recording: &Path) -> Result<Notes, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Notes { version: 1, notes: Vec::new() }),
         Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
     };
-    ron::from_str::<Notes>(&text).map_err(|e| {
+    // `until_s: 300.0` as people write it, and `Some(300.0)` as older files had it.
+    let options = ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+    options.from_str::<Notes>(&text).map_err(|e| {
         format!("{}:{}:{}: {}; fix or remove the file", path.display(), e.span.start.line, e.span.start.col, e.code)
     })
 }
@@ -59,7 +61,14 @@ pub fn save_notes(recording: &Path, notes: &Notes) -> Result<(), String> {
     let mut sorted = notes.clone();
     sorted.version = 1;
     sorted.notes.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
-    let text = ron::ser::to_string_pretty(&sorted, ron::ser::PrettyConfig::default()).map_err(|e| e.to_string())?;
+    // Tenths of a second: a note is put at a moment on a track, not at a float's last digit.
+    let tenth = |t: f64| (t * 10.0).round() / 10.0;
+    for n in &mut sorted.notes {
+        n.at_s = tenth(n.at_s);
+        n.until_s = n.until_s.map(tenth);
+    }
+    let pretty = ron::ser::PrettyConfig::default().extensions(ron::extensions::Extensions::IMPLICIT_SOME);
+    let text = ron::ser::to_string_pretty(&sorted, pretty).map_err(|e| e.to_string())?;
     let path = notes_path(recording);
     crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
@@ -78,7 +87,8 @@ pub struct Picture {
 pub fn picture_moments(r: &Review) -> Vec<(&'static str, String, f64)> {
     let mut out = Vec::new();
     let Some(onset) = r.onset_s else { return out };
-    out.push(("onset", format!("onset, {}", clock(onset)), onset));
+    // The sample at the failure's own time is the state just before it: show the next one.
+    out.push(("onset", format!("just after onset, {}", clock(onset + 1.0)), onset + 1.0));
     let worst = if r.lowest_output.0 < FULL_OUTPUT { r.lowest_output.1 } else { r.peak_gpu_c.1 };
     if worst > onset {
         out.push(("worst", format!("worst moment, {}", clock(worst)), worst));
@@ -981,6 +991,8 @@ mod notes_tests {
         save_notes(&rec, &notes).unwrap();
         let back = load_notes(&rec).unwrap();
         assert_eq!(back.notes.iter().map(|n| n.at_s).collect::<Vec<_>>(), [600.0, 900.0], "in time order");
+        let text = std::fs::read_to_string(notes_path(&rec)).unwrap();
+        assert!(text.contains("until_s: 1200.0") && !text.contains("Some("), "as people write it: {text}");
         let mut r = Review {
             scene: "s".into(),
             from_s: 0.0,

@@ -1280,14 +1280,18 @@ fn a_live_run_can_be_scrubbed_back_and_its_history_saved() {
     let path = std::env::temp_dir().join(format!("ft-live-history-{}.mcap", std::process::id()));
     let _ = std::fs::remove_file(&path);
     let (site, events) = {
-        let h = app.world().resource::<LiveRunHistory>();
-        (app.world().resource::<OpenScene>().site.clone(), h.events.clone())
+        use factory_twin::app::sim_link::SimLink;
+        (app.world().resource::<OpenScene>().site.clone(), app.world().resource::<SimLink>().alarm_log.clone())
     };
-    assert!(events.iter().any(|e| e.raised && e.object.contains("cdu-1")), "{events:?}");
+    // The sim's own log: the failure itself, not only the alarms that followed.
+    let failed = |e: &factory_twin::sim::Alarm| e.raised && e.kind == factory_twin::sim::AlarmKind::EquipmentDown;
+    assert!(events.iter().any(failed), "{events:?}");
     app.world().resource::<LiveRunHistory>().history.save(&path, &site, &Default::default(), &events).unwrap();
     let mut p = Player::open(&path).unwrap();
     assert_eq!(p.time_range().end_s, 41.0);
     assert_eq!(p.seek(2.0).unwrap().kpis.max_gpu_temp_c, then.1);
     assert_eq!(p.events().unwrap().len(), events.len());
+    let review = factory_twin::incident::review(&mut p, None, None, 10).unwrap();
+    assert!(review.spans.iter().any(|s| s.is_failure()), "the report knows what failed");
     std::fs::remove_file(&path).unwrap();
 }

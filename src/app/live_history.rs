@@ -18,9 +18,6 @@ pub struct LiveRunHistory {
     pub history: RunHistory,
     /// The sim time on show while looking back; `None`: live.
     pub looking_at: Option<f64>,
-    /// Alarms raised and cleared over what is kept (from the samples' active alarms).
-    pub events: Vec<Alarm>,
-    active: Vec<Alarm>,
     /// The view shows a past state (until the next live snapshot or Back to live).
     showing_past: bool,
     pub save_path: String,
@@ -32,8 +29,6 @@ impl Default for LiveRunHistory {
         LiveRunHistory {
             history: RunHistory::new(DEFAULT_LIMIT_BYTES),
             looking_at: None,
-            events: Vec::new(),
-            active: Vec::new(),
             showing_past: false,
             save_path: "live-history.mcap".into(),
             message: None,
@@ -45,8 +40,6 @@ impl LiveRunHistory {
     fn clear(&mut self) {
         self.history.clear();
         self.looking_at = None;
-        self.events.clear();
-        self.active.clear();
     }
 }
 
@@ -70,29 +63,11 @@ fn forget(mut h: ResMut<LiveRunHistory>) {
     h.clear();
 }
 
-/// A new snapshot from the sim thread goes into the history; alarms appearing and going become
-/// events.
+/// A new snapshot from the sim thread goes into the history.
 fn keep(latest: Res<LatestSnapshot>, mut h: ResMut<LiveRunHistory>) {
-    let Some(s) = latest.snapshot.as_ref().filter(|_| latest.frames_since_update == 0) else { return };
-    let before = h.history.range().map(|r| r.end_s);
-    h.history.push(s);
-    if h.history.range().map(|r| r.start_s) == Some(s.time_s) && before.is_some_and(|b| b > s.time_s) {
-        // The run went back (a reset): its events start over with it.
-        h.events.clear();
-        h.active.clear();
+    if let Some(s) = latest.snapshot.as_ref().filter(|_| latest.frames_since_update == 0) {
+        h.history.push(s);
     }
-    let same = |a: &Alarm, b: &Alarm| a.kind == b.kind && a.object == b.object;
-    let now: Vec<Alarm> = s.active_alarms.iter().cloned().collect();
-    for a in &now {
-        if !h.active.iter().any(|b| same(a, b)) {
-            h.events.push(Alarm { time_s: s.time_s, raised: true, ..a.clone() });
-        }
-    }
-    let gone: Vec<Alarm> = h.active.iter().filter(|b| !now.iter().any(|a| same(a, b))).cloned().collect();
-    for b in gone {
-        h.events.push(Alarm { time_s: s.time_s, raised: false, ..b });
-    }
-    h.active = now;
 }
 
 /// While looking back: the view shows the kept state at that time; back to live, the newest.
@@ -121,7 +96,13 @@ fn show_the_past(mut h: ResMut<LiveRunHistory>, mut latest: ResMut<LatestSnapsho
 }
 
 /// The history row of the live bar: what is kept, a track to drag back on, back to live, save.
-pub fn history_ui(ui: &mut egui::Ui, h: &mut LiveRunHistory, scene: &OpenScene, start: Option<&SimStart>) {
+pub fn history_ui(
+    ui: &mut egui::Ui,
+    h: &mut LiveRunHistory,
+    scene: &OpenScene,
+    start: Option<&SimStart>,
+    log: &[Alarm],
+) {
     let Some(range) = h.history.range() else { return };
     ui.horizontal(|ui| {
         let mb = h.history.bytes() as f64 / (1 << 20) as f64;
@@ -133,7 +114,7 @@ pub fn history_ui(ui: &mut egui::Ui, h: &mut LiveRunHistory, scene: &OpenScene, 
         painter.rect_filled(rect, 3.0, ui.visuals().extreme_bg_color);
         let span = (range.end_s - range.start_s).max(1e-9);
         let x = |t: f64| rect.left() + (((t - range.start_s) / span).clamp(0.0, 1.0) as f32) * rect.width();
-        for e in h.events.iter().filter(|e| e.raised) {
+        for e in log.iter().filter(|e| e.raised && e.time_s >= range.start_s) {
             let c = match e.severity {
                 crate::sim::AlarmSeverity::Critical => egui::Color32::from_rgb(235, 70, 60),
                 crate::sim::AlarmSeverity::Warning => egui::Color32::from_rgb(245, 170, 40),
@@ -150,26 +131,29 @@ pub fn history_ui(ui: &mut egui::Ui, h: &mut LiveRunHistory, scene: &OpenScene, 
             [egui::pos2(px, rect.top()), egui::pos2(px, rect.bottom())],
             egui::Stroke::new(2.0, egui::Color32::WHITE),
         );
-        if let Some(p) =
-            response.interact_pointer_pos().filter(|_| response.is_pointer_button_down_on() || response.clicked())
-        {
+        // Where the button went down, then where it is (or was let go: a quick drag's last
+        // move and release can come in one frame).
+        let down = response.is_pointer_button_down_on() || response.clicked() || response.drag_stopped();
+        if let Some(p) = response.interact_pointer_pos().or(response.hover_pos()).filter(|_| down) {
             let f = ((p.x - rect.left()) / rect.width()).clamp(0.0, 1.0) as f64;
             h.looking_at = Some(range.start_s + f * span);
+        }
+        // Save first, so the buttons that come and go while looking back never move it.
+        ui.add(egui::TextEdit::singleline(&mut h.save_path).desired_width(130.0))
+            .on_hover_text("a path; a bare name is written in the folder the app was started from");
+        if ui.button("Save history").on_hover_text("write what is kept as a recording (never over a file)").clicked() {
+            let scenario = start.map(|s| s.scenario.clone()).unwrap_or_default();
+            let path = std::path::PathBuf::from(h.save_path.trim());
+            h.message = Some(match h.history.save(&path, &scene.site, &scenario, log) {
+                Ok(()) => (format!("saved {} (open it to review)", path.display()), false),
+                Err(e) => (e, true),
+            });
         }
         if let Some(t) = h.looking_at {
             ui.colored_label(egui::Color32::from_rgb(120, 200, 255), format!("looking back at {}", clock(t)));
             if ui.button("Back to live").on_hover_text("the run went on meanwhile").clicked() {
                 h.looking_at = None;
             }
-        }
-        ui.add(egui::TextEdit::singleline(&mut h.save_path).desired_width(130.0));
-        if ui.button("Save history").on_hover_text("write what is kept as a recording (never over a file)").clicked() {
-            let scenario = start.map(|s| s.scenario.clone()).unwrap_or_default();
-            let path = std::path::PathBuf::from(h.save_path.trim());
-            h.message = Some(match h.history.save(&path, &scene.site, &scenario, &h.events) {
-                Ok(()) => (format!("saved {} (open it to review)", path.display()), false),
-                Err(e) => (e, true),
-            });
         }
         if let Some((m, problem)) = &h.message {
             let c =

@@ -196,7 +196,13 @@ pub fn panels_ui(
             super::timeline::timeline_ui(ui, replay, &mut state.timeline, &mut state.replay_commands, colours.metric);
         } else if let Some(link) = &link {
             live_bar(ui, link, &mut failure, &mut commands);
-            super::live_history::history_ui(ui, &mut state.live_history, &scene, state.sim_start.as_deref());
+            super::live_history::history_ui(
+                ui,
+                &mut state.live_history,
+                &scene,
+                state.sim_start.as_deref(),
+                &link.alarm_log,
+            );
         }
         ui.add_space(2.0);
     });

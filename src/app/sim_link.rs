@@ -23,6 +23,9 @@ pub struct SimLink {
     pub recording: Option<std::path::PathBuf>,
     /// The sim's copy of the layout fell out of step with the editor's: send it whole.
     pub resend_site: bool,
+    /// The run's alarm log as the sim thread keeps it (failures, restores, alarms raised and
+    /// cleared): what a saved live history carries as its events.
+    pub alarm_log: Vec<crate::sim::Alarm>,
 }
 
 /// A line for the transport bar: news (a recording started or saved) or a problem.
@@ -95,6 +98,7 @@ fn start_sim(mut commands: Commands, scene: Res<OpenScene>, start: Option<Res<Si
                 messages: Vec::new(),
                 recording: None,
                 resend_site: false,
+                alarm_log: Vec::new(),
             });
         }
         Err(e) => error!("cannot simulate {}: {e}", scene.name),
@@ -136,6 +140,11 @@ pub fn apply_event(link: &mut SimLink, e: SimEvent) {
             return;
         }
         SimEvent::EditApplied => return,
+        SimEvent::Logged { from, alarms } => {
+            link.alarm_log.truncate(*from);
+            link.alarm_log.extend(alarms.iter().cloned());
+            return;
+        }
         SimEvent::RecordingStarted(p) => {
             link.recording = Some(p.clone());
             false

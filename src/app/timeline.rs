@@ -717,7 +717,9 @@ fn track(
     let shift = ui.input(|i| i.modifiers.shift);
     let at = response.interact_pointer_pos().map(|p| time_at(p.x));
     if response.drag_started() && shift {
-        tl.loop_from = at;
+        // From where the button went down: a quick drag is already away by now.
+        let origin = ui.input(|i| i.pointer.press_origin());
+        tl.loop_from = origin.map(|p| time_at(p.x)).or(at);
     }
     if let (Some(from), Some(now)) = (tl.loop_from, at) {
         let r = egui::Rect::from_x_y_ranges(x(from.min(now))..=x(from.max(now)), rect.y_range());
@@ -731,7 +733,9 @@ fn track(
             send(PlaybackCommand::SetLoop(Some((from, now))));
             tl.loop_from = None;
         }
-    } else if let Some(t) = at.filter(|_| response.is_pointer_button_down_on() || response.clicked()) {
+    } else if let Some(t) =
+        at.filter(|_| response.is_pointer_button_down_on() || response.clicked() || response.drag_stopped())
+    {
         send(PlaybackCommand::SetTime(t));
     }
     if !response.dragged() {
@@ -739,7 +743,7 @@ fn track(
     }
     let response = response.on_hover_cursor(egui::CursorIcon::PointingHand);
     if let Some(t) = tip {
-        response.on_hover_text(t);
+        response.on_hover_text_at_pointer(t);
     }
 }
 

@@ -91,6 +91,13 @@ pub enum SimEvent {
     /// Sim seconds per wall second actually achieved while running, sent about twice a second
     /// (wall) while running.
     Achieved(f64),
+    /// The alarm log's entries from index `from` on (failures, restores, alarms raised and
+    /// cleared), sent with the snapshots as it grows; a log that went back (a reset, a
+    /// rollback) is sent from where it now ends, so the receiver cuts its copy there.
+    Logged {
+        from: usize,
+        alarms: Vec<crate::sim::Alarm>,
+    },
 }
 
 impl std::fmt::Display for SimEvent {
@@ -110,6 +117,7 @@ impl std::fmt::Display for SimEvent {
             SimEvent::RecordingSaved(p) => write!(f, "recording saved to {}", p.display()),
             SimEvent::RecordingFailed { path, error } => write!(f, "recording {} failed: {error}", path.display()),
             SimEvent::Achieved(x) => write!(f, "achieved {x:.0}× (sim seconds per wall second)"),
+            SimEvent::Logged { from, alarms } => write!(f, "{} log entries from {from}", alarms.len()),
         }
     }
 }
@@ -233,6 +241,8 @@ pub(super) struct Runner {
     pub(super) window: (Instant, f64),
     snaps: Sender<Snapshot>,
     drain: Receiver<Snapshot>,
+    /// How much of the alarm log the owner has been sent.
+    log_sent: usize,
     events: Sender<SimEvent>,
     /// Test hook: wall time each step takes at least, to stand in for a big site.
     #[cfg(test)]
@@ -264,6 +274,7 @@ impl Runner {
             window: (now, t),
             snaps,
             drain,
+            log_sent: 0,
             events,
             #[cfg(test)]
             step_delay: Duration::ZERO,
@@ -289,6 +300,13 @@ impl Runner {
     fn publish(&mut self) {
         let snap = self.sim.snapshot();
         publish(&self.snaps, &self.drain, snap);
+        let log = self.sim.alarm_log();
+        if log.len() != self.log_sent {
+            let from = self.log_sent.min(log.len());
+            let alarms = log[from..].to_vec();
+            self.log_sent = log.len();
+            self.send(SimEvent::Logged { from, alarms });
+        }
     }
 
     /// Returns false on Shutdown.
