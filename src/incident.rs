@@ -533,9 +533,11 @@ pub fn svg_chart(r: &Review, title: &str, unit: &str, series: &[(&str, &str, Vec
     if !lo.is_finite() {
         (lo, hi) = (0.0, 1.0);
     }
-    let pad = ((hi - lo) * 0.08).max(1e-6);
-    // Quantities that cannot go negative keep their axis at or above zero.
-    (lo, hi) = (if lo >= 0.0 { (lo - pad).max(0.0) } else { lo - pad }, hi + pad);
+    // Round ticks (1, 2 or 5 times a power of ten), the axis on whole ticks; quantities that
+    // cannot go negative keep it at or above zero.
+    let step = nice_step((hi - lo).max(1e-6) / 4.0);
+    let floor = (lo / step).floor() * step;
+    (lo, hi) = (if lo >= 0.0 { floor.max(0.0) } else { floor }, ((hi / step).ceil() * step).max(floor + step));
     let x = |t: f64| left + (t - x0) / (x1 - x0) * (w - left - right);
     let y = |v: f64| top + (hi - v) / (hi - lo) * (h - top - bottom);
     let mut s = String::new();
@@ -560,11 +562,13 @@ pub fn svg_chart(r: &Review, title: &str, unit: &str, series: &[(&str, &str, Vec
             escape(&span.object)
         );
     }
-    for i in 0..=4 {
-        let v = lo + (hi - lo) * i as f64 / 4.0;
+    let decimals = if step >= 1.0 { 0 } else { (-step.log10().floor()) as usize };
+    let ticks = ((hi - lo) / step).round() as usize;
+    for i in 0..=ticks.min(12) {
+        let v = lo + step * i as f64;
         let _ = write!(
             s,
-            r##"<line x1="{left}" x2="{:.1}" y1="{yy:.1}" y2="{yy:.1}" stroke="#dddddd"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#555">{v:.1}</text>"##,
+            r##"<line x1="{left}" x2="{:.1}" y1="{yy:.1}" y2="{yy:.1}" stroke="#dddddd"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#555">{v:.decimals$}</text>"##,
             w - right,
             left - 4.0,
             y(v) + 4.0,
@@ -618,6 +622,21 @@ pub fn svg_chart(r: &Review, title: &str, unit: &str, series: &[(&str, &str, Vec
     }
     s.push_str("</svg>");
     s
+}
+
+/// A tick step near `raw`: 1, 2 or 5 times a power of ten.
+pub fn nice_step(raw: f64) -> f64 {
+    let p = 10f64.powf(raw.log10().floor());
+    let f = raw / p;
+    p * if f <= 1.0 {
+        1.0
+    } else if f <= 2.0 {
+        2.0
+    } else if f <= 5.0 {
+        5.0
+    } else {
+        10.0
+    }
 }
 
 /// The report's three charts: (file stem, title, svg).
@@ -868,6 +887,11 @@ mod tests {
 
     fn alarm(t: f64, object: &str, kind: AlarmKind, raised: bool) -> Alarm {
         Alarm { time_s: t, severity: AlarmSeverity::Critical, kind, object: object.into(), message: "m".into(), raised }
+    }
+
+    #[test]
+    fn chart_ticks_are_round_numbers() {
+        assert_eq!([nice_step(27.0), nice_step(1.3), nice_step(0.04), nice_step(4_600.0)], [50.0, 2.0, 0.05, 5_000.0]);
     }
 
     #[test]

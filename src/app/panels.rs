@@ -240,16 +240,10 @@ pub fn panels_ui(
                     colours.range = colours.metric.fixed_range();
                 }
             }
-            legend_ui(ui, &colours);
             if state.difference.b.is_some() {
-                let half = (colours.range.1 - colours.range.0).abs() / 2.0;
-                ui.colored_label(
-                    egui::Color32::from_rgb(230, 120, 110),
-                    format!(
-                        "racks coloured by run A − run B: blue lower here, white equal, red higher (full at ±{half:.0} {})",
-                        colours.metric.unit()
-                    ),
-                );
+                difference_legend(ui, &colours);
+            } else {
+                legend_ui(ui, &colours);
             }
             ui.horizontal(|ui| {
                 ui.label("Show");
@@ -403,6 +397,30 @@ pub fn speed_label(x: f64) -> String {
     } else {
         format!("{x:.2}×")
     }
+}
+
+/// While comparing runs: the diverging bar of run A − run B, in the metric's unit.
+fn difference_legend(ui: &mut egui::Ui, c: &ColourSettings) {
+    let half = (c.range.1 - c.range.0).abs() / 2.0;
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(ui.available_width().min(240.0), 14.0), egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    let steps = 48;
+    for i in 0..steps {
+        let d = -half + 2.0 * half * (i as f32 + 0.5) / steps as f32;
+        let rgb = super::colours::difference_colour(d, half);
+        let x0 = rect.left() + rect.width() * i as f32 / steps as f32;
+        let x1 = rect.left() + rect.width() * (i + 1) as f32 / steps as f32 + 0.5;
+        let r = egui::Rect::from_min_max(egui::pos2(x0, rect.top()), egui::pos2(x1, rect.bottom()));
+        painter.rect_filled(r, 0.0, egui::Rgba::from_rgb(rgb[0], rgb[1], rgb[2]));
+    }
+    let unit = c.metric.unit();
+    ui.horizontal(|ui| {
+        ui.small(format!("−{half:.0} {unit}"));
+        ui.small(format!("run A − run B ({})", c.metric.label()));
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            ui.small(format!("+{half:.0} {unit}"));
+        });
+    });
 }
 
 /// Colour bar with the metric's unit and range.
