@@ -486,7 +486,10 @@ fn spawn_facility(
         (hot, panel(Color::srgba(0.45, 0.7, 1.0, 0.28)))
     });
     let facility_entities = FacilityEntities { by_tag: entities, unit_box: unit_box.clone(), containment };
-    spawn_containment(&mut commands, &facility_entities, containment_panels(site, &placed.rows));
+    for h in 0..site.halls.len() {
+        let runs: Vec<RowRun> = placed.rows.iter().filter(|r| r.at.0 == h).cloned().collect();
+        spawn_containment(&mut commands, &facility_entities, site, h, &runs);
+    }
     commands.insert_resource(facility_entities);
     commands.insert_resource(FacilityTags {
         racks: placed.racks.len(),
@@ -575,17 +578,26 @@ pub fn containment_panels(site: &crate::model::Site, rows: &[RowRun]) -> Vec<(Ve
     out
 }
 
-/// A containment panel: see-through, tinted by the aisle it closes.
+/// A containment panel of hall `hall` (its index): see-through, tinted by the aisle it closes.
 #[derive(Component, Debug, Clone, Copy)]
-pub struct ContainmentPanel;
+pub struct ContainmentPanel {
+    pub hall: usize,
+}
 
-/// Spawns containment panels with the shared cube and the two tinted materials.
-fn spawn_containment(commands: &mut Commands, entities: &FacilityEntities, panels: Vec<(Vec3, Vec3, bool)>) {
+/// Spawns hall `hall`'s containment panels from its rows' runs, with the shared cube and the
+/// two tinted materials.
+fn spawn_containment(
+    commands: &mut Commands,
+    entities: &FacilityEntities,
+    site: &crate::model::Site,
+    hall: usize,
+    runs: &[RowRun],
+) {
     let (Some(mesh), Some((hot_mat, cold_mat))) = (&entities.unit_box, &entities.containment) else { return };
-    for (centre, size, hot) in panels {
+    for (centre, size, hot) in containment_panels(site, runs) {
         commands.spawn((
             SceneEntity,
-            ContainmentPanel,
+            ContainmentPanel { hall },
             Mesh3d(mesh.clone()),
             MeshMaterial3d(if hot { hot_mat.clone() } else { cold_mat.clone() }),
             Transform::from_translation(centre).with_scale(size),
@@ -676,7 +688,7 @@ fn move_rows(
     entities: Res<FacilityEntities>,
     mut transforms: Query<&mut Transform, With<FacilityObject>>,
     services: Query<(Entity, &RowService, Has<PipeLayer>)>,
-    panels: Query<Entity, With<ContainmentPanel>>,
+    panels: Query<(Entity, &ContainmentPanel)>,
     palette: Option<Res<FacilityPalette>>,
     layers: Option<Res<Layers>>,
 ) {
@@ -722,17 +734,22 @@ fn move_rows(
             look.spawn(&mut commands, segs, *service, pipe, if pipe { layers.pipes } else { layers.power });
         }
     }
-    // Containment follows the rows: a few panels, rebuilt from every row's run.
-    for e in &panels {
-        commands.entity(e).despawn();
-    }
-    let mut runs = Vec::new();
-    for (h, hall) in site.halls.iter().enumerate() {
-        for r in 0..hall.rows.len() {
-            runs.extend(place_row(site, &catalogue, &cdu_names, (h, r), &mut Vec::new()));
+    // Containment follows the rows: the moved rows' halls' few panels, rebuilt from their rows.
+    let mut halls: Vec<usize> = moved.iter().map(|&(h, _)| h).collect();
+    halls.sort_unstable();
+    halls.dedup();
+    for (e, panel) in &panels {
+        if halls.contains(&panel.hall) {
+            commands.entity(e).despawn();
         }
     }
-    spawn_containment(&mut commands, &entities, containment_panels(site, &runs));
+    for &h in halls.iter().filter(|&&h| site.halls[h].containment != Containment::None) {
+        let mut scratch = Vec::new();
+        let runs: Vec<RowRun> = (0..site.halls[h].rows.len())
+            .filter_map(|r| place_row(site, &catalogue, &cdu_names, (h, r), &mut scratch))
+            .collect();
+        spawn_containment(&mut commands, &entities, site, h, &runs);
+    }
     let (lo, hi) =
         tags.boxes.iter().fold((Vec3::INFINITY, Vec3::NEG_INFINITY), |(lo, hi), b| (lo.min(b.0), hi.max(b.1)));
     tags.bounds = (tags.bounds.0.min(lo), tags.bounds.1.max(hi));
