@@ -297,6 +297,11 @@ fn picked_rows(site: &Site, tags: &FacilityTags, picked: &[u32]) -> Vec<(String,
     rows
 }
 
+/// The first free row id: row-A, row-B, …, then row-Z-2, …
+fn free_row_id(taken: impl Fn(&str) -> bool) -> String {
+    ('A'..='Z').map(|c| format!("row-{c}")).find(|x| !taken(x)).unwrap_or_else(|| next_id("row-Z", taken))
+}
+
 /// The row `palette` would place with its origin at `origin` (hall coordinates).
 pub fn palette_row(
     site: &Site,
@@ -307,9 +312,8 @@ pub fn palette_row(
     facing: Facing,
 ) -> Edit {
     let h = &site.halls[hall];
-    // The first free letter: row-A, row-B, …
     let taken = |x: &str| h.rows.iter().any(|r| r.id == x);
-    let id = ('A'..='Z').map(|c| format!("row-{c}")).find(|x| !taken(x)).unwrap_or_else(|| next_id("row-Z", taken));
+    let id = free_row_id(taken);
     let (cdu, pdu) = crate::edit::script::default_supply(site, hall, origin, rack_type);
     Edit::InsertRow {
         hall: h.id.clone(),
@@ -551,8 +555,7 @@ pub fn paste_ghost_at(
     for row in clipboard {
         let mut r = row.clone();
         let free = |x: &str| !taken.iter().any(|t| t == x);
-        r.id =
-            ('A'..='Z').map(|c| format!("row-{c}")).find(|x| free(x)).unwrap_or_else(|| next_id("row-Z", |x| !free(x)));
+        r.id = free_row_id(|x| !free(x));
         taken.push(r.id.clone());
         r.origin = (round_cm(at.0 + row.origin.0 - low.0), round_cm(at.1 + row.origin.1 - low.1));
         if from_hall != Some(h.id.as_str()) {

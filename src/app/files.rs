@@ -175,7 +175,7 @@ fn apply_opened(world: &mut World) {
     world.insert_resource(super::camera::KeepCamera(same_site));
     // Tags and the recent past of the old scene mean nothing in the new one.
     world.insert_resource(super::selection::Selection::default());
-    world.insert_resource(super::inspector::LiveHistory::default());
+    world.insert_resource(super::live_history::LiveRunHistory::default());
     world.insert_resource(super::outliner::OutlinerSearch::default());
     for p in match &opened {
         Opened::Recording { player, .. } => player.problems.clone(),

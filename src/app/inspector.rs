@@ -46,59 +46,18 @@ pub struct Sample {
     pub flow: f32,
 }
 
-/// The live run's recent past, coarse: one snapshot every `LIVE_HISTORY_EVERY_S` of sim time for
-/// the last `HISTORY_LEN` seconds, so an object selected now charts its last 10 minutes at once.
-/// A snapshot holds 25 bytes a rack (six f32 columns and a status byte): 60 of them at 10,000
-/// racks are ~15 MB.
-#[derive(Resource, Debug, Default)]
-pub struct LiveHistory {
-    pub snapshots: VecDeque<Snapshot>,
-}
-
-/// Sim seconds between two snapshots kept in `LiveHistory`.
-pub const LIVE_HISTORY_EVERY_S: f64 = 10.0;
-
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<History>()
-        .init_resource::<LiveHistory>()
-        .add_systems(Update, (keep_live_history, record_history).chain().after(AppSystems::PullSnapshot))
+        .add_systems(Update, record_history.after(AppSystems::PullSnapshot))
         .add_systems(Update, forget_history.run_if(super::scene_rebuilds).in_set(AppSystems::Rebuild));
 }
 
 /// The scene's objects changed (an edit added or removed some, or another file opened): past
 /// snapshots no longer line up with the objects, so the charts start over.
-fn forget_history(mut live: ResMut<LiveHistory>, mut history: ResMut<History>) {
-    live.snapshots.clear();
+fn forget_history(mut history: ResMut<History>) {
     history.tag = None;
     history.samples.clear();
     history.b_samples.clear();
-}
-
-fn keep_live_history(
-    latest: Res<LatestSnapshot>,
-    replay: Option<Res<super::replay_link::ReplayLink>>,
-    mut live: ResMut<LiveHistory>,
-) {
-    let Some(s) = latest.snapshot.as_ref() else {
-        live.snapshots.clear();
-        return;
-    };
-    if replay.is_some() {
-        // A recording is its own history.
-        live.snapshots.clear();
-        return;
-    }
-    let last = live.snapshots.back().map(|x| x.time_s);
-    // A reset (or another scene) starts time over.
-    if last.is_some_and(|t| s.time_s < t) {
-        live.snapshots.clear();
-    }
-    if live.snapshots.back().is_none_or(|x| s.time_s >= x.time_s + LIVE_HISTORY_EVERY_S) {
-        live.snapshots.push_back(s.clone());
-    }
-    while live.snapshots.front().is_some_and(|x| x.time_s < s.time_s - HISTORY_LEN as f64) {
-        live.snapshots.pop_front();
-    }
 }
 
 /// The values of object `tag` in `s`.
@@ -130,7 +89,7 @@ pub(super) fn record_history(
     selection: Res<Selection>,
     tags: Option<Res<FacilityTags>>,
     net: Option<Res<SiteNetwork>>,
-    live: Res<LiveHistory>,
+    live: Option<Res<super::live_history::LiveRunHistory>>,
     mut replay: Option<ResMut<super::replay_link::ReplayLink>>,
     mut history: ResMut<History>,
 ) {
@@ -158,13 +117,14 @@ pub(super) fn record_history(
                     r.messages.push(e);
                 }
             }
+            // Live: the run's history the timeline keeps (`live_history`).
             None => {
-                past.extend(
-                    live.snapshots
-                        .iter()
-                        .filter(|x| x.time_s >= from && x.time_s < s.time_s)
-                        .filter_map(|x| sample(x, &tags, net.as_deref(), tag)),
-                );
+                if let Some(live) = &live {
+                    let _ = live.history.samples_between(from, s.time_s, |x| {
+                        past.extend(sample(&x, &tags, net.as_deref(), tag));
+                        Ok(())
+                    });
+                }
             }
         }
         history.samples.extend(past.into_iter().filter(|x| x.time_s < s.time_s));

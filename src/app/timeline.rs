@@ -84,7 +84,7 @@ pub fn match_racks(a: &crate::model::Site, b: &crate::model::Site) -> Vec<Option
 
 impl Timeline {
     fn fresh(of: String) -> Timeline {
-        let path = PathBuf::from(of.strip_suffix(" (recording)").unwrap_or(&of));
+        let path = recording_path(&of);
         let file = path.is_file().then_some(path);
         let mut tl = Timeline {
             of: Some(of),
@@ -516,12 +516,17 @@ fn compare_row(ui: &mut egui::Ui, tl: &mut Timeline) {
     });
 }
 
+/// The file of a recording opened as `name` (`open` names it "PATH (recording)").
+fn recording_path(name: &str) -> PathBuf {
+    PathBuf::from(name.strip_suffix(" (recording)").unwrap_or(name))
+}
+
 /// Writes the report of the whole recording on a thread, into `<recording>-report/` beside it.
 fn start_report(tl: &mut Timeline) {
     let (Some(r), Some(of)) = (tl.review.clone(), tl.of.clone()) else { return };
     let mut r = (*r).clone();
     r.notes = tl.notes.notes.clone();
-    let path = PathBuf::from(of.strip_suffix(" (recording)").unwrap_or(&of));
+    let path = recording_path(&of);
     let dir = path.with_file_name(format!(
         "{}-report",
         path.file_stem().map_or("recording".into(), |s| s.to_string_lossy().into_owned())

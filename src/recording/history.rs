@@ -113,27 +113,61 @@ impl RunHistory {
 
     /// The state at `t`: the last sample at or before it (the first if earlier).
     pub fn seek(&self, t: f64) -> Result<Snapshot, String> {
-        let shape = self.shape.ok_or("nothing kept yet")?;
         let i = self.chunks.partition_point(|c| c.samples.first().is_some_and(|s| s.0 <= t)).saturating_sub(1);
-        let chunk = self.chunks.get(i).ok_or("nothing kept yet")?;
-        let (mut last, mut before): (Option<Columns>, Option<Columns>) = (None, None);
-        let mut alarms: Option<Vec<u8>> = None;
-        for (k, (at, data)) in chunk.samples.iter().enumerate() {
-            if k > 0 && *at > t {
-                break;
+        let mut found = None;
+        self.decode_chunk(i, f64::NEG_INFINITY, t, true, |s| {
+            found = Some(s);
+            Ok(())
+        })?;
+        found.ok_or_else(|| "nothing kept yet".to_string())
+    }
+
+    /// Every kept sample with `from_s <= time <= to_s`, in order (the inspector's charts of
+    /// the last minutes), decoding only the chunks that overlap.
+    pub fn samples_between(
+        &self,
+        from_s: f64,
+        to_s: f64,
+        mut f: impl FnMut(Snapshot) -> Result<(), String>,
+    ) -> Result<(), String> {
+        for i in 0..self.chunks.len() {
+            let c = &self.chunks[i];
+            let (Some(first), Some(last)) = (c.samples.first(), c.samples.last()) else { continue };
+            if last.0 >= from_s && first.0 <= to_s {
+                self.decode_chunk(i, from_s, to_s, false, &mut f)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Decodes chunk `i` up to `to_s`, handing over the samples from `from_s` on (only the last
+    /// one when `last_only`: a seek).
+    fn decode_chunk(
+        &self,
+        i: usize,
+        from_s: f64,
+        to_s: f64,
+        last_only: bool,
+        mut f: impl FnMut(Snapshot) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let shape = self.shape.ok_or("nothing kept yet")?;
+        let Some(chunk) = self.chunks.get(i) else { return Ok(()) };
+        let (mut last, mut before): (Option<Columns>, Option<Columns>) = (None, None);
+        let mut alarms: Arc<Vec<Alarm>> = Arc::new(Vec::new());
+        let n = chunk.samples.iter().take_while(|(at, _)| *at <= to_s).count().max(1);
+        for (k, (at, data)) in chunk.samples.iter().enumerate().take(n) {
             let mut d = decode(data, Prior { last: last.as_ref(), before: before.as_ref() })?;
-            if d.alarms.is_some() {
-                alarms = d.alarms.take();
+            if let Some(json) = d.alarms.take() {
+                alarms = Arc::new(serde_json::from_slice(&json).map_err(|e| format!("damaged alarm list: {e}"))?);
             }
             before = if d.keyframe { None } else { last.take() };
             last = Some(std::mem::take(&mut d.columns));
+            let wanted = if last_only { k + 1 == n } else { *at >= from_s && *at <= to_s };
+            if let (true, Some(cols)) = (wanted, last.as_ref()) {
+                f(unflatten(shape, cols, alarms.clone())?)?;
+            }
         }
-        let list: Vec<Alarm> = match alarms {
-            Some(json) => serde_json::from_slice(&json).map_err(|e| format!("damaged alarm list: {e}"))?,
-            None => Vec::new(),
-        };
-        unflatten(shape, last.as_ref().ok_or("nothing kept yet")?, Arc::new(list))
+        Ok(())
     }
 
     /// Writes what is kept as a recording that `Player` opens like any other (never over an
@@ -208,6 +242,13 @@ mod tests {
         for t in [0usize, 1, 59, 60, 61, 100, 149, 150, 200] {
             assert_eq!(h.seek(t as f64).unwrap(), live[t], "at {t} s");
         }
+        let mut got = Vec::new();
+        h.samples_between(50.0, 130.0, |s| {
+            got.push(s);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(got, live[50..=130].to_vec(), "across chunk boundaries");
         let path = std::env::temp_dir().join(format!("ft-history-{}.mcap", std::process::id()));
         let _ = std::fs::remove_file(&path);
         h.save(&path, sim.site(), sim.scenario(), sim.alarm_log()).unwrap();
