@@ -63,8 +63,15 @@ pub enum Command {
     Export(ExportArgs),
     /// Write an incident report of a recording: report.html, report.md, events.csv and charts.
     Report(IncidentArgs),
-    /// Write a PNG of the default view: a scene simulated to --at, or a recording seeked to it.
+    /// Write a PNG of the default view: a scene simulated to --at, or a recording seeked to it;
+    /// with --demo, a demo's story as numbered PNG frames.
     Render(RenderArgs),
+    /// Present a demo full screen (the embedded GB300 story when no file is given): ←/→ or
+    /// PageUp/PageDown step beats, P pauses, F11 toggles full screen, Esc leaves into the app.
+    Demo {
+        /// A demo file (RON); see scenes/demos/gb300-story.ron.
+        demo: Option<PathBuf>,
+    },
     /// Benchmark tool (BENCHMARKS.md): the viewer's per-frame CPU work without a renderer (a
     /// recording: scrubbing across it).
     #[command(hide = true)]
@@ -179,8 +186,20 @@ pub struct RenderArgs {
     /// A scene (RON) or a recording (MCAP); the embedded demo hall when omitted.
     pub input: Option<PathBuf>,
     /// PNG to write (replaced atomically).
-    #[arg(long)]
-    pub out: PathBuf,
+    #[arg(long, required_unless_present = "demo")]
+    pub out: Option<PathBuf>,
+    /// Render this demo's story (use `embedded` for the default demo) as PNG frames to --frames.
+    #[arg(long, requires = "frames", conflicts_with_all = ["input", "out", "at", "view"])]
+    pub demo: Option<PathBuf>,
+    /// Directory for the demo's frames: frame-00001.png, frame-00002.png, …
+    #[arg(long, requires = "demo")]
+    pub frames: Option<PathBuf>,
+    /// Render quality: high (sun shadows, 4× MSAA) or low (neither).
+    #[arg(long, value_enum, default_value_t = QualityArg::High)]
+    pub quality: QualityArg,
+    /// Frames per second of presentation time in the demo's frames.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=120))]
+    pub fps: u32,
     /// Sim time to show (90s, 15m, 2h…). Default: 0 for a scene (its steady state), the last
     /// sample for a recording.
     #[arg(long)]
@@ -275,7 +294,7 @@ impl From<&RenderArgs> for report::RenderOptions {
     fn from(a: &RenderArgs) -> Self {
         report::RenderOptions {
             input: a.input.clone(),
-            out: a.out.clone(),
+            out: a.out.clone().unwrap_or_default(),
             at: a.at.clone(),
             metric: a.metric.clone(),
             size: a.size.clone(),
@@ -283,6 +302,12 @@ impl From<&RenderArgs> for report::RenderOptions {
             run: (&a.run).into(),
         }
     }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QualityArg {
+    Low,
+    High,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -313,6 +338,7 @@ pub fn main() -> ExitCode {
         Some(Command::Export(args)) => done(report::export(&(&args).into())),
         Some(Command::Report(args)) => done(incident_report(&args)),
         Some(Command::Render(args)) => render(args),
+        Some(Command::Demo { demo }) => demo_cmd(demo.as_deref()),
         Some(Command::BenchFrames { scene, frames, edit }) => bench_frames(&scene, frames, edit),
     }
 }
@@ -524,8 +550,72 @@ fn open(args: OpenArgs) -> ExitCode {
     }
 }
 
+/// The demo file named, or the embedded default (no file, or `embedded`).
+fn load_demo(file: Option<&Path>) -> Result<crate::demo::LoadedDemo, String> {
+    crate::demo::load(file.filter(|f| *f != Path::new("embedded")))
+}
+
+#[cfg(feature = "app")]
+fn needs_display(what: &str) -> Option<ExitCode> {
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        eprintln!(
+            "error: {what} needs a display (X11 or Wayland) to draw on; without one, run it under Xvfb: \
+             xvfb-run -a factory-twin {what} ..."
+        );
+        return Some(ExitCode::from(2));
+    }
+    None
+}
+
+#[cfg(feature = "app")]
+fn demo_cmd(file: Option<&Path>) -> ExitCode {
+    match load_demo(file) {
+        Ok(d) => needs_display("demo").unwrap_or_else(|| crate::app::run_demo(d)),
+        Err(msg) => {
+            eprintln!("{msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(feature = "app"))]
+fn demo_cmd(file: Option<&Path>) -> ExitCode {
+    if let Err(msg) = load_demo(file) {
+        eprintln!("{msg}");
+        return ExitCode::FAILURE;
+    }
+    eprintln!("this build has no viewer (built without the `app` feature), so it cannot present a demo");
+    ExitCode::FAILURE
+}
+
+#[cfg(feature = "app")]
+fn render_demo(args: &RenderArgs) -> ExitCode {
+    let (Some(demo), Some(dir)) = (&args.demo, &args.frames) else { return ExitCode::from(2) };
+    let prepared = load_demo(Some(demo)).and_then(|d| {
+        let size = report::parse_size(&args.size)?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("{}: cannot create the frames directory: {e}", dir.display()))?;
+        Ok((d, size))
+    });
+    match prepared {
+        Ok((d, size)) => {
+            if let Some(code) = needs_display("render") {
+                return code;
+            }
+            crate::app::render_demo(d, dir.clone(), args.fps, size, args.quality == QualityArg::High)
+        }
+        Err(msg) => {
+            eprintln!("{msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 #[cfg(feature = "app")]
 fn render(args: RenderArgs) -> ExitCode {
+    if args.demo.is_some() {
+        return render_demo(&args);
+    }
     let shot = match report::render_input(&(&args).into()) {
         Ok(s) => s,
         Err(e) => {
@@ -533,14 +623,10 @@ fn render(args: RenderArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
-        eprintln!(
-            "error: render needs a display (X11 or Wayland) to draw on; without one, run it under Xvfb: \
-             xvfb-run -a factory-twin render ..."
-        );
-        return ExitCode::from(2);
+    if let Some(code) = needs_display("render") {
+        return code;
     }
-    crate::app::render(shot)
+    crate::app::render(shot, args.quality == QualityArg::High)
 }
 
 #[cfg(feature = "app")]

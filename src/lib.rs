@@ -4,6 +4,7 @@
 //! CLI in [`cli`] and, behind the `app` feature, the viewer in `app` are thin layers over it.
 
 pub mod cli;
+pub mod demo;
 pub mod diagnostic;
 pub mod edit;
 pub mod fsutil;

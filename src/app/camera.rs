@@ -139,13 +139,13 @@ fn spawn_camera(mut commands: Commands, tags: Option<Res<FacilityTags>>) {
 /// The drag in progress: whether it started over the scene (a drag that started on a panel
 /// never moves the camera, wherever the pointer goes), and where the pointer was last frame.
 #[derive(Resource, Default)]
-struct CameraDrag {
+pub struct CameraDrag {
     from_scene: bool,
     last_cursor: Option<Vec2>,
 }
 
 #[allow(clippy::too_many_arguments)]
-fn control(
+pub(super) fn control(
     buttons: Res<ButtonInput<MouseButton>>,
     keys: Res<ButtonInput<KeyCode>>,
     motion: Res<AccumulatedMouseMotion>,

@@ -22,6 +22,10 @@ const SHADER: Handle<Shader> = uuid_handle!("6c1f4f8e-2d7b-4b8e-9a55-3f0d2c1b7a1
 pub struct FacilityMaterial {
     #[storage(0, read_only)]
     pub colors: Handle<ShaderBuffer>,
+    /// Per tag: `[look, facing, phase, level]`: what the object is (`tags::look`), where a
+    /// rack's front looks, and its animated state (flow or fan phase, heat glow, status).
+    #[storage(1, read_only)]
+    pub details: Handle<ShaderBuffer>,
 }
 
 impl Material for FacilityMaterial {
@@ -60,11 +64,26 @@ impl Default for ColourSettings {
 pub struct FacilityPalette {
     pub material: Handle<FacilityMaterial>,
     pub colors: Handle<ShaderBuffer>,
+    pub details: Handle<ShaderBuffer>,
 }
 
 /// The colours last written, one per tag: read by tests and the legend.
 #[derive(Resource, Default, Debug)]
 pub struct CurrentColours(pub Vec<[f32; 4]>);
+
+/// The detail buffer last written, one per tag (`FacilityMaterial::details`), and the phase of
+/// each pipe's flow and each dry cooler's fans, moved on by the frame's time at their speed.
+#[derive(Resource, Default, Debug)]
+pub struct CurrentDetails {
+    pub details: Vec<[f32; 4]>,
+    phases: Vec<f32>,
+}
+
+/// How fast the stripes in a pipe run at full flow, m/s: about the water's speed in a CDU's
+/// secondary pipework (ASHRAE TC 9.9 liquid-cooling guidance keeps it near 1.5–2 m/s).
+const PIPE_STRIPE_SPEED: f32 = 1.5;
+/// A dry cooler's fans at full speed, turns per second as drawn (slowed so the eye follows).
+const FAN_TURNS_PER_S: f32 = 0.6;
 
 pub(super) fn plugin(app: &mut App) {
     if let Some(mut shaders) = app.world_mut().get_resource_mut::<Assets<Shader>>() {
@@ -78,6 +97,7 @@ pub(super) fn plugin(app: &mut App) {
     }
     app.init_resource::<ColourSettings>()
         .init_resource::<CurrentColours>()
+        .init_resource::<CurrentDetails>()
         .init_resource::<ColourDifference>()
         .add_systems(PreStartup, create_palette)
         .add_systems(Update, recolour.in_set(AppSystems::Recolour));
@@ -93,8 +113,9 @@ fn create_palette(
         return;
     };
     let colors = buffers.add(ShaderBuffer::from(vec![[0.5f32, 0.5, 0.5, 1.0]]));
-    let material = materials.add(FacilityMaterial { colors: colors.clone() });
-    commands.insert_resource(FacilityPalette { material, colors });
+    let details = buffers.add(ShaderBuffer::from(vec![[0.0f32; 4]]));
+    let material = materials.add(FacilityMaterial { colors: colors.clone(), details: details.clone() });
+    commands.insert_resource(FacilityPalette { material, colors, details });
 }
 
 const NEUTRAL_RACK: [f32; 4] = [0.32, 0.34, 0.37, 1.0];
@@ -134,6 +155,7 @@ fn recolour(
     materials: Option<ResMut<Assets<FacilityMaterial>>>,
     selection: Option<Res<Selection>>,
     difference: Res<ColourDifference>,
+    mut details: ResMut<CurrentDetails>,
 ) {
     let (Some(tags), Some(snap)) = (tags, latest.snapshot.as_ref()) else { return };
     let metric = settings.metric;
@@ -252,8 +274,71 @@ fn recolour(
             *c += (1.0 - *c) * 0.45;
         }
     }
+    fill_details(&mut details, &tags, snap, time.delta_secs());
     if let (Some(palette), Some(buffers), Some(materials)) = (palette, buffers, materials) {
-        upload(palette, buffers, materials, out);
+        upload(palette, buffers, materials, out, &details.details);
+    }
+}
+
+/// The detail buffer: each tag's look and facing, and what moves: a rack's status and heat
+/// glow, a pipe's flow phase and speed, a dry cooler's fan phase, a CDU's flow.
+fn fill_details(d: &mut CurrentDetails, tags: &FacilityTags, snap: &crate::sim::Snapshot, dt: f32) {
+    let n = tags.count as usize;
+    d.details.resize(n, [0.0; 4]);
+    d.phases.resize(n, 0.0);
+    for (i, out) in d.details.iter_mut().enumerate() {
+        let l = tags.looks.get(i).copied().unwrap_or([0.0; 2]);
+        *out = [l[0], l[1], 0.0, 0.0];
+    }
+    for i in 0..tags.racks.min(n) {
+        let status = snap.racks.status.get(i).copied().unwrap_or(0);
+        let state = if status & (RackStatus::SHUTDOWN | RackStatus::NO_POWER) != 0 {
+            2.0
+        } else if status & RackStatus::THROTTLED != 0 {
+            1.0
+        } else {
+            0.0
+        };
+        // Glows from 75 °C toward the 89 °C slowdown of physics.md's GPU figures.
+        let gpu = snap.racks.gpu_c.get(i).copied().unwrap_or(0.0);
+        let glow =
+            if tags.has_gpus.get(i).copied().unwrap_or(false) { ((gpu - 75.0) / 14.0).clamp(0.0, 1.0) } else { 0.0 };
+        d.details[i][2] = state;
+        d.details[i][3] = glow;
+    }
+    for (k, c) in snap.cdus.iter().enumerate() {
+        if let Some(x) = d.details.get_mut(tags.cdu_start as usize + k) {
+            x[3] = c.flow_fraction.clamp(0.0, 1.0);
+        }
+    }
+    for (k, &(cdu, _)) in tags.pipes.iter().enumerate() {
+        let i = tags.pipe_start as usize + k;
+        let flow = snap.cdus.get(cdu).map_or(0.0, |c| c.flow_fraction.clamp(0.0, 1.5));
+        if i < n {
+            // Wrapped so the phase keeps its precision over a long session.
+            d.phases[i] = (d.phases[i] + dt * flow * PIPE_STRIPE_SPEED) % 600.0;
+            d.details[i][2] = d.phases[i];
+            d.details[i][3] = flow;
+        }
+    }
+    for (k, e) in snap.dry_coolers.iter().enumerate() {
+        let i = tags.dry_cooler_start as usize + k;
+        if i < n {
+            let speed = if e.running { 1.0 } else { 0.0 };
+            d.phases[i] = (d.phases[i] + dt * speed * FAN_TURNS_PER_S) % 1.0;
+            d.details[i][2] = d.phases[i];
+            d.details[i][3] = speed;
+        }
+    }
+    for (k, e) in snap.crahs.iter().enumerate().map(|(k, e)| (tags.crah_start as usize + k, e)) {
+        if let Some(x) = d.details.get_mut(k) {
+            x[3] = if e.running { 1.0 } else { 0.0 };
+        }
+    }
+    for (k, e) in snap.chillers.iter().enumerate().map(|(k, e)| (tags.chiller_start as usize + k, e)) {
+        if let Some(x) = d.details.get_mut(k) {
+            x[3] = if e.running { 1.0 } else { 0.0 };
+        }
     }
 }
 
@@ -268,19 +353,32 @@ fn upload(
     mut buffers: ResMut<Assets<ShaderBuffer>>,
     mut materials: ResMut<Assets<FacilityMaterial>>,
     colours: &[[f32; 4]],
+    details: &[[f32; 4]],
 ) {
-    let bytes = std::mem::size_of_val(colours);
-    let same_size = buffers.get(&palette.colors).is_some_and(|b| b.data.as_ref().is_some_and(|d| d.len() == bytes));
+    let palette = &mut *palette;
+    let new_colours = put(&mut buffers, &mut palette.colors, colours);
+    let new_details = put(&mut buffers, &mut palette.details, details);
+    if (new_colours || new_details)
+        && let Some(mut m) = materials.get_mut(&palette.material)
+    {
+        m.colors = palette.colors.clone();
+        m.details = palette.details.clone();
+    }
+}
+
+/// Writes `data` into the buffer `handle` names; a new size gets a new buffer (see `upload`),
+/// and then it says so.
+fn put(buffers: &mut Assets<ShaderBuffer>, handle: &mut Handle<ShaderBuffer>, data: &[[f32; 4]]) -> bool {
+    let bytes = std::mem::size_of_val(data);
+    let same_size = buffers.get(&*handle).is_some_and(|b| b.data.as_ref().is_some_and(|d| d.len() == bytes));
     if same_size {
-        if let Some(mut buf) = buffers.get_mut(&palette.colors) {
-            buf.set_data(colours.to_vec());
+        if let Some(mut buf) = buffers.get_mut(&*handle) {
+            buf.set_data(data.to_vec());
         }
-        return;
+        return false;
     }
-    let fresh = buffers.add(ShaderBuffer::from(colours.to_vec()));
-    let old = std::mem::replace(&mut palette.colors, fresh.clone());
-    if let Some(mut m) = materials.get_mut(&palette.material) {
-        m.colors = fresh;
-    }
+    let fresh = buffers.add(ShaderBuffer::from(data.to_vec()));
+    let old = std::mem::replace(handle, fresh);
     buffers.remove(&old);
+    true
 }

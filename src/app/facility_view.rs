@@ -152,7 +152,46 @@ pub fn pipe_route(row: &RowRun, cdu: &Footprint, supply: bool) -> Vec<Segment> {
         // Down to the top of the CDU.
         f.world(cu + side, cv + side, 2.0),
     ];
-    segments(&pts, 0.11)
+    segments(&pts, PIPE_THICKNESS)
+}
+
+const PIPE_THICKNESS: f32 = 0.11;
+
+/// A pipe as drawn: its segments, each with the tag bits of the way its water flows (supply
+/// from the CDU out along the row, return back to it), and a fitting where two segments meet.
+pub fn pipe_pieces(row: &RowRun, cdu: &Footprint, supply: bool) -> Vec<(Segment, u32)> {
+    use super::tags::look::{FITTING, FLOW_REVERSED};
+    let segs = pipe_route(row, cdu, supply);
+    let mut out = Vec::with_capacity(segs.len() * 2);
+    for (k, &(centre, size)) in segs.iter().enumerate() {
+        // The route runs from the row's far end to the CDU: return water flows that way.
+        let toward_cdu = match (segs.get(k + 1), k.checked_sub(1).and_then(|j| segs.get(j))) {
+            (Some(next), _) => next.0 - centre,
+            (None, Some(prev)) => centre - prev.0,
+            _ => Vec3::X,
+        };
+        let flow = if supply { -toward_cdu } else { toward_cdu };
+        // The segment's axis is its longest side; reversed when the water runs toward its minus end.
+        let axis = if size.x >= size.y && size.x >= size.z {
+            flow.x
+        } else if size.y >= size.z {
+            flow.y
+        } else {
+            flow.z
+        };
+        out.push(((centre, size), if axis < 0.0 { FLOW_REVERSED } else { 0 }));
+        if k + 1 < segs.len() {
+            // Where this segment ends and the next begins: the end nearer the next one.
+            let next = segs[k + 1];
+            let ends = [
+                centre - (size - Vec3::splat(PIPE_THICKNESS)) / 2.0,
+                centre + (size - Vec3::splat(PIPE_THICKNESS)) / 2.0,
+            ];
+            let joint = if ends[0].distance(next.0) < ends[1].distance(next.0) { ends[0] } else { ends[1] };
+            out.push(((joint, Vec3::splat(PIPE_THICKNESS * 1.6)), FITTING));
+        }
+    }
+    out
 }
 
 /// The busway over a row, above the pipes.
@@ -212,7 +251,15 @@ fn place_row(
         let Some(t) = ty(p.rack_type()) else { continue };
         let f = rack_footprint(p, t, off);
         let f = Footprint { min: (f.min.0 + o.0, f.min.1 + o.1), max: (f.max.0 + o.0, f.max.1 + o.1) };
-        racks.push((p.id(), f, t.height_m as f32, t.gpus > 0, t.id.clone()));
+        racks.push(PlacedRackBox {
+            id: p.id(),
+            footprint: f,
+            height: t.height_m as f32,
+            gpus: t.gpus > 0,
+            rack_type: t.id.clone(),
+            look: super::tags::look::of_rack(t),
+            facing: row.facing,
+        });
         let r = run.get_or_insert(RowRun {
             at: (hi, ri),
             label: row.id.clone(),
@@ -246,8 +293,18 @@ fn cdu_footprint(h: &crate::model::Hall, k: usize) -> Footprint {
     in_hall(h, h.cdus[k].position, 0.6, 1.2, k)
 }
 
-/// A placed rack: id, footprint, height, has GPUs, rack type.
-pub type PlacedRackBox = (String, Footprint, f32, bool, String);
+/// A placed rack: where it stands and how it is drawn.
+#[derive(Debug, Clone)]
+pub struct PlacedRackBox {
+    pub id: String,
+    pub footprint: Footprint,
+    pub height: f32,
+    pub gpus: bool,
+    pub rack_type: String,
+    /// `tags::look::*`.
+    pub look: f32,
+    pub facing: Facing,
+}
 
 /// Lays out the site: rack footprints from rows, units from their positions, and outdoor plant
 /// without a position in a line north of the halls.
@@ -336,29 +393,36 @@ fn spawn_facility(
         }
         entities.push(e.id());
     };
-    for (id, f, h, gpus, _) in &placed.racks {
-        spawn_box(&mut commands, id, f, *h, tag);
-        has_gpus.push(*gpus);
+    use super::tags::look;
+    let mut looks = Vec::new();
+    for r in &placed.racks {
+        spawn_box(&mut commands, &r.id, &r.footprint, r.height, tag);
+        has_gpus.push(r.gpus);
+        looks.push([r.look, look::facing(r.facing)]);
         tag += 1;
     }
     let cdu_start = tag;
     for (id, f) in &placed.cdus {
         spawn_box(&mut commands, id, f, 2.0, tag);
+        looks.push([look::CDU, 0.0]);
         tag += 1;
     }
     let crah_start = tag;
     for (id, f) in &placed.crahs {
         spawn_box(&mut commands, id, f, 2.2, tag);
+        looks.push([look::CRAH, 0.0]);
         tag += 1;
     }
     let dry_cooler_start = tag;
     for (id, f) in &placed.dry_coolers {
         spawn_box(&mut commands, id, f, 2.5, tag);
+        looks.push([look::DRY_COOLER, 0.0]);
         tag += 1;
     }
     let chiller_start = tag;
     for (id, f) in &placed.chillers {
         spawn_box(&mut commands, id, f, 2.6, tag);
+        looks.push([look::CHILLER, 0.0]);
         tag += 1;
     }
 
@@ -371,17 +435,20 @@ fn spawn_facility(
     for row in &placed.rows {
         let Some(cdu) = row.cdu else { continue };
         for supply in [true, false] {
-            let segs = pipe_route(row, &placed.cdus[cdu].1, supply);
-            service.spawn(&mut commands, segs, RowService { row: row.at, tag }, true, layers.pipes);
+            let pieces = pipe_pieces(row, &placed.cdus[cdu].1, supply);
+            service.spawn(&mut commands, pieces, RowService { row: row.at, tag }, true, layers.pipes);
             pipes.push((cdu, supply));
+            looks.push([look::PIPE, 0.0]);
             tag += 1;
         }
     }
     let busway_start = tag;
     let mut busways = Vec::new();
     for row in &placed.rows {
-        service.spawn(&mut commands, busway(row), RowService { row: row.at, tag }, false, layers.power);
+        let pieces = busway(row).into_iter().map(|s| (s, 0)).collect();
+        service.spawn(&mut commands, pieces, RowService { row: row.at, tag }, false, layers.power);
         busways.push(row.pdu.as_ref().and_then(|id| site.power.pdus.iter().position(|p| &p.id == id)));
+        looks.push([look::BUSWAY, 0.0]);
         tag += 1;
     }
 
@@ -389,9 +456,11 @@ fn spawn_facility(
     if let (Some(meshes), Some(mats), Some(images)) = (meshes.as_mut(), std_materials.as_mut(), images.as_mut()) {
         let tile = images.add(tile_image());
         let wall_box = meshes.add(Cuboid::new(1.0, 1.0, 1.0));
+        // A raised floor with a light, slightly glossy finish.
         let floor_mat = mats.add(StandardMaterial {
             base_color_texture: Some(tile.clone()),
-            perceptual_roughness: 0.8,
+            perceptual_roughness: 0.45,
+            reflectance: 0.35,
             ..default()
         });
         let wall_mat = mats.add(StandardMaterial {
@@ -435,10 +504,18 @@ fn spawn_facility(
             }
         }
         let span = (hi - lo).max(Vec3::splat(10.0));
-        let ground = Plane3d::default().mesh().size(span.x * 4.0 + 200.0, span.z * 4.0 + 200.0).build();
+        let (gw, gd) = (span.x * 4.0 + 200.0, span.z * 4.0 + 200.0);
+        let mut ground = Plane3d::default().mesh().size(gw, gd).build();
+        // Concrete slabs 6 m square around the halls.
+        if let Some(VertexAttributeValues::Float32x2(uvs)) = ground.attribute_mut(Mesh::ATTRIBUTE_UV_0) {
+            for uv in uvs.iter_mut() {
+                uv[0] *= gw / 6.0;
+                uv[1] *= gd / 6.0;
+            }
+        }
         let ground_mat = mats.add(StandardMaterial {
-            base_color: Color::srgb(0.16, 0.17, 0.18),
-            perceptual_roughness: 1.0,
+            base_color_texture: Some(images.add(slab_image())),
+            perceptual_roughness: 0.95,
             ..default()
         });
         commands.spawn((
@@ -509,7 +586,8 @@ fn spawn_facility(
         hall_bounds: (hall_lo, hall_hi),
         row_labels,
         index: ids.iter().enumerate().map(|(i, id)| (id.clone(), i as u32)).collect(),
-        rack_types: placed.racks.iter().map(|r| r.4.clone()).collect(),
+        rack_types: placed.racks.iter().map(|r| r.rack_type.clone()).collect(),
+        looks,
         ids,
         boxes,
     });
@@ -656,11 +734,18 @@ struct ServiceLook {
 }
 
 impl ServiceLook {
-    fn spawn(&self, commands: &mut Commands, segs: Vec<Segment>, service: RowService, pipe: bool, visible: bool) {
-        for (centre, size) in segs {
+    fn spawn(
+        &self,
+        commands: &mut Commands,
+        pieces: Vec<(Segment, u32)>,
+        service: RowService,
+        pipe: bool,
+        visible: bool,
+    ) {
+        for ((centre, size), bits) in pieces {
             let mut e = commands.spawn((
                 SceneEntity,
-                MeshTag(service.tag),
+                MeshTag(service.tag | bits),
                 service,
                 Transform::from_translation(centre).with_scale(size),
                 if visible { Visibility::Inherited } else { Visibility::Hidden },
@@ -701,12 +786,16 @@ fn move_rows(
     for &(h, r) in moved {
         let mut racks = Vec::new();
         let run = place_row(site, &catalogue, &cdu_names, (h, r), &mut racks);
-        for (id, f, height, _, _) in &racks {
-            let Some(tag) = tags.tag_of(id) else { continue };
+        for r in &racks {
+            let Some(tag) = tags.tag_of(&r.id) else { continue };
             if let Some(mut t) = entities.by_tag.get(tag as usize).and_then(|&e| transforms.get_mut(e).ok()) {
-                *t = object_transform(f, *height);
+                *t = object_transform(&r.footprint, r.height);
             }
-            tags.boxes[tag as usize] = world_box(f, *height);
+            tags.boxes[tag as usize] = world_box(&r.footprint, r.height);
+            // A turned row's fronts look the other way.
+            if let Some(l) = tags.looks.get_mut(tag as usize) {
+                l[1] = super::tags::look::facing(r.facing);
+            }
         }
         let Some(run) = run else { continue };
         if let Some(label) = tags.row_labels.iter_mut().find(|l| l.0 == (h, r)) {
@@ -727,9 +816,9 @@ fn move_rows(
                 let i = (service.tag - tags.pipe_start) as usize;
                 let (cdu, supply) = tags.pipes[i];
                 let (ch, ck) = cdu_at(site, cdu);
-                pipe_route(&run, &cdu_footprint(&site.halls[ch], ck), supply)
+                pipe_pieces(&run, &cdu_footprint(&site.halls[ch], ck), supply)
             } else {
-                busway(&run)
+                busway(&run).into_iter().map(|s| (s, 0)).collect()
             };
             look.spawn(&mut commands, segs, *service, pipe, if pipe { layers.pipes } else { layers.power });
         }
@@ -792,19 +881,45 @@ fn aisle_of(racks: &[(Vec3, Vec3)]) -> (Vec3, f32) {
     (Vec3::new(mid.x, 1.6, z), hi.x - lo.x)
 }
 
-/// A raised-floor tile: light grey with a darker seam, repeated per 0.6 m.
+/// A raised-floor tile, repeated per 0.6 m: light grey with a bevelled edge (lit on two sides,
+/// shaded on two) and a dark seam, a faint speckle so a wide floor is not flat.
 fn tile_image() -> Image {
-    const N: u32 = 32;
-    let mut data = Vec::with_capacity((N * N * 4) as usize);
-    for y in 0..N {
-        for x in 0..N {
-            let seam = x == 0 || y == 0;
-            let v = if seam { 120 } else { 196 + ((x * 7 + y * 13) % 5) as u8 };
-            data.extend_from_slice(&[v, v, v.saturating_add(4), 255]);
+    const N: u32 = 64;
+    repeating_image(N, |x, y| {
+        let speckle = ((x.wrapping_mul(73) ^ y.wrapping_mul(151)).wrapping_mul(2654435761) >> 28) as u8;
+        let v = if x == 0 || y == 0 {
+            118
+        } else if x == 1 || y == 1 {
+            232
+        } else if x == N - 1 || y == N - 1 {
+            168
+        } else {
+            204 + speckle / 3
+        };
+        [v, v, v.saturating_add(5)]
+    })
+}
+
+/// An outdoor concrete slab, repeated per 6 m: mid grey with a dark joint and a faint mottle.
+fn slab_image() -> Image {
+    repeating_image(64, |x, y| {
+        let mottle = ((x.wrapping_mul(31) ^ y.wrapping_mul(97)).wrapping_mul(2246822519) >> 28) as u8;
+        let v = if x == 0 || y == 0 { 70 } else { 112 + mottle / 2 };
+        [v, v.saturating_add(2), v.saturating_add(4)]
+    })
+}
+
+/// An `n`×`n` sRGB texture that repeats, each texel from `texel(x, y)`.
+fn repeating_image(n: u32, texel: impl Fn(u32, u32) -> [u8; 3]) -> Image {
+    let mut data = Vec::with_capacity((n * n * 4) as usize);
+    for y in 0..n {
+        for x in 0..n {
+            let [r, g, b] = texel(x, y);
+            data.extend_from_slice(&[r, g, b, 255]);
         }
     }
     let mut img = Image::new(
-        Extent3d { width: N, height: N, depth_or_array_layers: 1 },
+        Extent3d { width: n, height: n, depth_or_array_layers: 1 },
         TextureDimension::D2,
         data,
         TextureFormat::Rgba8UnormSrgb,

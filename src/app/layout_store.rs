@@ -21,6 +21,9 @@ pub struct UiLayout {
     pub power: bool,
     pub left_width: f32,
     pub right_width: f32,
+    /// The render quality the user chose; `None`: by the adapter (`quality`).
+    #[serde(default)]
+    pub quality: Option<super::quality::Quality>,
 }
 
 impl Default for UiLayout {
@@ -32,6 +35,7 @@ impl Default for UiLayout {
             power: false,
             left_width: 270.0,
             right_width: 320.0,
+            quality: None,
         }
     }
 }
@@ -85,6 +89,7 @@ fn load_layout(
     mut layout: ResMut<UiLayout>,
     mut colours: ResMut<ColourSettings>,
     mut layers: ResMut<Layers>,
+    mut quality: ResMut<super::quality::RenderQuality>,
 ) {
     let Some(file) = file else { return };
     if !file.0.exists() {
@@ -100,11 +105,19 @@ fn load_layout(
     }
     colours.auto_range = layout.auto_range;
     *layers = Layers { pipes: layout.pipes, power: layout.power };
+    if let Some(q) = layout.quality {
+        *quality = super::quality::RenderQuality { quality: q, chosen: true };
+    }
 }
 
 /// Copies what the panels changed into the layout.
-fn apply_to_layout(colours: Res<ColourSettings>, layers: Res<Layers>, mut layout: ResMut<UiLayout>) {
-    if !colours.is_changed() && !layers.is_changed() {
+fn apply_to_layout(
+    colours: Res<ColourSettings>,
+    layers: Res<Layers>,
+    quality: Res<super::quality::RenderQuality>,
+    mut layout: ResMut<UiLayout>,
+) {
+    if !colours.is_changed() && !layers.is_changed() && !quality.is_changed() {
         return;
     }
     let mut l = layout.clone();
@@ -112,6 +125,7 @@ fn apply_to_layout(colours: Res<ColourSettings>, layers: Res<Layers>, mut layout
     l.auto_range = colours.auto_range;
     l.pipes = layers.pipes;
     l.power = layers.power;
+    l.quality = quality.chosen.then_some(quality.quality);
     if l != *layout {
         *layout = l;
     }

@@ -3,6 +3,7 @@
 
 pub mod camera;
 pub mod colours;
+pub mod demo;
 pub mod editor;
 pub mod facility_view;
 pub mod files;
@@ -13,6 +14,7 @@ pub mod live_history;
 pub mod outliner;
 pub mod panels;
 pub mod pointer;
+pub mod quality;
 pub mod replay_link;
 pub mod selection;
 pub mod shot;
@@ -139,9 +141,11 @@ pub fn plugin(app: &mut App) {
         selection::plugin,
         inspector::plugin,
         layout_store::plugin,
+        quality::plugin,
         editor::plugin,
         timeline::plugin,
         live_history::plugin,
+        demo::plugin,
     ))
     .add_systems(Startup, build_network)
     .add_systems(Update, build_network.run_if(scene_rebuilds).in_set(AppSystems::Rebuild));
@@ -192,7 +196,7 @@ fn windowed_app(title: String, size: (u32, u32), synchronous_pipelines: bool) ->
                 ..default()
             }),
     )
-    .insert_resource(ClearColor(Color::srgb(0.055, 0.06, 0.07)))
+    .insert_resource(ClearColor(quality::HAZE))
     .add_plugins(bevy_egui::EguiPlugin::default())
     .add_plugins((
         plugin,
@@ -226,8 +230,9 @@ pub fn run(name: String, site: Site, source: Source) -> ExitCode {
 }
 
 /// Draws one state in the default view and writes it to a PNG (`factory-twin render`).
-pub fn render(shot: crate::still::Shot) -> ExitCode {
+pub fn render(shot: crate::still::Shot, high_quality: bool) -> ExitCode {
     let mut app = windowed_app(format!("factory-twin render — {}", shot.name), shot.size, true);
+    app.insert_resource(quality::RenderQuality::chosen(high_quality));
     app.add_plugins(shot::plugin)
         .insert_resource(shot::ShotRequest { out: shot.out, frames: 0, taken: false })
         .insert_resource(colours::ColourSettings { metric: shot.metric, range: shot.metric.fixed_range(), ..default() })
@@ -239,5 +244,67 @@ pub fn render(shot: crate::still::Shot) -> ExitCode {
     // A still image has nothing to open.
     app.world_mut().remove_resource::<files::FileOpen>();
     insert_source(&mut app, shot.name, shot.site, Source::Fixed(Box::new(shot.snapshot)));
+    exit_code(app.run())
+}
+
+/// `factory-twin demo`: the story full screen over the live run; `Esc` leaves it into the app.
+pub fn run_demo(loaded: crate::demo::LoadedDemo) -> ExitCode {
+    let mut app = windowed_app(format!("factory-twin — {}", loaded.demo.title), (1600, 900), false);
+    if let Some(mut w) = app
+        .world_mut()
+        .query_filtered::<&mut Window, With<bevy::window::PrimaryWindow>>()
+        .iter_mut(app.world_mut())
+        .next()
+    {
+        w.mode = bevy::window::WindowMode::BorderlessFullscreen(bevy::window::MonitorSelection::Current);
+    }
+    if let Some(f) = layout_store::LayoutFile::user_default() {
+        app.insert_resource(f);
+    }
+    let ambient = loaded.site.ambient.dry_bulb_c;
+    app.insert_resource(demo::DemoShow::new(loaded.name, loaded.demo.clone(), loaded.logo, ambient));
+    let speed = loaded.demo.speed;
+    insert_source(&mut app, loaded.scene_name, loaded.site, Source::Live { scenario: loaded.scenario, speed });
+    exit_code(app.run())
+}
+
+/// `factory-twin render --demo`: the story as numbered PNGs at `fps`, the run stepped with the
+/// frames (the same files every run).
+pub fn render_demo(
+    loaded: crate::demo::LoadedDemo,
+    dir: std::path::PathBuf,
+    fps: u32,
+    size: (u32, u32),
+    high_quality: bool,
+) -> ExitCode {
+    let sim = match crate::sim::Simulation::new(loaded.site.clone(), loaded.scenario.clone(), 1.0) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot simulate {}: {e}", loaded.scene_name);
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut app = windowed_app(format!("factory-twin render — {}", loaded.demo.title), size, true);
+    app.insert_resource(quality::RenderQuality::chosen(high_quality));
+    app.insert_resource(bevy::time::TimeUpdateStrategy::ManualDuration(std::time::Duration::from_secs_f64(
+        1.0 / fps.max(1) as f64,
+    )));
+    app.world_mut().remove_resource::<files::FileOpen>();
+    let ambient = loaded.site.ambient.dry_bulb_c;
+    app.insert_resource(demo::DemoShow::new(loaded.name, loaded.demo.clone(), loaded.logo, ambient));
+    let mut sim = sim;
+    let first = sim.snapshot();
+    app.insert_resource(demo::DemoFrames {
+        dir,
+        fps,
+        sim,
+        speed: loaded.demo.speed,
+        settle: shot::SETTLE_FRAMES,
+        spawned: 0,
+        written: 0,
+        failed: None,
+        finished: false,
+    });
+    insert_source(&mut app, loaded.scene_name, loaded.site, Source::Fixed(Box::new(first)));
     exit_code(app.run())
 }

@@ -35,9 +35,11 @@ impl Default for FailurePanel {
 }
 
 pub(super) fn plugin(app: &mut App) {
-    app.init_resource::<FailurePanel>()
-        .add_plugins(super::outliner::plugin)
-        .add_systems(EguiPrimaryContextPass, (panels_ui, row_labels, super::editor::overlay_and_dialogs).chain());
+    app.init_resource::<FailurePanel>().add_plugins(super::outliner::plugin).add_systems(
+        EguiPrimaryContextPass,
+        // A demo's overlay takes the panels' place until Esc.
+        ((panels_ui, row_labels).run_if(not(super::demo::presenting)), super::editor::overlay_and_dialogs).chain(),
+    );
 }
 
 /// Row names on the floor plan, beside each row's end, clipped to the scene.
@@ -111,6 +113,8 @@ pub struct PanelState<'w> {
     files: Option<ResMut<'w, super::files::FileOpen>>,
     pointer: ResMut<'w, super::pointer::ScenePointer>,
     editor: super::editor::EditorParams<'w>,
+    quality: ResMut<'w, super::quality::RenderQuality>,
+    demo: Option<ResMut<'w, super::demo::DemoShow>>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -220,6 +224,24 @@ pub fn panels_ui(
                     if ui.button(label).clicked() {
                         view.0 = Some(v);
                     }
+                }
+            });
+            ui.horizontal(|ui| {
+                use super::quality::{Quality, RenderQuality};
+                ui.label("Quality");
+                for q in [Quality::Low, Quality::High] {
+                    let hint = match q {
+                        Quality::Low => "no shadows, no anti-aliasing: for software rendering",
+                        Quality::High => "sun shadows and 4× MSAA: for a GPU",
+                    };
+                    if ui.selectable_label(state.quality.quality == q, q.name()).on_hover_text(hint).clicked() {
+                        *state.quality = RenderQuality { quality: q, chosen: true };
+                    }
+                }
+                if let Some(d) = state.demo.as_mut()
+                    && ui.button("▶ Present").on_hover_text("back to the demo's story (Esc leaves it again)").clicked()
+                {
+                    d.presenting = true;
                 }
             });
             ui.separator();

@@ -51,7 +51,7 @@ fn take_shot(mut commands: Commands, request: Option<ResMut<ShotRequest>>, lates
 }
 
 /// Encodes the captured frame as an RGB PNG (alpha dropped) and writes it atomically.
-fn save_png(img: &Image, out: &std::path::Path) -> Result<(u32, u32), String> {
+pub(super) fn save_png(img: &Image, out: &std::path::Path) -> Result<(u32, u32), String> {
     let rgb = img.clone().try_into_dynamic().map_err(|e| format!("cannot read the captured frame: {e}"))?.to_rgb8();
     let mut bytes = Vec::new();
     rgb.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).map_err(|e| e.to_string())?;

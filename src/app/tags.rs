@@ -39,6 +39,51 @@ pub struct FacilityTags {
     pub index: std::collections::HashMap<String, u32>,
     /// Per rack: its type id.
     pub rack_types: Vec<String>,
+    /// Per tag: how the shader draws it, `[look, facing]` (`look::*`, `look::facing`).
+    pub looks: Vec<[f32; 2]>,
+}
+
+/// How the facility shader draws an object (the detail buffer's first value), and the bits a
+/// pipe segment's `MeshTag` carries above its colour index.
+pub mod look {
+    pub const PLAIN: f32 = 0.0;
+    pub const LIQUID_GPU_RACK: f32 = 1.0;
+    pub const AIR_GPU_RACK: f32 = 2.0;
+    pub const STORAGE_RACK: f32 = 3.0;
+    pub const NETWORK_RACK: f32 = 4.0;
+    pub const CDU: f32 = 5.0;
+    pub const CRAH: f32 = 6.0;
+    pub const DRY_COOLER: f32 = 7.0;
+    pub const CHILLER: f32 = 8.0;
+    pub const PIPE: f32 = 9.0;
+    pub const BUSWAY: f32 = 10.0;
+    /// Tag bit: the water in this segment flows toward its axis's negative end.
+    pub const FLOW_REVERSED: u32 = 1 << 31;
+    /// Tag bit: a fitting (elbow, tee) where segments meet, not a run of pipe.
+    pub const FITTING: u32 = 1 << 30;
+    /// The colour index below the bits.
+    pub const INDEX: u32 = (1 << 30) - 1;
+
+    /// Where a rack's front looks, as the shader numbers it.
+    pub fn facing(f: crate::model::Facing) -> f32 {
+        match f {
+            crate::model::Facing::North => 0.0,
+            crate::model::Facing::South => 1.0,
+            crate::model::Facing::East => 2.0,
+            crate::model::Facing::West => 3.0,
+        }
+    }
+
+    /// A rack type's look: GPU racks by cooling, storage and network by name.
+    pub fn of_rack(t: &crate::model::RackType) -> f32 {
+        if t.gpus > 0 {
+            if t.liquid_fraction > 0.0 { LIQUID_GPU_RACK } else { AIR_GPU_RACK }
+        } else if t.id.contains("network") || t.id.contains("switch") {
+            NETWORK_RACK
+        } else {
+            STORAGE_RACK
+        }
+    }
 }
 
 /// What kind of object a tag is, with its index among its kind.
