@@ -1295,3 +1295,115 @@ fn a_live_run_can_be_scrubbed_back_and_its_history_saved() {
     assert!(review.spans.iter().any(|s| s.is_failure()), "the report knows what failed");
     std::fs::remove_file(&path).unwrap();
 }
+
+// ---- Issue 15: demo mode ---------------------------------------------------------------------
+
+fn press(app: &mut App, window: Entity, key: KeyCode) {
+    use bevy::input::ButtonState;
+    use bevy::input::keyboard::{Key, KeyboardInput};
+    for state in [ButtonState::Pressed, ButtonState::Released] {
+        app.world_mut().write_message(KeyboardInput {
+            key_code: key,
+            logical_key: Key::Unidentified(bevy::input::keyboard::NativeKey::Unidentified),
+            state,
+            text: None,
+            repeat: false,
+            window,
+        });
+        app.update();
+    }
+}
+
+/// A story runs the live sim: its speed and actions reach the sim thread, its camera flies to
+/// each beat's shot, the presenter's keys step beats, and Esc hands the app back as it stands.
+#[test]
+fn a_demo_drives_the_run_and_the_camera_and_esc_hands_the_app_back() {
+    use factory_twin::app::camera::OrbitCamera;
+    use factory_twin::app::demo::DemoShow;
+    use factory_twin::app::sim_link::SimLink;
+    use factory_twin::demo::Demo;
+    use factory_twin::live::Speed;
+    let demo = Demo::parse(
+        r#"Demo(version: 1, title: "t", scene: "x.ron", speed: 4.0, beats: [
+            (caption: "row A", camera: Object(id: "hall-1/row-A", distance: 8.0, yaw_deg: 0.0, pitch_deg: 30.0), move_s: 1.0, hold_s: 1.0),
+            (caption: "a pump", camera: Aerial, actions: [Fail((kind: CduPump, target: "hall-1/cdu-1"))], speed: 9.0, move_s: 1.0, hold_s: 30.0),
+            (caption: "end", hold_s: 1.0),
+        ])"#,
+    )
+    .unwrap();
+    let mut app = app_with_input_unstarted();
+    app.insert_resource(DemoShow::new("t".into(), demo, None, 24.0));
+    app.update();
+    let window = window_with_cursor(&mut app, Vec2::new(500.0, 300.0));
+    // The story's speed starts the (paused) sim.
+    update_until(&mut app, |a| {
+        a.world().get_resource::<SimLink>().is_some_and(|l| !l.paused && l.speed == Speed::Times(4.0))
+    });
+    let orbit = |a: &mut App| *a.world_mut().query::<&OrbitCamera>().single(a.world()).unwrap();
+    // One second of the first beat: the camera stands 8 m from row A's middle, from the south.
+    for _ in 0..61 {
+        app.update();
+    }
+    let tags = app.world().resource::<FacilityTags>().clone();
+    let row_a: Vec<_> = (0..4).map(|i| tags.boxes[i]).collect();
+    let centre = row_a.iter().fold(Vec3::ZERO, |s, b| s + (b.0 + b.1) / 2.0) / 4.0;
+    let o = orbit(&mut app);
+    assert!(o.focus.distance(centre) < 0.05 && (o.distance - 8.0).abs() < 0.05 && o.yaw.abs() < 0.01, "{o:?}");
+    // The second beat: its failure reaches the sim (one of three pumps stops) and its speed.
+    update_until(&mut app, |a| {
+        a.world().resource::<SimLink>().alarm_log.iter().any(|l| l.raised && l.message.starts_with("cdu-pump failed"))
+    });
+    update_until(&mut app, |a| a.world().resource::<SimLink>().speed == Speed::Times(9.0));
+    assert_eq!(app.world().resource::<DemoShow>().director.beat, Some(1));
+    for _ in 0..70 {
+        app.update();
+    }
+    assert!((orbit(&mut app).pitch - 0.95).abs() < 0.01, "the aerial shot");
+    // → goes to the next beat at once (its hold is 30 s); ← back.
+    press(&mut app, window, KeyCode::ArrowRight);
+    assert_eq!(app.world().resource::<DemoShow>().director.beat, Some(2));
+    press(&mut app, window, KeyCode::PageUp);
+    assert_eq!(app.world().resource::<DemoShow>().director.beat, Some(1));
+    // Esc: the overlay goes, the camera stays where the story left it and is the user's again.
+    let left_at = orbit(&mut app);
+    press(&mut app, window, KeyCode::Escape);
+    assert!(!app.world().resource::<DemoShow>().presenting);
+    for _ in 0..30 {
+        app.update();
+    }
+    let o = orbit(&mut app);
+    assert!(o.focus.distance(left_at.focus) < 0.5 && (o.distance - left_at.distance).abs() < 0.5, "{o:?}");
+    assert!(!app.world().resource::<SimLink>().paused, "the run goes on");
+}
+
+/// The quality the user picks is remembered with the layout; without a choice, a machine
+/// without a GPU adapter gets low.
+#[test]
+fn the_render_quality_is_remembered() {
+    use factory_twin::app::layout_store::{LayoutFile, UiLayout, read};
+    use factory_twin::app::quality::{Quality, RenderQuality};
+    let path = std::env::temp_dir().join(format!("ft-quality-{}/layout.ron", std::process::id()));
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    let start = |path: &Path| {
+        let site = scene::parse(scene::DEMO_SCENE).unwrap().site;
+        let mut app = headless();
+        app.add_plugins(MinimalPlugins)
+            .insert_resource(OpenScene { name: "demo".into(), site })
+            .insert_resource(SimStart { paused: true, ..Default::default() })
+            .insert_resource(LayoutFile(path.to_path_buf()))
+            .add_plugins(plugin);
+        app.update();
+        app
+    };
+    let mut app = start(&path);
+    assert_eq!(*app.world().resource::<RenderQuality>(), RenderQuality { quality: Quality::Low, chosen: false });
+    *app.world_mut().resource_mut::<RenderQuality>() = RenderQuality { quality: Quality::High, chosen: true };
+    app.update();
+    app.world_mut().write_message(AppExit::Success);
+    app.update();
+    assert_eq!(read(&path).unwrap().quality, Some(Quality::High));
+    let app = start(&path);
+    assert_eq!(*app.world().resource::<RenderQuality>(), RenderQuality { quality: Quality::High, chosen: true });
+    assert_eq!(UiLayout::default().quality, None);
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}

@@ -454,3 +454,78 @@ fn render_refuses_bad_arguments_with_a_message() {
         assert!(stderr(&o).contains(expect), "{args:?}: {}", stderr(&o));
     }
 }
+
+/// Issue 15: `render --demo` writes the default demo's whole story as frames, the same bytes on
+/// every run (the run is stepped with the frames, the clock is the frame count).
+#[cfg(feature = "app")]
+#[test]
+fn the_default_demo_renders_to_the_same_frames_every_time() {
+    let frames = |dir: &Path| {
+        let _ = std::fs::remove_dir_all(dir);
+        let args =
+            ["render", "--demo", "embedded", "--frames", &dir.display().to_string(), "--fps", "1", "--size", "320x180"];
+        let o = if std::env::var_os("DISPLAY").is_some() {
+            bin().args(args).output().unwrap()
+        } else {
+            Command::new("xvfb-run")
+                .args(["-a", "-s", "-screen 0 1280x720x24", env!("CARGO_BIN_EXE_factory-twin")])
+                .args(args)
+                .output()
+                .expect("screenshot checks need xvfb-run (installed by scripts/setup)")
+        };
+        assert!(o.status.success(), "render --demo failed: {}", stderr(&o));
+        let mut names: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        names.sort();
+        names
+    };
+    let (a, b) = (frames(&tmp("demo-a")), frames(&tmp("demo-b")));
+    // About two minutes of story at one frame a second, numbered from 1.
+    assert!((85..=150).contains(&a.len()), "{} frames", a.len());
+    assert!(a[0].ends_with("frame-00001.png"));
+    assert_eq!(
+        a.iter().map(|p| p.file_name()).collect::<Vec<_>>(),
+        b.iter().map(|p| p.file_name()).collect::<Vec<_>>()
+    );
+    for (x, y) in a.iter().zip(&b) {
+        assert!(std::fs::read(x).unwrap() == std::fs::read(y).unwrap(), "{} differs between runs", x.display());
+    }
+    // The story moves: the camera's first shot and the last (the aerial) are different pictures.
+    assert_ne!(std::fs::read(&a[0]).unwrap(), std::fs::read(a.last().unwrap()).unwrap());
+}
+
+#[test]
+fn a_broken_demo_file_says_where_and_writes_nothing() {
+    let dir = tmp("demo-broken");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = factory_twin::demo::DEFAULT_DEMO.replacen("hold_s: 11.0", "hold_s: eleven", 1);
+    assert_ne!(src, factory_twin::demo::DEFAULT_DEMO);
+    let file = dir.join("story.ron");
+    std::fs::write(&file, &src).unwrap();
+    let line = src.lines().position(|l| l.contains("eleven")).unwrap() + 1;
+    let frames = dir.join("frames");
+    for args in [
+        vec!["demo".to_string(), file.display().to_string()],
+        vec![
+            "render".into(),
+            "--demo".into(),
+            file.display().to_string(),
+            "--frames".into(),
+            frames.display().to_string(),
+        ],
+    ] {
+        let o = bin().args(&args).output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&o).contains(&format!("story.ron:{line}:")), "{args:?}: {}", stderr(&o));
+    }
+    assert!(!frames.exists(), "nothing written for a broken demo");
+    // The demo's scene beside it must exist.
+    std::fs::write(&file, factory_twin::demo::DEFAULT_DEMO).unwrap();
+    let o = bin().args(["demo", &file.display().to_string()]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("gb300-factory.ron"), "{}", stderr(&o));
+    // --frames without --demo, --demo without --frames: refused by the parser.
+    assert!(!run(&["render", "--frames", "x"]).status.success());
+    assert!(!run(&["render", "--demo", "embedded"]).status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

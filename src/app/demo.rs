@@ -210,11 +210,15 @@ fn direct(
         f.settle -= 1;
         return;
     }
-    let Some(snap) = latest.snapshot.as_ref() else { return };
-    let watch = Watch { sim_time_s: snap.time_s, output: snap.kpis.output_fraction };
-    let kpis = snap.kpis.clone();
+    // Before the first snapshot (a paused run) the story starts on a site at full output.
+    let watch = latest.snapshot.as_ref().map_or(Watch { sim_time_s: 0.0, output: 1.0 }, |s| Watch {
+        sim_time_s: s.time_s,
+        output: s.kpis.output_fraction,
+    });
     let show = &mut *show;
-    show.tally.add(snap.time_s, &kpis);
+    if let Some(snap) = latest.snapshot.as_ref() {
+        show.tally.add(snap.time_s, &snap.kpis);
+    }
     let dt = frames.as_ref().map_or(time.delta_secs_f64(), |f| 1.0 / f.fps.max(1) as f64);
     let cues = show.director.advance(&show.demo, dt, watch);
     handle_cues(show, cues, frames.as_deref_mut(), &mut commands, tags.as_deref(), &scene, &cameras);
@@ -562,4 +566,81 @@ fn overlay(
             });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::Easing;
+
+    fn pose(x: f32, z: f32) -> Pose {
+        Pose { eye: Vec3::new(x, 10.0 + x * 0.1, z), at: Vec3::new(x * 0.5, 0.0, z * 0.5 - 3.0) }
+    }
+
+    /// The moves of a story through `keys`, each as the director drives it: from where the last
+    /// one ended to the next shot, sampled every frame with in-out easing.
+    fn fly(keys: &[Pose], frames_per_move: usize) -> Vec<Vec<Pose>> {
+        let mut moves = Vec::new();
+        let mut last_from: Option<Pose> = None;
+        let mut at = keys[0];
+        for i in 1..keys.len() {
+            let from = at;
+            let next = keys.get(i + 1).copied().unwrap_or(keys[i]);
+            let path = CameraPath::new(last_from.unwrap_or(from), from, keys[i], next).unwrap();
+            last_from = Some(from);
+            let samples: Vec<Pose> = (0..=frames_per_move)
+                .map(|f| path.at(Easing::InOut.apply(f as f64 / frames_per_move as f64)))
+                .collect();
+            at = *samples.last().unwrap();
+            moves.push(samples);
+        }
+        moves
+    }
+
+    #[test]
+    fn the_path_passes_through_every_shot() {
+        let keys = [pose(0.0, 0.0), pose(30.0, 5.0), pose(35.0, 40.0), pose(-20.0, 60.0)];
+        for (i, m) in fly(&keys, 60).iter().enumerate() {
+            assert!(
+                m[0].eye.distance(keys[i].eye) < 1e-3 && m[0].at.distance(keys[i].at) < 1e-3,
+                "move {i} starts at shot {i}"
+            );
+            let end = m.last().unwrap();
+            assert!(
+                end.eye.distance(keys[i + 1].eye) < 1e-3 && end.at.distance(keys[i + 1].at) < 1e-3,
+                "and ends at shot {}",
+                i + 1
+            );
+        }
+    }
+
+    #[test]
+    fn no_jump_where_moves_meet_and_each_move_is_eased() {
+        let keys = [pose(0.0, 0.0), pose(30.0, 5.0), pose(35.0, 40.0), pose(-20.0, 60.0)];
+        let moves = fly(&keys, 60);
+        let step = |a: &Pose, b: &Pose| a.eye.distance(b.eye).max(a.at.distance(b.at));
+        let largest = moves.iter().flat_map(|m| m.windows(2).map(|w| step(&w[0], &w[1]))).fold(0.0, f32::max);
+        for (i, pair) in moves.windows(2).enumerate() {
+            let (a, b) = (&pair[0], &pair[1]);
+            // The frame before the boundary, the boundary, the frame after: small steps only.
+            let across = step(&a[a.len() - 2], &b[1]);
+            assert!(across < largest * 0.05, "boundary {i}: {across} against {largest}");
+            assert!(step(a.last().unwrap(), &b[0]) < 1e-4, "boundary {i} is continuous");
+        }
+        for m in &moves {
+            let first = step(&m[0], &m[1]);
+            let middle = step(&m[29], &m[30]);
+            assert!(first < middle * 0.05, "eased in: {first} against {middle}");
+        }
+    }
+
+    #[test]
+    fn an_orbit_camera_takes_over_at_the_same_pose() {
+        for p in [pose(3.0, 7.0), pose(-40.0, 12.0), Pose { eye: Vec3::new(0.0, 80.0, 50.0), at: Vec3::ZERO }] {
+            let o = p.orbit();
+            let t = o.transform();
+            assert!(t.translation.distance(p.eye) < 1e-2, "{:?} vs {:?}", t.translation, p.eye);
+            assert!(o.focus.distance(p.at) < 1e-4);
+        }
+    }
 }
