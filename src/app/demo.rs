@@ -261,9 +261,13 @@ fn handle_cues(
                 let Some(tags) = tags else { continue };
                 let Some((orbit, _)) = cameras.iter().next() else { continue };
                 let from = show.pose.unwrap_or(Pose::of(orbit));
-                // Where the camera is now when a beat names no shot: it stays.
                 let shot_of = |k: usize| show.demo.beats.get(k).and_then(|b| b.camera.as_ref());
-                let to = shot_of(i).and_then(|s| resolve(s, tags, scene)).unwrap_or(from);
+                // A beat that names no shot leaves the camera where it is (a spline from a
+                // pose to itself would swing out toward its neighbours and back).
+                let Some(to) = shot_of(i).and_then(|s| resolve(s, tags, scene)) else {
+                    show.path = None;
+                    continue;
+                };
                 let next = (i + 1..show.demo.beats.len())
                     .find_map(|k| shot_of(k).and_then(|s| resolve(s, tags, scene)))
                     .unwrap_or(to);
@@ -417,25 +421,29 @@ fn overlay(
 
     // Title (and logo) top left.
     egui::Area::new(egui::Id::new("demo-title")).fixed_pos(egui::pos2(margin, margin)).show(ctx, |ui| {
-        ui.horizontal(|ui| {
-            if let Some(t) = &show.logo_texture {
-                let s = t.size_vec2();
-                let h = 44.0 * z;
-                ui.image((t.id(), egui::vec2(s.x * h / s.y.max(1.0), h)));
-            }
-            ui.vertical(|ui| {
-                ui.label(egui::RichText::new(&show.demo.title).size(22.0 * z).strong().color(egui::Color32::WHITE));
-                ui.label(
-                    egui::RichText::new(format!("live simulation · sim time {}", clock(snap.time_s)))
-                        .size(13.0 * z)
-                        .color(egui::Color32::from_gray(190)),
-                );
-            });
+        let inner = egui::Margin::symmetric((14.0 * z) as i8, (8.0 * z) as i8);
+        egui::Frame::new().fill(CARD_FILL).corner_radius(10.0 * z).inner_margin(inner).show(ui, |ui| {
+            ui.horizontal(|ui| {
+                if let Some(t) = &show.logo_texture {
+                    let s = t.size_vec2();
+                    let h = 44.0 * z;
+                    ui.image((t.id(), egui::vec2(s.x * h / s.y.max(1.0), h)));
+                }
+                ui.vertical(|ui| {
+                    ui.label(egui::RichText::new(&show.demo.title).size(22.0 * z).strong().color(egui::Color32::WHITE));
+                    ui.label(
+                        egui::RichText::new(format!("live simulation · sim time {}", clock(snap.time_s)))
+                            .size(13.0 * z)
+                            .color(egui::Color32::from_gray(190)),
+                    );
+                });
+            })
         });
     });
 
     // KPI cards, top right.
     let cards = show.demo.cards_of(beat).to_vec();
+    // Sized so five cards and the title share the top of a 16:9 screen.
     egui::Area::new(egui::Id::new("demo-cards")).anchor(egui::Align2::RIGHT_TOP, egui::vec2(-margin, margin)).show(
         ctx,
         |ui| {
@@ -462,7 +470,7 @@ fn overlay(
         },
     );
 
-    // Caption and beat progress, bottom centre.
+    // Caption and beat progress, bottom centre (a beat without a caption shows only the progress).
     let caption = show.demo.beats.get(beat).map(|b| b.caption.clone()).unwrap_or_default();
     let width = (screen.width() * 0.62).max(300.0);
     egui::Area::new(egui::Id::new("demo-caption"))
@@ -476,8 +484,10 @@ fn overlay(
                 .show(ui, |ui| {
                     ui.set_width(width);
                     ui.vertical_centered(|ui| {
-                        ui.label(egui::RichText::new(caption).size(24.0 * z).color(egui::Color32::WHITE));
-                        ui.add_space(8.0);
+                        if !caption.is_empty() {
+                            ui.label(egui::RichText::new(caption).size(24.0 * z).color(egui::Color32::WHITE));
+                            ui.add_space(8.0 * z);
+                        }
                         let n = show.demo.beats.len();
                         let (rect, _) =
                             ui.allocate_exact_size(egui::vec2(n as f32 * 18.0 * z, 10.0 * z), egui::Sense::hover());
@@ -509,7 +519,7 @@ fn overlay(
     // Live what-if, bottom right: the presenter answers "what if…" on the spot. Not in frames.
     if frames.is_none() {
         egui::Area::new(egui::Id::new("demo-whatif"))
-            .anchor(egui::Align2::RIGHT_BOTTOM, egui::vec2(-margin, -margin))
+            .anchor(egui::Align2::RIGHT_CENTER, egui::vec2(-margin, 0.0))
             .show(ctx, |ui| {
                 egui::Frame::new().fill(CARD_FILL).corner_radius(10.0).inner_margin(egui::Margin::same(12)).show(
                     ui,

@@ -518,6 +518,7 @@ fn spawn_facility(
             perceptual_roughness: 0.95,
             ..default()
         });
+        commands.insert_resource(super::quality::GroundMaterials(vec![floor_mat.clone(), ground_mat.clone()]));
         commands.spawn((
             SceneEntity,
             Mesh3d(meshes.add(ground)),

@@ -33,19 +33,35 @@ struct FrameStats {
     frames: u32,
     started: Option<Instant>,
     samples_ms: Vec<f64>,
+    /// Wall time from one frame's start to the next: the frame rate the user sees, the
+    /// renderer included (it runs beside the main schedule and holds it back when slower).
+    last_start: Option<Instant>,
+    intervals_ms: Vec<f64>,
 }
 
 pub(super) fn plugin(app: &mut App) {
     let Some(n) = std::env::var("FACTORY_TWIN_FRAME_STATS").ok().and_then(|v| v.parse::<u32>().ok()) else {
         return;
     };
-    app.insert_resource(FrameStats { frames: n.max(1), started: None, samples_ms: Vec::new() })
-        .add_systems(First, frame_start)
-        .add_systems(Last, frame_end);
+    app.insert_resource(FrameStats {
+        frames: n.max(1),
+        started: None,
+        samples_ms: Vec::new(),
+        last_start: None,
+        intervals_ms: Vec::new(),
+    })
+    .add_systems(First, frame_start)
+    .add_systems(Last, frame_end);
 }
 
 fn frame_start(mut stats: ResMut<FrameStats>) {
-    stats.started = Some(Instant::now());
+    let now = Instant::now();
+    if let Some(last) = stats.last_start.replace(now)
+        && stats.samples_ms.len() >= WARM_UP as usize
+    {
+        stats.intervals_ms.push((now - last).as_secs_f64() * 1e3);
+    }
+    stats.started = Some(now);
 }
 
 type Drawn<'a> = (
@@ -74,8 +90,14 @@ fn frame_end(mut stats: ResMut<FrameStats>, meshes: Query<Drawn>, mut exit: Mess
             batches.insert((mesh.id(), fm.map(|m| m.id().untyped()), sm.map(|m| m.id().untyped())));
         }
     }
+    let wall = if stats.intervals_ms.is_empty() {
+        0.0
+    } else {
+        stats.intervals_ms.iter().sum::<f64>() / stats.intervals_ms.len() as f64
+    };
+    let fps = if wall > 0.0 { 1000.0 / wall } else { 0.0 };
     println!(
-        "{{\"frames\": {}, \"cpu_frame_ms_mean\": {mean:.3}, \"cpu_frame_ms_p50\": {:.3}, \"cpu_frame_ms_p95\": {:.3}, \"cpu_frame_ms_max\": {:.3}, \"visible_meshes\": {visible}, \"draw_batches\": {}}}",
+        "{{\"frames\": {}, \"cpu_frame_ms_mean\": {mean:.3}, \"cpu_frame_ms_p50\": {:.3}, \"cpu_frame_ms_p95\": {:.3}, \"cpu_frame_ms_max\": {:.3}, \"wall_frame_ms_mean\": {wall:.3}, \"fps\": {fps:.2}, \"visible_meshes\": {visible}, \"draw_batches\": {}}}",
         s.len(),
         pick(0.5),
         pick(0.95),

@@ -55,6 +55,10 @@ pub(super) fn plugin(app: &mut App) {
         .add_systems(Update, apply.in_set(super::AppSystems::Recolour));
 }
 
+/// The materials of the floors and the ground, which low quality draws unlit.
+#[derive(Resource, Debug, Default)]
+pub struct GroundMaterials(pub Vec<Handle<StandardMaterial>>);
+
 /// Without a remembered choice: low on a software adapter, high on a GPU.
 fn pick_by_adapter(mut q: ResMut<RenderQuality>, adapter: Option<Res<bevy::render::renderer::RenderAdapterInfo>>) {
     if q.chosen {
@@ -74,6 +78,8 @@ fn apply(
     tags: Option<Res<FacilityTags>>,
     cameras: Query<(Entity, Ref<Camera3d>)>,
     mut suns: Query<(Entity, &mut DirectionalLight)>,
+    ground: Option<Res<GroundMaterials>>,
+    mut materials: Option<ResMut<Assets<StandardMaterial>>>,
 ) {
     let new_sun = suns.iter_mut().any(|(_, l)| l.is_added());
     let new_camera = cameras.iter().any(|(_, c)| c.is_added());
@@ -81,6 +87,15 @@ fn apply(
         return;
     }
     let high = q.quality == Quality::High;
+    // Low: the floors and the ground (most of the picture's pixels) skip lighting; their
+    // textures carry their look. A fifth of a software-rendered frame (BENCHMARKS.md).
+    if let (Some(ground), Some(mats)) = (ground, materials.as_mut()) {
+        for h in &ground.0 {
+            if let Some(mut m) = mats.get_mut(h) {
+                m.unlit = !high;
+            }
+        }
+    }
     // Shadows reach across the whole site, the first cascade over a hall.
     let span = tags.map_or(100.0, |t| (t.bounds.1 - t.bounds.0).length().max(20.0));
     for (e, _) in &cameras {
