@@ -135,7 +135,7 @@ pub fn resolve(shot: &Shot, tags: &FacilityTags, scene: &OpenScene) -> Option<Po
         Shot::Aerial => {
             let mut o = OrbitCamera::overview(tags.bounds, tags.plant_south);
             o.pitch = 0.95;
-            o.distance *= 0.8;
+            o.distance *= 0.68;
             o
         }
         Shot::Aisle => OrbitCamera::aisle(tags.aisle),
