@@ -220,13 +220,17 @@ impl Card {
     }
 }
 
-/// 18.4 M, 1.23 G: a large count in three figures.
+/// 18.4 M, 1.23 B: a large count in three figures.
 pub fn si(v: f64) -> String {
     let a = v.abs();
+    if v == 0.0 {
+        return "0".into();
+    }
+    // Tokens are counted in billions and trillions (B, T), as the industry writes them.
     let (d, s) = if a >= 1e12 {
         (1e12, " T")
     } else if a >= 1e9 {
-        (1e9, " G")
+        (1e9, " B")
     } else if a >= 1e6 {
         (1e6, " M")
     } else if a >= 1e3 {
@@ -441,6 +445,15 @@ pub fn load(file: Option<&Path>) -> Result<LoadedDemo, String> {
         }
         Some(_) => {
             let path = resolve(&demo.scene);
+            if !path.is_file() {
+                let quoted = format!("{:?}", demo.scene.display().to_string());
+                let at = find(&src, &quoted).map_or(String::new(), |(l, c)| format!(":{l}:{c}"));
+                return Err(format!(
+                    "{name}{at}: error: the demo's scene {} is not there ({})\n    hint: `scene` is a path relative to the demo file; copy the scene beside it or point to where it is",
+                    demo.scene.display(),
+                    path.display()
+                ));
+            }
             crate::open::load_scene_or_demo(Some(&path))?
         }
     };
@@ -770,8 +783,8 @@ mod tests {
     #[test]
     fn si_is_three_figures() {
         assert_eq!(si(18_360_000.0), "18.4 M");
-        assert_eq!(si(1_230_000_000.0), "1.23 G");
+        assert_eq!(si(1_230_000_000.0), "1.23 B");
         assert_eq!(si(950.0), "950");
-        assert_eq!(si(0.0), "0.00");
+        assert_eq!(si(0.0), "0");
     }
 }

@@ -38,6 +38,13 @@ pub struct DemoShow {
     logo_texture: Option<egui::TextureHandle>,
     /// A beat step asked for by the overlay's buttons: `true` next, `false` previous.
     pub request: Option<bool>,
+    /// The overlay's Restart button was pressed.
+    pub request_restart: bool,
+    /// Full screen asked for: the window is sized to its monitor once one is known (a display
+    /// without a window manager ignores the borderless mode alone).
+    pub fill_screen: bool,
+    /// Per failure of `Demo::failures`: how many are in effect now (the story's and the buttons').
+    pub failed: Vec<u32>,
     /// The what-if controls' values.
     pub utilization: f64,
     pub ambient_c: f64,
@@ -57,9 +64,43 @@ impl DemoShow {
             logo,
             logo_texture: None,
             request: None,
+            request_restart: false,
+            fill_screen: false,
+            failed: Vec::new(),
             utilization: 1.0,
             ambient_c,
         }
+    }
+}
+
+impl DemoShow {
+    /// Keeps the what-if panel true to the run after an action (the story's or its own).
+    fn follow(&mut self, a: &Action) {
+        let failures = self.demo.failures();
+        self.failed.resize(failures.len(), 0);
+        match a {
+            Action::Fail(f) | Action::Restore(f) => {
+                if let Some(k) = failures.iter().position(|x| x == f) {
+                    self.failed[k] = if matches!(a, Action::Fail(_)) {
+                        self.failed[k] + 1
+                    } else {
+                        self.failed[k].saturating_sub(1)
+                    };
+                }
+            }
+            Action::Ambient(c) => self.ambient_c = *c,
+            Action::Utilization { target, value } if target == "all" => self.utilization = *value,
+            _ => {}
+        }
+    }
+
+    /// Starts the story over: beat 0 on a run started again from time zero.
+    fn restart(&mut self, ambient_c: f64) {
+        self.director = Director::default();
+        self.tally = Tally::default();
+        self.failed.clear();
+        self.ambient_c = ambient_c;
+        self.utilization = 1.0;
     }
 }
 
@@ -135,7 +176,7 @@ pub fn resolve(shot: &Shot, tags: &FacilityTags, scene: &OpenScene) -> Option<Po
         Shot::Aerial => {
             let mut o = OrbitCamera::overview(tags.bounds, tags.plant_south);
             o.pitch = 0.95;
-            o.distance *= 0.68;
+            o.distance *= 0.78;
             o
         }
         Shot::Aisle => OrbitCamera::aisle(tags.aisle),
@@ -243,6 +284,9 @@ fn handle_cues(
     cameras: &Query<(&mut OrbitCamera, &mut Transform)>,
 ) {
     for cue in cues {
+        if let Cue::Apply(a) = &cue {
+            show.follow(a);
+        }
         match cue {
             Cue::Apply(a) => match frames.as_deref_mut() {
                 Some(f) => f.sim.apply(&a),
@@ -290,6 +334,7 @@ fn presenter_keys(
     scene: Res<OpenScene>,
     mut commands: MessageWriter<UiCommand>,
     mut windows: Query<&mut Window, With<PrimaryWindow>>,
+    monitors: Query<(&bevy::window::Monitor, Has<bevy::window::PrimaryMonitor>)>,
     cameras: Query<(&mut OrbitCamera, &mut Transform)>,
 ) {
     if frames.is_some() {
@@ -297,10 +342,24 @@ fn presenter_keys(
     }
     if keys.just_pressed(KeyCode::F11) {
         for mut w in &mut windows {
-            w.mode = match w.mode {
-                WindowMode::Windowed => WindowMode::BorderlessFullscreen(MonitorSelection::Current),
-                _ => WindowMode::Windowed,
-            };
+            if w.mode == WindowMode::Windowed {
+                show.fill_screen = true;
+            } else {
+                w.mode = WindowMode::Windowed;
+                w.resolution.set(1600.0, 900.0);
+            }
+        }
+    }
+    if show.fill_screen {
+        // Full screen, and sized to the monitor as well: without a window manager (a bare X
+        // server, a kiosk) the borderless mode alone leaves the window as it was.
+        if let Some((m, _)) = monitors.iter().max_by_key(|(_, primary)| *primary) {
+            for mut w in &mut windows {
+                w.mode = WindowMode::BorderlessFullscreen(MonitorSelection::Primary);
+                w.resolution.set_physical_resolution(m.physical_width, m.physical_height);
+                w.position = bevy::window::WindowPosition::At(m.physical_position);
+            }
+            show.fill_screen = false;
         }
     }
     if !show.presenting {
@@ -311,6 +370,14 @@ fn presenter_keys(
         for mut w in &mut windows {
             w.mode = WindowMode::Windowed;
         }
+        return;
+    }
+    if keys.just_pressed(KeyCode::Home) || show.request_restart {
+        // The story from the top, on the run started over (the scene's own state at time zero).
+        show.request_restart = false;
+        show.restart(scene.site.ambient.dry_bulb_c);
+        show.path = None;
+        commands.write(UiCommand(SimCommand::Reset));
         return;
     }
     if keys.just_pressed(KeyCode::KeyP) {
@@ -381,7 +448,7 @@ fn write_frames(
     );
 }
 
-const CARD_FILL: egui::Color32 = egui::Color32::from_rgba_premultiplied(12, 16, 22, 215);
+const CARD_FILL: egui::Color32 = egui::Color32::from_rgba_premultiplied(14, 18, 24, 240);
 const ACCENT: egui::Color32 = egui::Color32::from_rgb(118, 185, 0);
 const ALARM: egui::Color32 = egui::Color32::from_rgb(255, 92, 72);
 
@@ -430,11 +497,19 @@ fn overlay(
                     ui.image((t.id(), egui::vec2(s.x * h / s.y.max(1.0), h)));
                 }
                 ui.vertical(|ui| {
-                    ui.label(egui::RichText::new(&show.demo.title).size(22.0 * z).strong().color(egui::Color32::WHITE));
-                    ui.label(
-                        egui::RichText::new(format!("live simulation · sim time {}", clock(snap.time_s)))
-                            .size(13.0 * z)
-                            .color(egui::Color32::from_gray(190)),
+                    ui.add(
+                        egui::Label::new(
+                            egui::RichText::new(&show.demo.title).size(22.0 * z).strong().color(egui::Color32::WHITE),
+                        )
+                        .extend(),
+                    );
+                    ui.add(
+                        egui::Label::new(
+                            egui::RichText::new(format!("live simulation · sim time {}", clock(snap.time_s)))
+                                .size(13.0 * z)
+                                .color(egui::Color32::from_gray(190)),
+                        )
+                        .extend(),
                     );
                 });
             })
@@ -521,61 +596,74 @@ fn overlay(
         egui::Area::new(egui::Id::new("demo-whatif"))
             .anchor(egui::Align2::RIGHT_CENTER, egui::vec2(-margin, 0.0))
             .show(ctx, |ui| {
-                egui::Frame::new().fill(CARD_FILL).corner_radius(10.0).inner_margin(egui::Margin::same(12)).show(
-                    ui,
-                    |ui| {
-                        ui.label(egui::RichText::new("What if…").strong().color(egui::Color32::WHITE));
-                        let util = ui.add(
-                            egui::Slider::new(&mut show.utilization, 0.2..=1.0).text("GPU load").fixed_decimals(2),
-                        );
-                        if util.drag_stopped() || (util.changed() && !util.dragged()) {
-                            commands.write(UiCommand(SimCommand::Apply(Action::Utilization {
-                                target: "all".into(),
-                                value: show.utilization,
-                            })));
-                        }
-                        let amb = ui.add(
-                            egui::Slider::new(&mut show.ambient_c, -10.0..=45.0).text("outside °C").fixed_decimals(0),
-                        );
-                        if amb.drag_stopped() || (amb.changed() && !amb.dragged()) {
-                            commands.write(UiCommand(SimCommand::Apply(Action::Ambient(show.ambient_c))));
-                        }
-                        for f in show.demo.failures() {
-                            ui.horizontal(|ui| {
-                                ui.label(
-                                    egui::RichText::new(format!("{} {}", f.kind.name(), f.target))
-                                        .color(egui::Color32::from_gray(210)),
-                                );
-                                if ui.button("Fail").clicked() {
-                                    commands.write(UiCommand(SimCommand::Apply(Action::Fail(f.clone()))));
-                                }
-                                if ui.button("Restore").clicked() {
-                                    commands.write(UiCommand(SimCommand::Apply(Action::Restore(f.clone()))));
-                                }
-                            });
-                        }
-                        ui.horizontal(|ui| {
-                            if ui.button("◀ Back").clicked() {
-                                show.request = Some(false);
-                            }
-                            let pause = if show.director.paused { "▶ Go on" } else { "⏸ Pause" };
-                            if ui.button(pause).clicked() {
-                                show.director.paused = !show.director.paused;
-                            }
-                            if ui.button("Next ▶").clicked() {
-                                show.request = Some(true);
-                            }
-                        });
-                        ui.label(
-                            egui::RichText::new("←/→ beats · P pause · F11 full screen · Esc leave the demo")
-                                .size(11.0 * z)
-                                .color(egui::Color32::from_gray(150)),
-                        );
-                    },
-                );
+                egui::Frame::new()
+                    .fill(CARD_FILL)
+                    .corner_radius(10.0)
+                    .inner_margin(egui::Margin::same(12))
+                    .show(ui, |ui| what_if(ui, show, &mut commands, z));
             });
     }
     Ok(())
+}
+
+/// The what-if panel: load and outside temperature, the story's failures with how many are in
+/// effect, beat buttons and the keys.
+fn what_if(ui: &mut egui::Ui, show: &mut DemoShow, commands: &mut MessageWriter<UiCommand>, z: f32) {
+    ui.visuals_mut().override_text_color = Some(egui::Color32::from_gray(225));
+    ui.label(egui::RichText::new("What if…").strong().color(egui::Color32::WHITE));
+    let util = ui.add(egui::Slider::new(&mut show.utilization, 0.2..=1.0).text("GPU load").fixed_decimals(2));
+    if util.drag_stopped() || (util.changed() && !util.dragged()) {
+        commands
+            .write(UiCommand(SimCommand::Apply(Action::Utilization { target: "all".into(), value: show.utilization })));
+    }
+    let amb = ui.add(egui::Slider::new(&mut show.ambient_c, -10.0..=45.0).text("outside °C").fixed_decimals(0));
+    if amb.drag_stopped() || (amb.changed() && !amb.dragged()) {
+        commands.write(UiCommand(SimCommand::Apply(Action::Ambient(show.ambient_c))));
+    }
+    let failures = show.demo.failures();
+    show.failed.resize(failures.len(), 0);
+    for (k, f) in failures.iter().enumerate() {
+        ui.horizontal(|ui| {
+            ui.label(format!("{} {}", f.kind.name(), f.target));
+            let mut act = None;
+            if ui.button("Fail").clicked() {
+                act = Some(Action::Fail(f.clone()));
+            }
+            if ui.button("Restore").clicked() {
+                act = Some(Action::Restore(f.clone()));
+            }
+            // How many of this failure are in effect (a pump failure counts per pump).
+            let (text, colour) = match show.failed[k] {
+                0 => ("ok".to_string(), ACCENT),
+                n => (format!("{n} failed"), ALARM),
+            };
+            ui.label(egui::RichText::new(text).strong().color(colour));
+            if let Some(a) = act {
+                show.follow(&a);
+                commands.write(UiCommand(SimCommand::Apply(a)));
+            }
+        });
+    }
+    ui.horizontal(|ui| {
+        if ui.button("Back").clicked() {
+            show.request = Some(false);
+        }
+        let pause = if show.director.paused { "Go on" } else { "Pause" };
+        if ui.button(pause).clicked() {
+            show.director.paused = !show.director.paused;
+        }
+        if ui.button("Next").clicked() {
+            show.request = Some(true);
+        }
+        if ui.button("Restart").on_hover_text("the story from the top, the run from time zero (Home)").clicked() {
+            show.request_restart = true;
+        }
+    });
+    ui.label(
+        egui::RichText::new("Left/Right: beats · P: pause · Home: restart · F11: full screen · Esc: leave the demo")
+            .size(11.0 * z)
+            .color(egui::Color32::from_gray(160)),
+    );
 }
 
 #[cfg(test)]

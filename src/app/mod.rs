@@ -250,19 +250,13 @@ pub fn render(shot: crate::still::Shot, high_quality: bool) -> ExitCode {
 /// `factory-twin demo`: the story full screen over the live run; `Esc` leaves it into the app.
 pub fn run_demo(loaded: crate::demo::LoadedDemo) -> ExitCode {
     let mut app = windowed_app(format!("factory-twin — {}", loaded.demo.title), (1600, 900), false);
-    if let Some(mut w) = app
-        .world_mut()
-        .query_filtered::<&mut Window, With<bevy::window::PrimaryWindow>>()
-        .iter_mut(app.world_mut())
-        .next()
-    {
-        w.mode = bevy::window::WindowMode::BorderlessFullscreen(bevy::window::MonitorSelection::Current);
-    }
     if let Some(f) = layout_store::LayoutFile::user_default() {
         app.insert_resource(f);
     }
     let ambient = loaded.site.ambient.dry_bulb_c;
-    app.insert_resource(demo::DemoShow::new(loaded.name, loaded.demo.clone(), loaded.logo, ambient));
+    let mut show = demo::DemoShow::new(loaded.name, loaded.demo.clone(), loaded.logo, ambient);
+    show.fill_screen = true;
+    app.insert_resource(show);
     let speed = loaded.demo.speed;
     insert_source(&mut app, loaded.scene_name, loaded.site, Source::Live { scenario: loaded.scenario, speed });
     exit_code(app.run())

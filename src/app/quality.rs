@@ -52,7 +52,7 @@ pub(super) fn plugin(app: &mut App) {
     // Kept when `render` chose it already.
     app.init_resource::<RenderQuality>()
         .add_systems(Startup, pick_by_adapter)
-        .add_systems(Update, apply.in_set(super::AppSystems::Recolour));
+        .add_systems(Update, apply.in_set(super::AppSystems::Camera));
 }
 
 /// The materials of the floors and the ground, which low quality draws unlit.
