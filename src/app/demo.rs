@@ -367,6 +367,9 @@ fn presenter_keys(
     }
     if keys.just_pressed(KeyCode::Escape) {
         show.presenting = false;
+        // The camera is the user's now: back in the story, the next beat flies from wherever
+        // they leave it.
+        (show.pose, show.path, show.last_from) = (None, None, None);
         for mut w in &mut windows {
             w.mode = WindowMode::Windowed;
         }
