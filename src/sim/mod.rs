@@ -2,6 +2,7 @@
 //! Plain Rust, no Bevy. `Simulation` steps; it never knows whether it is watched or recorded
 //! (the `live` module runs one on its own thread and records it when asked).
 
+pub mod chiller;
 pub mod engine;
 pub mod network;
 pub mod physics;
