@@ -295,7 +295,7 @@ impl Demo {
         };
         if demo.version != DEMO_VERSION {
             errors.push(at(
-                "version",
+                "version:",
                 Diagnostic::error(format!(
                     "demo version {} is not one this build reads ({DEMO_VERSION})",
                     demo.version
@@ -308,10 +308,10 @@ impl Demo {
             ));
         }
         if demo.beats.is_empty() {
-            errors.push(at("beats", Diagnostic::error("the demo has no beats").hint("add at least one beat")));
+            errors.push(at("beats:", Diagnostic::error("the demo has no beats").hint("add at least one beat")));
         }
         if !(demo.speed.is_finite() && demo.speed > 0.0) {
-            errors.push(at("speed", Diagnostic::error("speed must be a positive number of sim seconds per second")));
+            errors.push(at("speed:", Diagnostic::error("speed must be a positive number of sim seconds per second")));
         }
         for (i, b) in demo.beats.iter().enumerate() {
             let n = i + 1;

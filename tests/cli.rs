@@ -381,21 +381,27 @@ fn a_recording_is_byte_identical_to_the_one_made_before_the_restructuring() {
     assert_eq!((bytes.len(), format!("{fnv:#x}")), (3_587_246, "0x2d3d9c3010582f04".to_string()));
 }
 
-/// Runs `render` on a display: the one we have, or a virtual one from xvfb-run.
+/// Runs the binary with `args` on a display: the one we have, or a virtual one from xvfb-run.
+#[cfg(feature = "app")]
+fn on_display<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
+    if std::env::var_os("DISPLAY").is_some() {
+        bin().args(args).output().unwrap()
+    } else {
+        Command::new("xvfb-run")
+            .args(["-a", "-s", "-screen 0 1920x1080x24", env!("CARGO_BIN_EXE_factory-twin")])
+            .args(args)
+            .output()
+            .expect("screenshot checks need xvfb-run (installed by scripts/setup)")
+    }
+}
+
+/// Runs `render` on a display and reads the PNG it wrote.
 #[cfg(feature = "app")]
 fn render(out: &Path, extra: &[&str]) -> image::RgbImage {
     let mut args: Vec<String> = vec!["render".into(), "--out".into(), out.display().to_string()];
     args.extend(["--size", "1280x720"].map(String::from));
     args.extend(extra.iter().map(|s| s.to_string()));
-    let o = if std::env::var_os("DISPLAY").is_some() {
-        bin().args(&args).output().unwrap()
-    } else {
-        Command::new("xvfb-run")
-            .args(["-a", "-s", "-screen 0 1920x1080x24", env!("CARGO_BIN_EXE_factory-twin")])
-            .args(&args)
-            .output()
-            .expect("screenshot checks need xvfb-run (installed by scripts/setup)")
-    };
+    let o = on_display(&args);
     assert!(o.status.success(), "render failed: {}", stderr(&o));
     image::open(out).unwrap().to_rgb8()
 }
@@ -464,15 +470,7 @@ fn the_default_demo_renders_to_the_same_frames_every_time() {
         let _ = std::fs::remove_dir_all(dir);
         let args =
             ["render", "--demo", "embedded", "--frames", &dir.display().to_string(), "--fps", "1", "--size", "320x180"];
-        let o = if std::env::var_os("DISPLAY").is_some() {
-            bin().args(args).output().unwrap()
-        } else {
-            Command::new("xvfb-run")
-                .args(["-a", "-s", "-screen 0 1280x720x24", env!("CARGO_BIN_EXE_factory-twin")])
-                .args(args)
-                .output()
-                .expect("screenshot checks need xvfb-run (installed by scripts/setup)")
-        };
+        let o = on_display(&args);
         assert!(o.status.success(), "render --demo failed: {}", stderr(&o));
         let mut names: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
         names.sort();
