@@ -120,7 +120,15 @@ pub struct SimulateArgs {
     /// Utilization 0..1 of every rack instead of the scene's.
     #[arg(long)]
     pub utilization: Option<f64>,
-    /// Sim time to run: 90s, 15m, 2h, 1d.
+    /// An EnergyPlus weather file (.epw): the outdoor air follows its hours from 1 January, and
+    /// the report adds the year's figures (`weather` key). Not with --ambient.
+    #[arg(long, conflicts_with = "ambient")]
+    pub weather: Option<PathBuf>,
+    /// What the tokens/s are of, instead of the scene's `benchmark`: llama3.1-405b,
+    /// llama2-70b, deepseek-r1 (MLPerf Inference v5.1 Server per GPU), or own.
+    #[arg(long)]
+    pub benchmark: Option<String>,
+    /// Sim time to run: 90s, 15m, 2h, 1d, 365d.
     #[arg(long, default_value = "1h")]
     pub duration: String,
     /// Time step: 1s by default.
@@ -263,6 +271,8 @@ impl From<&SimulateArgs> for report::SimulateOptions {
             run: (&a.run).into(),
             ambient: a.ambient,
             utilization: a.utilization,
+            weather: a.weather.clone(),
+            benchmark: a.benchmark.clone(),
             duration: a.duration.clone(),
             dt: a.dt.clone(),
             report: a.report.into(),

@@ -31,9 +31,10 @@ const CDU_PUMP_SHARE: f64 = 0.037 / 2.0;
 /// BAC Trillium TDFS1238N: 2931 kW at 35 °C air, fluid in 46.1 °C, 117.7 kW of fans.
 const DRY_COOLER_KW: f64 = 2931.0;
 const DRY_COOLER_FAN_KW: f64 = 117.7;
-/// York YT, COP 5.96 (EnergyPlus / Modelica record); sized in 1055 kW modules.
+/// Chillers are sized in 1055 kW modules (the York YT record's size).
 const CHILLER_KW: f64 = 1055.0;
-const CHILLER_COP: f64 = 5.96;
+/// Air-cooled trim chillers: the York YCAL curve set's reference COP (2.9 at 35 °C air).
+const CHILLER_COP: f64 = 2.9;
 /// CRAH module: *estimate* for a large chilled-water unit: 250 kW, 20 m³/s, 15 kW of fans.
 const CRAH_KW: f64 = 250.0;
 /// Most heat one facility loop carries: one pump set of 2+1 pumps of ~300 kW at ~1,200 kg/s
@@ -78,6 +79,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<Site, String> {
         name: format!("Generated {} × {}", opts.racks, ty.id),
         location: "generated".into(),
         ambient: Ambient { dry_bulb_c: 25.0, wet_bulb_c: 18.0 },
+        benchmark: None,
         rack_types: Vec::new(),
         halls: Vec::new(),
         plant: Plant::default(),
@@ -311,6 +313,7 @@ fn add_hall(
                 condenser: Condenser::AirCooled,
                 economiser: true,
                 restart_s: 300.0,
+                curves: None,
                 supply: feed_id.clone(),
                 position: Some((x0 + 3.0 + (chs % ch_cols) as f64 * 6.5, ch_y0 - (chs / ch_cols) as f64 * 3.5)),
             });

@@ -20,6 +20,7 @@ pub mod report;
 pub mod scene;
 pub mod sim;
 pub mod still;
+pub mod weather;
 
 #[cfg(feature = "app")]
 pub mod app;

@@ -38,6 +38,7 @@ pub struct KpiKeys {
     pub possible_tokens_per_s: f64,
     pub racks_throttled: u32,
     pub racks_shutdown: u32,
+    pub server_fan_kw: f64,
 }
 
 impl From<&crate::sim::Kpis> for KpiKeys {
@@ -60,6 +61,7 @@ impl From<&crate::sim::Kpis> for KpiKeys {
             possible_tokens_per_s: k.possible_tokens_per_s,
             racks_throttled: k.racks_throttled,
             racks_shutdown: k.racks_shutdown,
+            server_fan_kw: k.server_fan_kw,
         }
     }
 }
@@ -73,11 +75,183 @@ pub struct Report {
     pub racks: usize,
     #[serde(flatten)]
     pub kpis: KpiKeys,
+    /// What the tokens are of: the MLPerf benchmark, or the scene's own figures.
+    pub tokens_of: String,
     pub min_output_fraction: f64,
     pub throttle_onset_s: Option<f64>,
     pub alarm_count: usize,
     pub alarms_omitted: usize,
     pub alarms: Vec<Alarm>,
+    /// With `--weather`: the period's energy and hours.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weather: Option<WeatherReport>,
+}
+
+/// A run through a weather file: energy, PUE and WUE over the period, and how its hours went.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WeatherReport {
+    pub file: String,
+    pub location: String,
+    pub hours: u32,
+    pub it_mwh: f64,
+    pub facility_mwh: f64,
+    /// Facility energy over IT energy.
+    pub pue: f64,
+    /// Water evaporated per IT kWh over the period, L/kWh.
+    pub wue_l_per_kwh: f64,
+    /// Hours the loops with dry coolers ran on them alone (no chiller trimmed); hours any
+    /// chiller ran (a chilled-water loop without dry coolers runs its chillers always); the
+    /// site's chillers' count.
+    pub economiser_hours: u32,
+    pub chiller_hours: u32,
+    pub chillers: usize,
+    /// Hours in which any GPU throttled at some step, and in which any rack was down.
+    pub throttled_hours: u32,
+    pub shutdown_hours: u32,
+    /// GPU work delivered over work asked, over the period.
+    pub output_fraction: f64,
+    pub worst_hour: Option<WorstHour>,
+    /// Σ |utility − rejected − Δstored| over the period, over the utility energy.
+    pub energy_balance_error: f64,
+}
+
+/// The hour with the least output (or, when output never fell, the highest PUE).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WorstHour {
+    /// 0-based hour of the year, and the date and hour (ending) it is in the weather file.
+    pub hour_of_year: u32,
+    pub date: String,
+    pub dry_bulb_c: f64,
+    pub wet_bulb_c: f64,
+    pub pue: f64,
+    pub output_fraction: f64,
+    pub max_gpu_temp_c: f64,
+}
+
+/// One hour's sums while a weather run goes on.
+#[derive(Default)]
+struct HourSums {
+    it_kj: f64,
+    facility_kj: f64,
+    work: f64,
+    asked: f64,
+    chiller: bool,
+    economiser_trim: bool,
+    throttled: bool,
+    down: bool,
+    max_gpu: f64,
+}
+
+/// Sums a weather run hour by hour.
+pub struct Annual {
+    weather: crate::weather::Weather,
+    file: String,
+    hour: Option<(u32, HourSums)>,
+    report: WeatherReport,
+    worst: Option<(f64, f64, u32, f64)>,
+    start_kj: f64,
+    totals: (f64, f64, f64, f64),
+}
+
+impl Annual {
+    fn new(weather: crate::weather::Weather, file: String, sim: &Simulation) -> Annual {
+        let report = WeatherReport {
+            file: file.clone(),
+            location: weather.location.clone(),
+            chillers: sim.network().chillers.len(),
+            ..Default::default()
+        };
+        Annual {
+            weather,
+            file,
+            hour: None,
+            report,
+            worst: None,
+            start_kj: sim.stored_heat_kj(),
+            totals: Default::default(),
+        }
+    }
+
+    /// Sets the outdoor air for the step about to run.
+    fn before(&self, sim: &mut Simulation) {
+        let (dry, wet) = self.weather.at(sim.time_s() + sim.dt() / 2.0);
+        sim.set_outdoor(dry, wet);
+    }
+
+    /// Adds the step just run.
+    fn after(&mut self, sim: &Simulation) {
+        let dt = sim.dt();
+        let h = ((sim.time_s() - dt / 2.0) / 3600.0).floor().max(0.0) as u32;
+        if self.hour.as_ref().is_some_and(|(k, _)| *k != h) {
+            self.close_hour();
+        }
+        let k = sim.kpis();
+        let (_, sums) = self.hour.get_or_insert_with(|| (h, HourSums::default()));
+        sums.it_kj += k.it_power_kw * dt;
+        sums.facility_kj += k.facility_power_kw * dt;
+        sums.work += k.tokens_per_s * dt;
+        sums.asked += k.possible_tokens_per_s * dt;
+        let (any, on_economiser) = sim.chillers_running();
+        sums.chiller |= any;
+        sums.economiser_trim |= on_economiser;
+        sums.throttled |= k.racks_throttled > 0;
+        sums.down |= k.racks_shutdown > 0;
+        sums.max_gpu = sums.max_gpu.max(k.max_gpu_temp_c);
+    }
+
+    fn close_hour(&mut self) {
+        let Some((h, s)) = self.hour.take() else { return };
+        let r = &mut self.report;
+        r.hours += 1;
+        r.chiller_hours += u32::from(s.chiller);
+        r.economiser_hours += u32::from(!s.economiser_trim);
+        r.throttled_hours += u32::from(s.throttled);
+        r.shutdown_hours += u32::from(s.down);
+        let t = &mut self.totals;
+        t.0 += s.it_kj;
+        t.1 += s.facility_kj;
+        t.2 += s.work;
+        t.3 += s.asked;
+        let output = if s.asked > 0.0 { s.work / s.asked } else { 1.0 };
+        let pue = if s.it_kj > 0.0 { s.facility_kj / s.it_kj } else { 0.0 };
+        // Worst: least output first, then highest PUE.
+        let key = (-output, pue);
+        if self.worst.is_none_or(|(o, p, _, _)| key > (o, p)) {
+            self.worst = Some((key.0, key.1, h, s.max_gpu));
+        }
+    }
+
+    fn finish(mut self, sim: &Simulation) -> WeatherReport {
+        self.close_hour();
+        let (it, facility, work, asked) = self.totals;
+        let mut r = self.report;
+        r.file = self.file;
+        r.it_mwh = it / 3.6e6;
+        r.facility_mwh = facility / 3.6e6;
+        r.pue = if it > 0.0 { facility / it } else { 0.0 };
+        r.wue_l_per_kwh = sim.kpis().wue_l_per_kwh;
+        r.output_fraction = if asked > 0.0 { work / asked } else { 1.0 };
+        let e = sim.energy_totals();
+        let stored = sim.stored_heat_kj() - self.start_kj;
+        r.energy_balance_error =
+            if e.utility_kj > 0.0 { (e.utility_kj - e.rejected_kj - stored).abs() / e.utility_kj } else { 0.0 };
+        r.worst_hour = self.worst.map(|(o, pue, h, gpu)| {
+            let n = self.weather.hours.len();
+            let w = &self.weather.hours[h as usize % n];
+            // The hour's middle, as the step saw it.
+            let (dry, wet) = self.weather.at(h as f64 * 3600.0 + 1800.0);
+            WorstHour {
+                hour_of_year: h,
+                date: format!("{:02}-{:02} hour {}", w.month, w.day, w.hour),
+                dry_bulb_c: dry,
+                wet_bulb_c: wet,
+                pue,
+                output_fraction: -o,
+                max_gpu_temp_c: gpu,
+            }
+        });
+        r
+    }
 }
 
 /// What happens during a run: a scenario file, and failures and restores to add
@@ -103,6 +277,10 @@ pub struct SimulateOptions {
     pub run: RunOptions,
     pub ambient: Option<f64>,
     pub utilization: Option<f64>,
+    /// An EPW weather file the outdoor air follows.
+    pub weather: Option<std::path::PathBuf>,
+    /// What the tokens/s are of, instead of the scene's.
+    pub benchmark: Option<String>,
     /// Durations as users write them: `90s`, `15m`, `2h`, `1d`.
     pub duration: String,
     pub dt: String,
@@ -211,7 +389,26 @@ pub fn simulate(args: &SimulateOptions) -> Result<(), String> {
     let scenario = scenario_from_args(&args.run)?;
     let duration = parse_duration(&args.duration).map_err(|e| format!("--duration: {e}"))?;
     let dt = parse_duration(&args.dt).map_err(|e| format!("--dt: {e}"))?;
+    if let Some(b) = &args.benchmark {
+        use crate::model::mlperf;
+        if b != mlperf::OWN_FIGURES && mlperf::benchmark(b).is_none() {
+            let known: Vec<&str> = mlperf::BENCHMARKS.iter().map(|b| b.id).chain([mlperf::OWN_FIGURES]).collect();
+            return Err(format!("--benchmark {b}: not an MLPerf benchmark we carry; use one of {}", known.join(", ")));
+        }
+        site.benchmark = Some(b.clone());
+    }
+    let weather = match &args.weather {
+        Some(path) => Some(crate::weather::Weather::load(path)?),
+        None => None,
+    };
+    if let Some(w) = &weather {
+        // Settle at the first hour's air, not the scene's.
+        let (dry, wet) = w.at(dt / 2.0);
+        site.ambient.dry_bulb_c = dry;
+        site.ambient.wet_bulb_c = wet;
+    }
     let mut sim = Simulation::new(site, scenario.clone(), dt)?;
+    let annual = weather.zip(args.weather.as_ref()).map(|(w, p)| Annual::new(w, p.display().to_string(), &sim));
     let mut recorder = match &args.record {
         Some(path) => {
             if !(args.record_rate.is_finite() && args.record_rate > 0.0) {
@@ -227,6 +424,7 @@ pub fn simulate(args: &SimulateOptions) -> Result<(), String> {
         duration,
         args.progress || std::io::stderr().is_terminal(),
         recorder.as_mut(),
+        annual,
     )?;
     if let Some(r) = recorder {
         r.finish()?;
@@ -245,6 +443,7 @@ pub fn run_report(
     duration: f64,
     progress: bool,
     mut recorder: Option<&mut Recorder>,
+    mut annual: Option<Annual>,
 ) -> Result<Report, String> {
     let t0 = Instant::now();
     let start = sim.time_s();
@@ -254,7 +453,13 @@ pub fn run_report(
         r.record(sim)?;
     }
     while sim.time_s() + 1e-9 < start + duration {
+        if let Some(a) = &annual {
+            a.before(sim);
+        }
         sim.step();
+        if let Some(a) = &mut annual {
+            a.after(sim);
+        }
         if let Some(r) = recorder.as_deref_mut() {
             r.record(sim)?;
         }
@@ -281,11 +486,15 @@ pub fn run_report(
         speedup: if wall > 0.0 { sim_seconds / wall } else { f64::INFINITY },
         racks: sim.rack_count(),
         kpis: KpiKeys::from(&k),
+        tokens_of: crate::model::mlperf::describe(
+            sim.site().benchmark.as_deref().unwrap_or(crate::model::mlperf::DEFAULT_BENCHMARK),
+        ),
         min_output_fraction: min_output,
         throttle_onset_s: sim.throttle_onset_s(),
         alarm_count: log.len(),
         alarms_omitted: log.len().saturating_sub(MAX_REPORTED_ALARMS),
         alarms: log.iter().take(MAX_REPORTED_ALARMS).cloned().collect(),
+        weather: annual.map(|a| a.finish(sim)),
     })
 }
 
@@ -488,10 +697,11 @@ fn text(r: &Report) -> String {
     );
     let _ = writeln!(
         s,
-        "  output {:.1} % ({:.0} of {:.0} tokens/s), lowest {:.1} %",
+        "  output {:.1} % ({:.0} of {:.0} tokens/s of {}), lowest {:.1} %",
         r.kpis.output_fraction * 100.0,
         r.kpis.tokens_per_s,
         r.kpis.possible_tokens_per_s,
+        r.tokens_of,
         r.min_output_fraction * 100.0
     );
     let _ = writeln!(
@@ -514,6 +724,37 @@ fn text(r: &Report) -> String {
         }
     }
     let _ = writeln!(s, "  {} alarm events", r.alarm_count);
+    if let Some(w) = &r.weather {
+        let _ = writeln!(s, "  weather {} ({}), {} hours:", w.location, w.file, w.hours);
+        let _ = writeln!(
+            s,
+            "    IT {:.1} MWh, facility {:.1} MWh, PUE {:.3}, WUE {:.2} L/kWh, output {:.2} %",
+            w.it_mwh,
+            w.facility_mwh,
+            w.pue,
+            w.wue_l_per_kwh,
+            w.output_fraction * 100.0
+        );
+        let _ = writeln!(
+            s,
+            "    {} h on full economiser, {} h with a chiller running ({} chillers); {} h with a GPU throttled, {} h with a rack down",
+            w.economiser_hours, w.chiller_hours, w.chillers, w.throttled_hours, w.shutdown_hours
+        );
+        if let Some(h) = &w.worst_hour {
+            let _ = writeln!(
+                s,
+                "    worst hour {} ({}): {:.1} °C dry bulb, {:.1} °C wet bulb, PUE {:.3}, output {:.1} %, GPU {:.1} °C",
+                h.hour_of_year,
+                h.date,
+                h.dry_bulb_c,
+                h.wet_bulb_c,
+                h.pue,
+                h.output_fraction * 100.0,
+                h.max_gpu_temp_c
+            );
+        }
+        let _ = writeln!(s, "    energy balance over the period {:.5} %", w.energy_balance_error * 100.0);
+    }
     const LISTED: usize = 20;
     for a in r.alarms.iter().take(LISTED) {
         let _ = writeln!(

@@ -226,6 +226,7 @@ enum Kind {
     Loop,
     DryCooler,
     Chiller,
+    ChillerCurves,
 }
 
 impl Validator {
@@ -282,6 +283,17 @@ impl Validator {
             }
         };
 
+        if let Some(b) = &site.benchmark {
+            use crate::model::mlperf;
+            if b != mlperf::OWN_FIGURES && mlperf::benchmark(b).is_none() {
+                let known = mlperf::BENCHMARKS.iter().map(|b| b.id).chain([mlperf::OWN_FIGURES]);
+                let hint = match did_you_mean(b, known.clone()) {
+                    Some(s) => format!("did you mean \"{s}\"?"),
+                    None => format!("use one of {}", known.collect::<Vec<_>>().join(", ")),
+                };
+                self.err("site", format!("`benchmark` \"{b}\" is not an MLPerf benchmark we carry"), hint);
+            }
+        }
         for t in &site.rack_types {
             self.rack_type(t);
         }
@@ -319,6 +331,15 @@ impl Validator {
             self.local_id(&c.id, &c.id);
             dup(self, &mut all_ids, c.id.clone());
             ids.insert(c.id.clone(), Kind::Chiller);
+        }
+        for name in crate::model::BUILT_IN_CHILLER_CURVES {
+            ids.entry(name.to_string()).or_insert(Kind::ChillerCurves);
+        }
+        for cc in &site.plant.chiller_curves {
+            self.local_id(&cc.id, &cc.id);
+            dup(self, &mut all_ids, cc.id.clone());
+            ids.insert(cc.id.clone(), Kind::ChillerCurves);
+            self.chiller_curves(cc);
         }
         for h in &site.halls {
             self.local_id(&h.id, &h.id);
@@ -622,6 +643,9 @@ impl Validator {
             self.range(&c.id, "capacity_kw", c.capacity_kw, 1.0, 50_000.0, "kW");
             self.range(&c.id, "cop", c.cop, 1.0, 15.0, "");
             self.range(&c.id, "restart_s", c.restart_s, 0.0, 7200.0, "s");
+            if let Some(curves) = &c.curves {
+                self.reference(&c.id, "curves", curves, &ids, &[Kind::ChillerCurves]);
+            }
             if !used_rejection.contains(c.id.as_str()) {
                 self.warn(&c.id, "no loop uses this chiller", "list it in a loop's `heat_rejection`");
             }
@@ -785,6 +809,50 @@ impl Validator {
         self.range(&id, "depth_m", t.depth_m, 0.2, 5.0, "m");
         self.range(&id, "height_m", t.height_m, 0.2, 5.0, "m");
         self.range(&id, "gpu_share", t.gpu_share, 0.0, 1.0, "");
+        self.range(&id, "fan_power_fraction", t.fan_power_fraction, 0.0, 0.9, "");
+        self.range(&id, "airflow_m3_s_per_kw", t.airflow_m3_s_per_kw, 0.005, 1.0, "m³/s per kW");
+        if let Some(g) = &t.gpu_model {
+            let gpus = crate::model::mlperf::GPUS;
+            if !gpus.contains(&g.as_str()) {
+                let hint = match did_you_mean(g, gpus.iter().copied()) {
+                    Some(s) => format!("did you mean \"{s}\"?"),
+                    None => format!("use one of {}, or leave it out to use `tokens_per_s`", gpus.join(", ")),
+                };
+                self.err(&id, format!("`gpu_model` \"{g}\" has no MLPerf results here"), hint);
+            }
+        }
+    }
+
+    /// A curve set: the coefficient counts EnergyPlus's curve forms have, finite numbers, a
+    /// fitted range, and part-load limits that make sense.
+    fn chiller_curves(&mut self, cc: &crate::model::ChillerCurves) {
+        for (field, v, n, form) in [
+            ("cap_ft", &cc.cap_ft, 6, "a biquadratic (a + b·x + c·x² + d·y + e·y² + f·x·y)"),
+            ("eir_ft", &cc.eir_ft, 6, "a biquadratic (a + b·x + c·x² + d·y + e·y² + f·x·y)"),
+            ("eir_fplr", &cc.eir_fplr, 3, "a quadratic (a + b·PLR + c·PLR²)"),
+        ] {
+            if v.len() != n {
+                self.err(
+                    &cc.id,
+                    format!("`{field}` has {} coefficients; {form} has {n}", v.len()),
+                    format!("give the {n} coefficients in EnergyPlus's order"),
+                );
+            } else if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+                self.err(&cc.id, format!("`{field}` coefficient {} is not a number", i + 1), "give a finite number");
+            }
+        }
+        for (field, (lo, hi)) in [("chilled_water_c", cc.chilled_water_c), ("condenser_c", cc.condenser_c)] {
+            if !(lo.is_finite() && hi.is_finite() && lo < hi && lo > -30.0 && hi < 80.0) {
+                self.err(
+                    &cc.id,
+                    format!("`{field}` ({lo}, {hi}) is not a range of temperatures"),
+                    "give the (lowest, highest) °C the curves were fitted over",
+                );
+            }
+        }
+        self.range(&cc.id, "plr_min", cc.plr_min, 0.01, 1.0, "");
+        self.range(&cc.id, "plr_min_unloading", cc.plr_min_unloading, 0.01, 1.0, "");
+        self.range(&cc.id, "plr_max", cc.plr_max, 1.0, 1.5, "");
     }
 
     /// Like `reference`, but a failing (owner, target) pair is reported only the first time.
@@ -879,7 +947,15 @@ fn usable_local_id(id: &str) -> bool {
 }
 
 fn kinds(k: &[Kind]) -> String {
-    k.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(" or ")
+    k.iter()
+        .map(|k| match k {
+            Kind::ChillerCurves => {
+                "chiller curve set (the scene's `chiller_curves`, york-yt-1055kw or york-ycal0019ee-54kw)".into()
+            }
+            k => format!("{k:?}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 fn known(types: &HashMap<&str, &RackType>) -> String {
@@ -898,6 +974,35 @@ mod tests {
             Ok(_) => panic!("expected errors"),
             Err(e) => e.0.into_iter().filter(Diagnostic::is_error).collect(),
         }
+    }
+
+    /// A scene's own chiller curve set: wrong coefficient counts, an inverted range and a
+    /// misspelt name are refused at the curve set's (or chiller's) place; a good one is used.
+    #[test]
+    fn chiller_curve_sets_are_checked_and_named() {
+        let base = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenes/mixed-air-hall.ron")).unwrap();
+        let with = |curves: &str, name: &str| {
+            base.replacen(
+                "        chillers: [",
+                &format!("        chiller_curves: [{curves}],\n        chillers: ["),
+                1,
+            )
+            .replacen("(id: \"ch-1\", ", &format!("(id: \"ch-1\", curves: \"{name}\", "), 1)
+        };
+        let good = "(id: \"my-screw\", cap_ft: [1.0, 0.0, 0.0, 0.0, 0.0, 0.0], eir_ft: [1.0, 0.0, 0.0, 0.0, 0.0, 0.0], \
+                    eir_fplr: [0.2, 0.8, 0.0], chilled_water_c: (5.0, 20.0), condenser_c: (20.0, 45.0))";
+        assert!(parse(&with(good, "my-screw")).is_ok());
+        let e = errors(&with(&good.replace("cap_ft: [1.0, 0.0, ", "cap_ft: ["), "my-screw"));
+        let line = with(good, "my-screw").lines().position(|l| l.contains("chiller_curves")).unwrap() + 1;
+        assert!(e.iter().any(|d| d.message.contains("`cap_ft` has 4 coefficients")), "{e:?}");
+        assert!(e.iter().all(|d| d.display("s.ron").to_string().starts_with(&format!("s.ron:{line}:"))), "{e:?}");
+        let e = errors(&with(&good.replace("(20.0, 45.0)", "(45.0, 20.0)"), "my-screw"));
+        assert!(e[0].message.contains("`condenser_c` (45, 20) is not a range"), "{e:?}");
+        let e = errors(&with(good, "my-scew"));
+        assert!(e[0].message.contains("\"my-scew\", which does not exist"), "{e:?}");
+        assert!(e[0].hint.as_deref().is_some_and(|h| h.contains("my-screw")), "{e:?}");
+        // Built-in sets need no definition.
+        assert!(parse(&with("", "york-ycal0019ee-54kw")).is_ok());
     }
 
     #[test]

@@ -122,13 +122,48 @@ fn simulate_reports_every_documented_key() {
         "tokens_per_s",
         "throttle_onset_s",
         "alarms",
+        "server_fan_kw",
+        "tokens_of",
     ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
+    assert!(v.get("weather").is_none(), "no weather section without --weather");
     assert_eq!(v["sim_seconds"], 600.0);
     assert!(v["throttle_onset_s"].as_f64().unwrap() > 60.0);
     assert!(v["output_fraction"].as_f64().unwrap() < 0.5);
     assert!(!v["alarms"].as_array().unwrap().is_empty());
+}
+
+/// Two days of Chicago's TMY3 year on the demo hall: the report's weather section, and what the
+/// tokens are of; a cut-short weather file and an unknown benchmark are refused.
+#[test]
+fn simulate_through_a_weather_file_reports_the_period() {
+    let epw = "assets/weather/USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw";
+    let o = run(&["simulate", "scenes/demo-hall.ron", "--weather", epw, "--duration", "2d", "--dt", "60s"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let w = &v["weather"];
+    assert_eq!(w["hours"], 48);
+    assert!(w["location"].as_str().unwrap().starts_with("Chicago Ohare"), "{w}");
+    // Dry coolers only: every hour is on the economiser; January in Chicago is cold.
+    assert_eq!((w["economiser_hours"].as_u64(), w["chiller_hours"].as_u64()), (Some(48), Some(0)));
+    assert!(w["worst_hour"]["dry_bulb_c"].as_f64().unwrap() < 10.0, "{w}");
+    let pue = w["pue"].as_f64().unwrap();
+    assert!(pue > 1.0 && pue < 1.5, "{pue}");
+    assert!(w["energy_balance_error"].as_f64().unwrap() < 1e-3, "{w}");
+    assert!(v["tokens_of"].as_str().unwrap().starts_with("Llama 3.1 405B"), "{}", v["tokens_of"]);
+
+    let cut = tmp("cut.epw");
+    let text = std::fs::read_to_string(epw).unwrap();
+    std::fs::write(&cut, text.lines().take(100).collect::<Vec<_>>().join("\n")).unwrap();
+    let o = run(&["simulate", "scenes/demo-hall.ron", "--weather", cut.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("cut.epw:101:1: 92 hourly rows"), "{}", stderr(&o));
+    let o = run(&["simulate", "scenes/demo-hall.ron", "--benchmark", "llama4"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not an MLPerf benchmark"), "{}", stderr(&o));
+    let o = run(&["simulate", "scenes/demo-hall.ron", "--weather", epw, "--ambient", "30"]);
+    assert_eq!(o.status.code(), Some(2), "clap refuses the pair");
 }
 
 #[test]
@@ -354,7 +389,10 @@ fn edit_applies_a_script_or_says_where_it_is_refused() {
 /// Recording bytes are a promise: a recording made today equals, byte for byte, the one the
 /// same command made before the sim/recording restructuring (session 6, issue 12). The hash
 /// is FNV-1a 64 of the whole file. It changes only on purpose: new physics, a new codec
-/// version, or the `mcap` crate's library string in the header (`mcap-rust/0.26.0`).
+/// version, or the `mcap` crate's library string in the header (`mcap-rust/0.26.0`). Last
+/// changed on purpose in session 9 (issue 16): chillers on their EIR curves (this scene's now
+/// water-cooled), air-cooled servers on EnergyPlus ITE, the energy balance closed at every
+/// step, tokens/s from MLPerf, and chiller, dry cooler and CRAH columns added to the state.
 #[test]
 fn a_recording_is_byte_identical_to_the_one_made_before_the_restructuring() {
     let rec = tmp("golden.mcap");
@@ -378,7 +416,7 @@ fn a_recording_is_byte_identical_to_the_one_made_before_the_restructuring() {
     assert!(o.status.success(), "{}", stderr(&o));
     let bytes = std::fs::read(&rec).unwrap();
     let fnv = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    assert_eq!((bytes.len(), format!("{fnv:#x}")), (3_587_246, "0x2d3d9c3010582f04".to_string()));
+    assert_eq!((bytes.len(), format!("{fnv:#x}")), (3_791_509, "0x5bafd2854b5bcee".to_string()));
 }
 
 /// Runs the binary with `args` on a display: the one we have, or a virtual one from xvfb-run.

@@ -324,7 +324,7 @@ fn fill_details(d: &mut CurrentDetails, tags: &FacilityTags, snap: &crate::sim::
     for (k, e) in snap.dry_coolers.iter().enumerate() {
         let i = tags.dry_cooler_start as usize + k;
         if i < n {
-            let speed = if e.running { 1.0 } else { 0.0 };
+            let speed = if e.running { e.fan_speed } else { 0.0 };
             d.phases[i] = (d.phases[i] + dt * speed * FAN_TURNS_PER_S) % 1.0;
             d.details[i][2] = d.phases[i];
             d.details[i][3] = speed;

@@ -458,14 +458,16 @@ pub fn plant_ghost_at(site: &Site, p: (f64, f64), chiller: bool, snapping: bool)
         site.power.ups.first().map(|u| u.id.clone()).or_else(|| site.power.feeds.first().map(|f| f.id.clone()))?;
     let taken = |x: &str| crate::edit::script::resolve(site, x).is_ok();
     let (step, (w, d)) = if chiller {
-        // York YT centrifugal, 1,055 kW at COP 5.96 (physics.md §2), when the site has none.
+        // An air-cooled 1,055 kW chiller on the York YCAL curves (COP 2.9 at 35 °C air), when
+        // the site has none.
         let template = site.plant.chillers.first().cloned().unwrap_or(Chiller {
             id: "ch-0".into(),
             capacity_kw: 1055.0,
-            cop: 5.96,
+            cop: 2.9,
             condenser: Default::default(),
             economiser: true,
             restart_s: 300.0,
+            curves: None,
             supply,
             position: None,
         });

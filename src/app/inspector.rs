@@ -216,15 +216,32 @@ pub fn describe(s: &Snapshot, tags: &FacilityTags, net: Option<&SiteNetwork>, ta
                 );
             }
         }
-        ObjectKind::Crah(k) | ObjectKind::DryCooler(k) | ObjectKind::Chiller(k) => {
-            let list = match kind {
-                ObjectKind::Crah(_) => &s.crahs,
-                ObjectKind::DryCooler(_) => &s.dry_coolers,
-                _ => &s.chillers,
-            };
-            if let Some(e) = list.get(k) {
-                put("heat moved", format!("{:.0} kW", e.heat_kw));
+        ObjectKind::Crah(k) => {
+            if let Some(e) = s.crahs.get(k) {
+                put("coil heat", format!("{:.0} kW", e.heat_kw));
+                put("fan power", format!("{:.1} kW", e.fan_kw));
+                if e.compressor_kw > 0.0 {
+                    put("compressor", format!("{:.1} kW", e.compressor_kw));
+                }
+                put("running", if e.running { "yes" } else { "no" }.into());
+            }
+        }
+        ObjectKind::DryCooler(k) => {
+            if let Some(e) = s.dry_coolers.get(k) {
+                put("heat rejected", format!("{:.0} kW", e.heat_kw));
+                put("fan power", format!("{:.1} kW", e.power_kw));
+                put("fan speed", format!("{:.0} %", e.fan_speed * 100.0));
+                put("running", if e.running { "yes" } else { "no" }.into());
+            }
+        }
+        ObjectKind::Chiller(k) => {
+            if let Some(e) = s.chillers.get(k) {
+                put("load", format!("{:.0} kW", e.heat_kw));
+                put("available", format!("{:.0} kW", e.available_kw));
                 put("power", format!("{:.1} kW", e.power_kw));
+                put("COP", if e.running { format!("{:.2}", e.cop) } else { "— (standing by)".into() });
+                put("part load", format!("{:.0} %", e.plr * 100.0));
+                put("condenser", format!("{:.1} °C", e.condenser_c));
                 put("running", if e.running { "yes" } else { "no" }.into());
             }
         }

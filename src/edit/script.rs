@@ -874,6 +874,7 @@ mod tests {
                     condenser: Default::default(),
                     economiser: true,
                     restart_s: 300.0,
+                    curves: None,
                     supply: "ups-A".into(),
                     position: None,
                 },

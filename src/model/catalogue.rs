@@ -26,6 +26,28 @@ pub struct RackType {
     /// Share of rack power drawn by the GPUs (the rest: CPUs, NICs, switches, fans, shelves).
     #[serde(default = "default_gpu_share")]
     pub gpu_share: f64,
+    /// The GPU whose published MLPerf throughput gives the rack's tokens/s (`model::mlperf`):
+    /// "GB300", "GB200", "B200", "H200-SXM" or "H100-SXM". Without it, `tokens_per_s` is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_model: Option<String>,
+    /// Air-cooled servers (EnergyPlus `ElectricEquipment:ITE:AirCooled`): the server fans' share
+    /// of max power at design air flow ("design fan power input fraction").
+    #[serde(default = "default_fan_power_fraction")]
+    pub fan_power_fraction: f64,
+    /// Design air flow per kW of max power, m³/s ("design fan air flow rate per power input").
+    #[serde(default = "default_airflow")]
+    pub airflow_m3_s_per_kw: f64,
+}
+
+/// *estimate*: server fans draw ~10 % of a GPU server's max power at full speed.
+pub fn default_fan_power_fraction() -> f64 {
+    0.10
+}
+
+/// Air flow for a 15 K rise through the servers at max power (ASHRAE TC 9.9 cites 10–20 K for
+/// current servers): 1 / (ρ·c_p·ΔT) = 1 / (1.18 · 1006 · 15) m³/s per kW (*estimate*).
+pub fn default_airflow() -> f64 {
+    1.0 / (1.18 * 1006.0 * 15.0) * 1000.0
 }
 
 /// *estimate*: 72 GPUs × ~1.4 kW of a ~135 kW GB300 NVL72.
@@ -72,6 +94,9 @@ pub fn builtin_rack_types() -> Vec<RackType> {
             height_m: 2.24,
             kind: RackKind::Gpu,
             gpu_share: 0.75,
+            gpu_model: Some("GB300".into()),
+            fan_power_fraction: default_fan_power_fraction(),
+            airflow_m3_s_per_kw: default_airflow(),
         },
         // GB200 NVL72: ~120 kW steady (vendor deployment blogs: introl, leviathansystems).
         // Tokens/s: *estimate* of the order of published MLPerf Inference Llama-2-70B offline
@@ -90,6 +115,9 @@ pub fn builtin_rack_types() -> Vec<RackType> {
             height_m: 2.24,
             kind: RackKind::Gpu,
             gpu_share: 0.75,
+            gpu_model: Some("GB200".into()),
+            fan_power_fraction: default_fan_power_fraction(),
+            airflow_m3_s_per_kw: default_airflow(),
         },
         // Air-cooled 8-GPU HGX H100 servers, four per rack: 40–60 kW *estimate* (physics.md), all
         // heat to air. Tokens/s *estimate*: ~25k per 8-GPU server on a 70B model.
@@ -108,6 +136,9 @@ pub fn builtin_rack_types() -> Vec<RackType> {
             kind: RackKind::Gpu,
             // 32 × 700 W H100 SXM of 44 kW.
             gpu_share: 0.51,
+            gpu_model: Some("H100-SXM".into()),
+            fan_power_fraction: default_fan_power_fraction(),
+            airflow_m3_s_per_kw: default_airflow(),
         },
         // Storage and network racks: *estimates* for a dense all-flash rack and a spine rack.
         RackType {
@@ -124,6 +155,9 @@ pub fn builtin_rack_types() -> Vec<RackType> {
             height_m: 2.0,
             kind: RackKind::Storage,
             gpu_share: 0.0,
+            gpu_model: None,
+            fan_power_fraction: default_fan_power_fraction(),
+            airflow_m3_s_per_kw: default_airflow(),
         },
         RackType {
             id: "network".into(),
@@ -139,6 +173,9 @@ pub fn builtin_rack_types() -> Vec<RackType> {
             height_m: 2.0,
             kind: RackKind::Network,
             gpu_share: 0.0,
+            gpu_model: None,
+            fan_power_fraction: default_fan_power_fraction(),
+            airflow_m3_s_per_kw: default_airflow(),
         },
     ]
 }

@@ -5,6 +5,7 @@
 
 pub mod catalogue;
 pub mod geometry;
+pub mod mlperf;
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,11 @@ pub struct Site {
     #[serde(default)]
     pub location: String,
     pub ambient: Ambient,
+    /// What the tokens/s are of: an MLPerf Inference benchmark (`mlperf::BENCHMARKS`:
+    /// "llama3.1-405b", the default, "llama2-70b", "deepseek-r1"), or "own" for each rack
+    /// type's own `tokens_per_s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub benchmark: Option<String>,
     /// Rack types beyond the built-in catalogue (or overriding one with the same id).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rack_types: Vec<RackType>,
@@ -194,6 +200,47 @@ pub struct Plant {
     pub dry_coolers: Vec<DryCooler>,
     #[serde(default)]
     pub chillers: Vec<Chiller>,
+    /// Chiller curve sets this scene defines, for its chillers' `curves` to name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chiller_curves: Vec<ChillerCurves>,
+}
+
+/// Chiller curve sets every scene can name (their coefficients: `sim::chiller`).
+/// The first is water-cooled chillers' default, the second air-cooled ones'.
+pub const BUILT_IN_CHILLER_CURVES: &[&str] = &["york-yt-1055kw", "york-ycal0019ee-54kw"];
+
+/// A chiller's published part-load performance as EnergyPlus `Chiller:Electric:EIR` curves:
+/// normalised to the chiller's own rated capacity and COP (physics.md §2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChillerCurves {
+    pub id: String,
+    /// Where the coefficients come from (a catalogue, a record, a test report).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
+    /// CAPFT: six coefficients of a + b·x + c·x² + d·y + e·y² + f·x·y, x the leaving chilled
+    /// water and y the entering condenser temperature, °C.
+    pub cap_ft: Vec<f64>,
+    /// EIRFT: six coefficients, same form.
+    pub eir_ft: Vec<f64>,
+    /// EIRFPLR: three coefficients of a + b·PLR + c·PLR².
+    pub eir_fplr: Vec<f64>,
+    /// The range the curves were fitted over, °C (inputs are held to it).
+    pub chilled_water_c: (f64, f64),
+    pub condenser_c: (f64, f64),
+    #[serde(default = "default_plr_min")]
+    pub plr_min: f64,
+    #[serde(default = "default_plr_min")]
+    pub plr_min_unloading: f64,
+    #[serde(default = "default_plr_max")]
+    pub plr_max: f64,
+}
+
+fn default_plr_min() -> f64 {
+    0.1
+}
+fn default_plr_max() -> f64 {
+    1.0
 }
 
 /// Facility water loop: CDUs and CRAH coils → heat rejection → back.
@@ -243,7 +290,8 @@ pub enum Condenser {
 pub struct Chiller {
     pub id: String,
     pub capacity_kw: f64,
-    /// COP at the rating point (York YT: 5.96 at 6.67 °C CHW / 29.44 °C condenser water).
+    /// COP at its curve set's reference point (York YT: 5.96 at 6.67 °C chilled water and
+    /// 29.44 °C condenser water; York YCAL, air-cooled: 2.9 at 6.67 °C and 35 °C air).
     pub cop: f64,
     #[serde(default)]
     pub condenser: Condenser,
@@ -255,6 +303,11 @@ pub struct Chiller {
     /// Seconds from a trip until it cools again (4–8 min typical, physics.md §3).
     #[serde(default = "default_restart")]
     pub restart_s: f64,
+    /// Its curve set: one of the scene's `chiller_curves` or a built-in one; none means York
+    /// YT 1055 kW (water-cooled) or York YCAL0019EE (air-cooled), `sim::chiller`. `cop` is its
+    /// COP at the curve set's reference point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curves: Option<String>,
     pub supply: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<(f64, f64)>,

@@ -483,6 +483,7 @@ impl Player {
                 name: String::new(),
                 location: String::new(),
                 ambient: crate::model::Ambient { dry_bulb_c: 0.0, wet_bulb_c: 0.0 },
+                benchmark: None,
                 rack_types: Vec::new(),
                 halls: Vec::new(),
                 plant: Default::default(),

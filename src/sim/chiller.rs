@@ -10,14 +10,14 @@
 //!
 //! CAPFT and EIRFT are biquadratic in the leaving chilled-water and entering condenser-water
 //! temperatures (°C), EIRFPLR quadratic; temperatures are held to the curve set's range, as the
-//! curves are only fitted there. Not yet used by the engine (its chillers still scale a Carnot
-//! COP from one rating point): this is the model issue 16 puts in its place.
+//! curves are only fitted there (a warm-water trim chiller read with a curve fitted at
+//! 4–9 °C chilled water is read at 8.89 °C: conservative; give it a curve set fitted to its
+//! range in the scene's `chiller_curves`).
 
 /// A chiller's published performance: the reference point, the curves' validity ranges and
 /// coefficients.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EirCurves {
-    pub name: &'static str,
     /// Reference capacity, kW, and COP at the reference temperatures.
     pub capacity_kw: f64,
     pub cop: f64,
@@ -41,7 +41,6 @@ pub struct EirCurves {
 /// `Fluid.Chillers.Data.ElectricEIR.ElectricEIRChiller_York_YT_1055kW_5_96COP_Vanes`, which
 /// carries the EnergyPlus `Chiller:Electric:EIR` object of the same name (EnergyPlus DataSets).
 pub const YORK_YT_1055KW: EirCurves = EirCurves {
-    name: "York YT 1055 kW / 5.96 COP / vanes",
     capacity_kw: 1055.0,
     cop: 5.96,
     t_chw_ref_c: 6.67,
@@ -54,6 +53,72 @@ pub const YORK_YT_1055KW: EirCurves = EirCurves {
     cap_ft: [1.785912E-01, -5.900023E-02, -5.946963E-04, 9.297889E-02, -2.841024E-03, 4.974221E-03],
     eir_ft: [5.245110E-01, -2.850126E-02, 8.034720E-04, 1.893133E-02, 1.151629E-04, -9.340642E-05],
     eir_fplr: [2.619878E-01, 2.393605E-01, 4.988306E-01],
+};
+
+/// The curve set a scene's chiller names (`None`: York YT if water-cooled, York YCAL if
+/// air-cooled), scaled to the chiller's own
+/// rated capacity and COP: the curves are normalised, the rating is the chiller's.
+pub fn curves_for(
+    name: Option<&str>,
+    air_cooled: bool,
+    defined: &[crate::model::ChillerCurves],
+    capacity_kw: f64,
+    cop: f64,
+) -> Result<EirCurves, String> {
+    let built_in = crate::model::BUILT_IN_CHILLER_CURVES;
+    let name = name.unwrap_or(if air_cooled { built_in[1] } else { built_in[0] });
+    let mut c = if let Some(d) = defined.iter().find(|d| d.id == name) {
+        let six = |v: &[f64], field: &str| -> Result<[f64; 6], String> {
+            v.try_into().map_err(|_| format!("{}: `{field}` has {} coefficients, not 6", d.id, v.len()))
+        };
+        EirCurves {
+            capacity_kw,
+            cop,
+            t_chw_ref_c: YORK_YT_1055KW.t_chw_ref_c,
+            t_cond_ref_c: YORK_YT_1055KW.t_cond_ref_c,
+            t_chw_range_c: d.chilled_water_c,
+            t_cond_range_c: d.condenser_c,
+            plr_min: d.plr_min,
+            plr_min_unloading: d.plr_min_unloading,
+            plr_max: d.plr_max,
+            cap_ft: six(&d.cap_ft, "cap_ft")?,
+            eir_ft: six(&d.eir_ft, "eir_ft")?,
+            eir_fplr: d
+                .eir_fplr
+                .as_slice()
+                .try_into()
+                .map_err(|_| format!("{}: `eir_fplr` has {} coefficients, not 3", d.id, d.eir_fplr.len()))?,
+        }
+    } else if name == built_in[0] {
+        YORK_YT_1055KW
+    } else if name == built_in[1] {
+        YORK_YCAL0019EE
+    } else {
+        return Err(format!("chiller curve set \"{name}\" does not exist"));
+    };
+    c.capacity_kw = capacity_kw;
+    c.cop = cop;
+    Ok(c)
+}
+
+/// York YCAL0019EE 54.2 kW / 2.9 COP, air-cooled scroll: EnergyPlus reference data set
+/// `datasets/AirCooledChiller.idf` ("ElectricEIRChiller York YCAL0019EE 54.2kW/2.9COP"); y is
+/// the condenser's entering air temperature (the outdoor dry bulb). The set air-cooled
+/// chillers take unless they name another: its curves are normalised, so they scale to the
+/// scene's capacity and COP.
+pub const YORK_YCAL0019EE: EirCurves = EirCurves {
+    capacity_kw: 54.16,
+    cop: 2.9,
+    t_chw_ref_c: 6.67,
+    t_cond_ref_c: 35.0,
+    t_chw_range_c: (4.44, 10.0),
+    t_cond_range_c: (23.89, 51.67),
+    plr_min: 0.10,
+    plr_min_unloading: 0.10,
+    plr_max: 1.15,
+    cap_ft: [-0.4444262475, 0.1047270584, -0.0021697935, 0.0769278202, -0.0011992838, -0.0014306494],
+    eir_ft: [-0.5031197853, 0.0419759636, -0.0008110133, 0.0556014617, -0.0002121322, -0.0016587157],
+    eir_fplr: [0.0, 1.0, 0.0],
 };
 
 fn biquadratic(c: &[f64; 6], x: f64, y: f64) -> f64 {

@@ -14,8 +14,10 @@ pub mod state_copy;
 mod alarm_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod validation_tests;
 
-pub use engine::Simulation;
+pub use engine::{EnergyTotals, Simulation};
 pub use scenario::{Action, Event, Failure, FailureKind, Profile, Scenario, Workload};
 pub use snapshot::{Alarm, AlarmKind, AlarmSeverity, Kpis, Snapshot};
 pub use state_copy::StateCopy;

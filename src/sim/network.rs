@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::model::catalogue::RackKind;
 use crate::model::{Condenser, Site, cdu_id, crah_id};
 
+use super::chiller::{EirCurves, curves_for};
 use super::physics::*;
 
 pub const NONE: u32 = u32::MAX;
@@ -36,6 +37,9 @@ pub struct RackNode {
     pub plate_lpm: f64,
     /// Heat capacity of the rack's share of TCS coolant, J/K.
     pub c_coolant: f64,
+    /// Air-cooled racks: server fan power and air flow at design flow (kW, m³/s); 0 for liquid.
+    pub fan_kw: f64,
+    pub air_flow_m3_s: f64,
     pub base_util: f64,
     pub kind: RackKind,
 }
@@ -108,7 +112,8 @@ pub struct DryCoolerNode {
 #[derive(Debug, Clone)]
 pub struct ChillerNode {
     pub capacity_kw: f64,
-    pub cop: f64,
+    /// Its EIR curves at its own rating.
+    pub curves: EirCurves,
     pub air_cooled: bool,
     pub restart_s: f64,
     pub supply: Supply,
@@ -130,6 +135,9 @@ pub struct UpsNode {
 #[derive(Debug, Clone)]
 pub struct PduNode {
     pub ups: u32,
+    /// The hall whose air takes its losses (the hall of its first rack); NONE: the electrical
+    /// room.
+    pub hall: u32,
     pub capacity_kw: f64,
     pub efficiency: f64,
 }
@@ -241,6 +249,7 @@ impl Network {
         for p in &site.power.pdus {
             pdus.push(PduNode {
                 ups: get(&ups_ix, &p.id, "ups", &p.ups)?,
+                hall: NONE,
                 capacity_kw: p.capacity_kw,
                 efficiency: p.efficiency.clamp(0.5, 1.0),
             });
@@ -268,12 +277,20 @@ impl Network {
                 liquid_fraction: ty.liquid_fraction.clamp(0.0, 1.0),
                 gpus: ty.gpus as f64,
                 gpu_w_per_kw: if ty.gpus > 0 { ty.gpu_power_share() / ty.gpus as f64 * 1e3 } else { 0.0 },
-                tokens_per_s: ty.tokens_per_s,
+                tokens_per_s: crate::model::mlperf::rack_tokens_per_s(
+                    site.benchmark.as_deref().unwrap_or(crate::model::mlperf::DEFAULT_BENCHMARK),
+                    ty.gpu_model.as_deref(),
+                    ty.gpus,
+                    ty.tokens_per_s,
+                ),
                 flow_kg_s,
                 // Coolant passes GPU plates two at a time in series within a tray (*estimate*),
                 // so each plate sees twice the per-GPU share.
                 plate_lpm: if ty.gpus > 0 { 2.0 * ty.coolant_flow_lpm / ty.gpus as f64 } else { 0.0 },
                 c_coolant: 0.0,
+                // EnergyPlus ITE:AirCooled for racks all on air.
+                fan_kw: if ty.is_liquid() { 0.0 } else { ty.max_kw * ty.fan_power_fraction.clamp(0.0, 0.9) },
+                air_flow_m3_s: if ty.is_liquid() { 0.0 } else { ty.max_kw * ty.airflow_m3_s_per_kw.max(1e-6) },
                 base_util: p.rack.utilization.unwrap_or(DEFAULT_UTILIZATION).clamp(0.0, 1.0),
                 kind: ty.kind,
             });
@@ -301,7 +318,10 @@ impl Network {
                 duty: l.pumps_duty.max(1),
                 pumps: l.pumps,
                 pump_kw: l.pump_kw,
-                c_water: l.volume_m3 * RHO_WATER * CP_WATER,
+                // At least a minute of flow: the supply node is stepped explicitly (what the
+                // CDUs drew this step is what left it), stable up to 60 s steps. Real loops hold
+                // minutes (the example scenes 3.5–4.5).
+                c_water: (l.volume_m3 * RHO_WATER).max(l.rated_flow_kg_s * LOOP_MIN_RESIDENCE_S) * CP_WATER,
                 dry_coolers,
                 chillers,
                 dry_coolers_first,
@@ -329,7 +349,14 @@ impl Network {
             .map(|c| {
                 Ok(ChillerNode {
                     capacity_kw: c.capacity_kw,
-                    cop: c.cop,
+                    curves: curves_for(
+                        c.curves.as_deref(),
+                        c.condenser == Condenser::AirCooled,
+                        &site.plant.chiller_curves,
+                        c.capacity_kw,
+                        c.cop,
+                    )
+                    .map_err(|e| format!("{}: {e}", c.id))?,
                     air_cooled: c.condenser == Condenser::AirCooled,
                     restart_s: c.restart_s.max(0.0),
                     supply: supply(&c.id, &c.supply)?,
@@ -396,6 +423,10 @@ impl Network {
             });
         }
         for (i, r) in racks.iter().enumerate() {
+            let pdu = &mut pdus[r.pdu as usize];
+            if pdu.hall == NONE {
+                pdu.hall = r.hall;
+            }
             if r.cdu != NONE {
                 let c = &mut cdus[r.cdu as usize];
                 c.racks.push(i as u32);

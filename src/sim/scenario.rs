@@ -15,6 +15,9 @@ pub struct Scenario {
     pub events: Vec<Event>,
     #[serde(default)]
     pub workloads: Vec<Workload>,
+    /// What the tokens/s are of, instead of the scene's `benchmark`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub benchmark: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -48,7 +48,7 @@ impl RackStatus {
     pub const NO_POWER: u8 = 4;
     pub const INLET_WARN: u8 = 8;
     pub const INLET_CRIT: u8 = 16;
-    /// No liquid loop: `coolant_c` holds the inlet air temperature.
+    /// No liquid loop: `coolant_c` holds the exhaust air temperature (EnergyPlus ITE:AirCooled).
     pub const AIR_COOLED: u8 = 32;
 }
 
@@ -177,13 +177,57 @@ object_state! {
 }
 
 object_state! {
-    /// A CRAH, dry cooler or chiller.
-    pub struct EquipmentState {
+    /// A CRAH: its coil takes heat from the room air into a facility loop, or (DX) a
+    /// compressor rejects it outdoors.
+    pub struct CrahState {
         values {
-            /// Heat it moves, kW (taken from water or air).
+            /// Heat its coil takes from the air, kW.
             heat_kw,
-            /// Electrical power it draws, kW.
+            /// Electrical power it draws (fans and compressor), kW.
             power_kw,
+            fan_kw,
+            /// DX units only.
+            compressor_kw,
+        }
+        flags {
+            running: bool,
+        }
+    }
+}
+
+object_state! {
+    /// A dry cooler (its fans slowed to hold the loop's setpoint).
+    pub struct DryCoolerState {
+        values {
+            /// Heat it rejects from the water, kW.
+            heat_kw,
+            /// Fan power, kW.
+            power_kw,
+            /// Fan speed 0..1 (power ∝ speed³).
+            fan_speed,
+        }
+        flags {
+            running: bool,
+        }
+    }
+}
+
+object_state! {
+    /// A chiller on its EIR curves (`sim::chiller`).
+    pub struct ChillerState {
+        values {
+            /// Heat it takes from the loop's water (its load), kW.
+            heat_kw,
+            /// Compressor power, kW.
+            power_kw,
+            /// What it could take at the present chilled and condenser water temperatures, kW.
+            available_kw,
+            /// Load over power (0 when it takes nothing).
+            cop,
+            /// Part load ratio: load over available capacity.
+            plr,
+            /// Condenser temperature the curves were read at, °C.
+            condenser_c,
         }
         flags {
             running: bool,
@@ -218,9 +262,9 @@ macro_rules! object_kinds {
             cdus: CduState, "CDU", "CDUs", "cdu";
             halls: HallState, "hall", "halls", "hall";
             loops: LoopState, "facility loop", "facility loops", "loop";
-            crahs: EquipmentState, "CRAH", "CRAHs", "crah";
-            dry_coolers: EquipmentState, "dry cooler", "dry coolers", "dry_cooler";
-            chillers: EquipmentState, "chiller", "chillers", "chiller";
+            crahs: CrahState, "CRAH", "CRAHs", "crah";
+            dry_coolers: DryCoolerState, "dry cooler", "dry coolers", "dry_cooler";
+            chillers: ChillerState, "chiller", "chillers", "chiller";
             feeds: PowerState, "utility feed", "utility feeds", "feed";
             ups: PowerState, "UPS", "UPS", "ups";
             pdus: PowerState, "PDU", "PDUs", "pdu";
@@ -251,10 +295,12 @@ pub struct Kpis {
     pub racks_throttled: u32,
     pub racks_shutdown: u32,
     pub ambient_c: f64,
+    /// Air-cooled servers' own fans (EnergyPlus ITE:AirCooled), part of IT power, kW.
+    pub server_fan_kw: f64,
 }
 
 impl Kpis {
-    /// How many f64s a recording stores for the KPIs (two spare, written as 0).
+    /// How many f64s a recording stores for the KPIs (one spare, written as 0).
     pub const COUNT: usize = 20;
 
     /// The KPIs in the order recordings store them.
@@ -279,7 +325,7 @@ impl Kpis {
             k.racks_throttled as f64,
             k.racks_shutdown as f64,
             k.ambient_c,
-            0.0,
+            k.server_fan_kw,
             0.0,
         ]
     }
@@ -305,6 +351,8 @@ impl Kpis {
             racks_throttled: v[15] as u32,
             racks_shutdown: v[16] as u32,
             ambient_c: v[17],
+            // Recordings made before it was recorded hold 0 there.
+            server_fan_kw: v.get(18).copied().unwrap_or(0.0),
         }
     }
 }
@@ -353,9 +401,9 @@ pub struct Snapshot {
     pub cdus: Vec<CduState>,
     pub halls: Vec<HallState>,
     pub loops: Vec<LoopState>,
-    pub crahs: Vec<EquipmentState>,
-    pub dry_coolers: Vec<EquipmentState>,
-    pub chillers: Vec<EquipmentState>,
+    pub crahs: Vec<CrahState>,
+    pub dry_coolers: Vec<DryCoolerState>,
+    pub chillers: Vec<ChillerState>,
     pub feeds: Vec<PowerState>,
     pub ups: Vec<PowerState>,
     pub pdus: Vec<PowerState>,

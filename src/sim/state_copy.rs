@@ -28,8 +28,9 @@ pub struct StateCopy {
     pub(super) hall: [Vec<f64>; 3],
     /// Loop supply, return, flow fraction, heat, pump power.
     pub(super) loops: [Vec<f64>; 5],
-    /// CRAHs, dry coolers, chillers.
-    pub(super) equipment: [Vec<EquipmentState>; 3],
+    pub(super) crahs: Vec<CrahState>,
+    pub(super) dry_coolers: Vec<DryCoolerState>,
+    pub(super) chillers: Vec<ChillerState>,
     pub(super) feed_load: Vec<f64>,
     pub(super) feed_failed: Vec<bool>,
     pub(super) ups_load: Vec<f64>,
@@ -98,13 +99,6 @@ impl StateCopy {
     pub fn rack_column_into(&self, k: usize, out: &mut Vec<u32>) {
         let r = &self.rack;
         match k {
-            // Air-cooled racks report their inlet air as "coolant".
-            2 => out.extend(
-                self.status
-                    .iter()
-                    .zip(r[2].iter().zip(&r[1]))
-                    .map(|(&b, (&tc, &ti))| if b & RackStatus::AIR_COOLED != 0 { ti } else { tc }),
-            ),
             // A dark rack delivers nothing, whatever its throttle says (0 is the bits of 0.0).
             5 => {
                 let dark = RackStatus::SHUTDOWN | RackStatus::NO_POWER;
@@ -144,14 +138,14 @@ impl StateCopy {
             pump_kw: pump[l] as f32,
         })
     }
-    pub fn crahs(&self) -> impl Iterator<Item = EquipmentState> + '_ {
-        self.equipment[0].iter().cloned()
+    pub fn crahs(&self) -> impl Iterator<Item = CrahState> + '_ {
+        self.crahs.iter().cloned()
     }
-    pub fn dry_coolers(&self) -> impl Iterator<Item = EquipmentState> + '_ {
-        self.equipment[1].iter().cloned()
+    pub fn dry_coolers(&self) -> impl Iterator<Item = DryCoolerState> + '_ {
+        self.dry_coolers.iter().cloned()
     }
-    pub fn chillers(&self) -> impl Iterator<Item = EquipmentState> + '_ {
-        self.equipment[2].iter().cloned()
+    pub fn chillers(&self) -> impl Iterator<Item = ChillerState> + '_ {
+        self.chillers.iter().cloned()
     }
     pub fn feeds(&self) -> impl Iterator<Item = PowerState> + '_ {
         self.feed_load.iter().enumerate().map(|(i, &load)| PowerState {

@@ -7,8 +7,9 @@ use super::*;
 use crate::generate::{Cooling, GenerateOptions, generate};
 use crate::model::*;
 use crate::scene;
+use crate::sim::network::Network;
 
-fn scene_file(name: &str) -> Site {
+pub(super) fn scene_file(name: &str) -> Site {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes").join(name);
     scene::load_file(&path).unwrap_or_else(|e| panic!("{name}: {:?}", e.0)).site
 }
@@ -27,7 +28,7 @@ fn set_ambient(site: &mut Site, t: f64) {
     site.ambient.dry_bulb_c = t;
 }
 
-fn run(site: Site, events: Vec<Event>, seconds: f64) -> Simulation {
+pub(super) fn run(site: Site, events: Vec<Event>, seconds: f64) -> Simulation {
     let mut sim = Simulation::new(site, Scenario { events, ..Default::default() }, 1.0).unwrap();
     sim.run_until(seconds);
     sim
@@ -95,8 +96,64 @@ fn energy_balance_closes_on_every_example_scene() {
     assert!(n >= 4);
 }
 
+/// Issue 16: energy in from the utility = heat rejected + heat stored (coolant, GPUs, room air,
+/// loop water) + battery charge, at every step and over a run with a failure and restore of
+/// every kind of equipment the scene has. The stored heat is read from the state at both ends
+/// (`stored_heat_kj`), independently of the step's own bookkeeping.
+#[test]
+fn energy_balances_at_every_step_through_failures_on_every_example_scene() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "ron") {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let site = scene_file(&name);
+        if site.rack_count() == 0 {
+            continue;
+        }
+        let ids = Network::build(&site).unwrap().ids;
+        let mut events = Vec::new();
+        let mut at = 60.0;
+        let kinds: [(FailureKind, &[String]); 8] = [
+            (FailureKind::CduPump, &ids.cdus),
+            (FailureKind::Cdu, &ids.cdus),
+            (FailureKind::FacilityPump, &ids.loops),
+            (FailureKind::Chiller, &ids.chillers),
+            (FailureKind::DryCooler, &ids.dry_coolers),
+            (FailureKind::Crah, &ids.crahs),
+            (FailureKind::Utility, &ids.feeds),
+            (FailureKind::Ups, &ids.ups),
+        ];
+        for (kind, list) in kinds {
+            if let Some(id) = list.first() {
+                let f = Failure { kind, target: id.clone() };
+                events.push(Event { at_s: at, action: Action::Fail(f.clone()) });
+                events.push(Event { at_s: at + 120.0, action: Action::Restore(f) });
+                at += 150.0;
+            }
+        }
+        let mut sim = Simulation::new(site, Scenario { events, ..Default::default() }, 1.0).unwrap();
+        let start = sim.stored_heat_kj();
+        let mut worst: f64 = 0.0;
+        while sim.time_s() < at + 300.0 {
+            sim.step();
+            worst = worst.max(sim.kpis().energy_balance_error);
+        }
+        let e = sim.energy_totals();
+        let stored = sim.stored_heat_kj() - start;
+        let error = (e.utility_kj - e.rejected_kj - stored).abs() / e.utility_kj;
+        assert!(error < 1e-3, "{name}: {:.4} % of {:.0} kJ (stored {stored:.0} kJ)", error * 100.0, e.utility_kj);
+        assert!(worst < 1e-4, "{name}: a step missed by {:.5} %", worst * 100.0);
+        n += 1;
+    }
+    assert!(n >= 4);
+}
+
 /// A 1 MW liquid-only load on one CDU and one facility loop, for the Modelica design point.
-fn modelica_site(ambient: f64) -> Site {
+pub(super) fn modelica_site(ambient: f64) -> Site {
     let mut site = demo();
     site.ambient = Ambient { dry_bulb_c: ambient, wet_bulb_c: ambient - 8.0 };
     site.rack_types.push(RackType {
@@ -114,6 +171,9 @@ fn modelica_site(ambient: f64) -> Site {
         height_m: 2.2,
         kind: catalogue::RackKind::Storage,
         gpu_share: 0.0,
+        gpu_model: None,
+        fan_power_fraction: catalogue::default_fan_power_fraction(),
+        airflow_m3_s_per_kw: catalogue::default_airflow(),
     });
     let hall = &mut site.halls[0];
     hall.rows.truncate(1);

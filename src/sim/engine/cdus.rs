@@ -51,6 +51,7 @@ impl Simulation {
             if r.cdu == NONE {
                 s.flow[i] = 0.0;
                 s.decay_cool[i] = 1.0;
+                s.g_cool[i] = 0.0;
                 s.r_gpu[i] = AIR_GPU_R;
             } else {
                 let frac = s.cdu_flow_fraction[r.cdu as usize];
@@ -58,6 +59,7 @@ impl Simulation {
                 s.flow[i] = m;
                 s.inv_mcp[i] = if m > 1e-9 { 1.0 / (m * CP_PG25) } else { 0.0 };
                 s.decay_cool[i] = (-m * CP_PG25 * dt / r.c_coolant).exp();
+                s.g_cool[i] = r.c_coolant * (1.0 - s.decay_cool[i]) / dt;
                 s.r_gpu[i] = cold_plate_r(r.plate_lpm * frac);
             }
             s.decay_gpu[i] = (-dt / (s.r_gpu[i] * GPU_HEAT_CAPACITY)).exp();
@@ -84,36 +86,74 @@ impl Simulation {
         }
     }
 
-    /// CDUs: rack coolant return → heat exchanger → supply, limited to the setpoint. Returns the
-    /// heat each facility loop takes in, W.
-    pub(super) fn cdu_heat_exchange(&mut self, racks: &RackSums) -> Vec<f64> {
+    /// CDUs: rack coolant return → heat exchanger → supply, limited to the setpoint, solved
+    /// together with the racks' coolant nodes (implicitly: stable at any step). Every coolant
+    /// node's return heat is linear in the supply temperature T it is given (`RackSums`), so
+    /// each CDU finds the T at which its exchanger passes exactly what comes back: at the
+    /// setpoint when it can, else where the exchanger's limit meets the return. The supply is
+    /// not a store of its own, so what reaches the facility water is exactly what the racks did
+    /// not store plus the pumps' work. Then the coolant nodes are stepped with that T. Returns
+    /// the heat each facility loop takes in, W; adds what the coolant stored to `stored_w`.
+    pub(super) fn cdu_heat_exchange(&mut self, racks: &RackSums, stored_w: &mut f64) -> (Vec<f64>, f64) {
         let nl = self.net.loops.len();
         let mut loop_in = vec![0.0; nl];
-        let (cdu_m, cdu_mt) = (&racks.cdu_flow_kg_s, &racks.cdu_flow_temp);
+        let (cdu_m, h0, g) = (&racks.cdu_flow_kg_s, &racks.cdu_h0_w, &racks.cdu_g_w_k);
         for (c, node) in self.net.cdus.iter().enumerate() {
             let s = &mut self.s;
             let m = cdu_m[c];
             let pump_w = s.cdu_pump[c] * 1e3;
-            if m <= 1e-9 {
-                s.cdu_heat[c] = 0.0;
+            let l = node.loop_ as usize;
+            if m <= 1e-9 || g[c] <= 0.0 {
+                // No rack flow (pumps stopped, or a CDU without racks): whatever its pumps
+                // still do ends up in the facility water.
+                s.cdu_heat[c] = pump_w / 1e3;
                 s.cdu_return[c] = s.cdu_supply[c];
+                loop_in[l] += pump_w;
                 continue;
             }
             let c_tcs = m * CP_PG25;
-            // Pump work ends up in the coolant.
-            let t_ret = cdu_mt[c] / m + pump_w / c_tcs;
-            let l = node.loop_ as usize;
-            let m_fw = node.fw_flow_kg_s * s.loop_flow_fraction[l];
-            let c_fw = m_fw * CP_WATER;
+            let back = |t: f64| h0[c] + pump_w - g[c] * t;
+            // What the exchanger can pass with the return at T + back(T)/c_tcs: k·(return − T_fw).
+            let k = if node.fw_flow_kg_s * s.loop_flow_fraction[l] > 1e-9 { s.cdu_eff_cmin[c] } else { 0.0 };
             let t_fws = s.loop_supply[l];
-            let q_max = if c_fw > 1e-9 { (s.cdu_eff_cmin[c] * (t_ret - t_fws)).max(0.0) } else { 0.0 };
-            let q_needed = (c_tcs * (t_ret - node.setpoint_c)).max(0.0);
-            let q = q_max.min(q_needed);
+            let sp = node.setpoint_c;
+            let t = if back(sp) <= 0.0 {
+                // Nothing to remove at the setpoint: the exchanger idles, the racks take up
+                // their own heat (and the pumps').
+                (h0[c] + pump_w) / g[c]
+            } else if back(sp) <= k * (sp + back(sp) / c_tcs - t_fws) {
+                sp
+            } else {
+                // Exchanger-limited: back(T)·(1 − k/c_tcs) = k·(T − T_fw).
+                let r = 1.0 - (k / c_tcs).min(1.0);
+                ((h0[c] + pump_w) * r + k * t_fws) / (g[c] * r + k)
+            };
+            let q = back(t);
             s.cdu_heat[c] = q / 1e3;
-            s.cdu_return[c] = t_ret;
-            s.cdu_supply[c] = t_ret - q / c_tcs;
+            s.cdu_return[c] = t + back(t) / c_tcs;
+            s.cdu_supply[c] = t;
             loop_in[l] += q;
+            // Racks' coolant stored what they took in and did not hand back.
+            *stored_w += racks.cdu_q_w[c] - (h0[c] - g[c] * t);
         }
-        loop_in
+        // The coolant nodes, stepped with their CDU's supply: CDU by CDU over its racks'
+        // indices, so only the state arrays are read (not the racks' static data).
+        let s = &mut self.s;
+        let mut coolant_max = racks.coolant_max_c;
+        let n = s.coolant.len();
+        let (coolant, flow, q_cool) = (&mut s.coolant[..n], &s.flow[..n], &s.q_cool[..n]);
+        let (inv_mcp, decay_cool) = (&s.inv_mcp[..n], &s.decay_cool[..n]);
+        for (c, node) in self.net.cdus.iter().enumerate() {
+            let t_sup = s.cdu_supply[c];
+            for &i in &node.racks {
+                let i = i as usize;
+                if flow[i] > 1e-9 {
+                    let tc = relax(coolant[i], t_sup + q_cool[i] * inv_mcp[i], decay_cool[i]);
+                    coolant[i] = tc;
+                    coolant_max = coolant_max.max(tc);
+                }
+            }
+        }
+        (loop_in, coolant_max)
     }
 }

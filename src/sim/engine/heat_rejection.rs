@@ -1,6 +1,7 @@
 //! Heat rejection: each facility loop's return water through its dry coolers (fans slowed to
-//! hold the setpoint, power ∝ speed³) and chillers (ahead of or behind the dry coolers, as the
-//! loop's `dry_coolers_first` says), then its supply node.
+//! hold the setpoint, power ∝ speed³) and chillers (EnergyPlus EIR curves, `sim::chiller`;
+//! ahead of or behind the dry coolers, as the loop's `dry_coolers_first` says), then its
+//! supply node.
 
 use super::*;
 
@@ -10,33 +11,51 @@ pub(super) struct HeatRejected {
     pub rejected_kw: f64,
     /// What water-cooled chillers' condensers rejected (it evaporates in cooling towers).
     pub condenser_kw: f64,
+    /// What the loops' water stored, W.
+    pub stored_w: f64,
 }
 
 impl Simulation {
     /// `loop_in`: heat into each loop, W. `rejected`: heat already rejected this step, kW (the
-    /// sum continues in the same order, so results stay bit for bit).
+    /// sum continues in the same order).
     pub(super) fn heat_rejection(&mut self, loop_in: &[f64], t_amb: f64, t_wet: f64, rejected: f64) -> HeatRejected {
         let dt = self.dt;
         let mut rejected = rejected;
+        let mut stored = 0.0;
         for (l, node) in self.net.loops.iter().enumerate() {
             let s = &mut self.s;
             let m = node.flow_kg_s * s.loop_flow_fraction[l];
             let pump_w = s.loop_pump[l] * 1e3;
             for &d in &node.dry_coolers {
-                s.dry_coolers[d as usize] = EquipmentState::default();
+                s.dry_coolers[d as usize] = DryCoolerState::default();
             }
+            // Chiller restart timers run whatever the flow; what each could take is shown
+            // even while it stands by.
+            let mut up = Vec::with_capacity(node.chillers.len());
             for &c in &node.chillers {
-                s.chillers[c as usize] = EquipmentState::default();
-            }
-            // Chiller restart timers run whatever the flow.
-            for &c in &node.chillers {
-                let chiller = &self.net.chillers[c as usize];
-                let available = !self.fail.chillers[c as usize] && powered_of(&self.fail, &s.ups_out, chiller.supply);
-                s.chiller_restart_s[c as usize] =
-                    if available { (s.chiller_restart_s[c as usize] - dt).max(0.0) } else { chiller.restart_s };
+                let ci = c as usize;
+                let chiller = &self.net.chillers[ci];
+                let available = !self.fail.chillers[ci] && powered_of(&self.fail, &s.ups_out, chiller.supply);
+                s.chiller_restart_s[ci] =
+                    if available { (s.chiller_restart_s[ci] - dt).max(0.0) } else { chiller.restart_s };
+                let t_cond = condenser_c(chiller.air_cooled, t_amb, t_wet);
+                let avail = chiller.curves.operate(node.setpoint_c, t_cond, 0.0).available_kw;
+                let ready = available && s.chiller_restart_s[ci] <= 0.0;
+                s.chillers[ci] = ChillerState {
+                    available_kw: if ready { avail as f32 } else { 0.0 },
+                    condenser_c: t_cond as f32,
+                    ..ChillerState::default()
+                };
+                if ready {
+                    up.push((ci, avail * 1e3, t_cond));
+                }
             }
             if m <= 1e-9 {
-                s.loop_heat[l] = 0.0;
+                // Still water: what comes in warms it.
+                let t_old = s.loop_supply[l];
+                s.loop_supply[l] = t_old + (loop_in[l] + pump_w) * dt / node.c_water;
+                stored += loop_in[l] + pump_w;
+                s.loop_heat[l] = (loop_in[l] + pump_w) / 1e3;
                 s.loop_return[l] = s.loop_supply[l];
                 continue;
             }
@@ -46,33 +65,32 @@ impl Simulation {
             let mut t = t_ret;
             let sp = node.setpoint_c;
 
-            let run_chillers = |t: &mut f64, s: &mut State| {
-                let mut cap = 0.0;
-                for &c in &node.chillers {
-                    let chiller = &self.net.chillers[c as usize];
-                    if s.chiller_restart_s[c as usize] <= 0.0
-                        && !self.fail.chillers[c as usize]
-                        && powered_of(&self.fail, &s.ups_out, chiller.supply)
-                    {
-                        cap += chiller.capacity_kw * 1e3;
+            // Chillers share the load by what each can take, up to PLR_max of it: what they
+            // take of bringing water at `t` to the setpoint, and their power, kW.
+            let chillers_at = |t: f64| -> (f64, f64) {
+                let avail: f64 = up.iter().map(|&(_, a, _)| a).sum();
+                let cap: f64 = up.iter().map(|&(ci, a, _)| a * self.net.chillers[ci].curves.plr_max).sum();
+                let q = (c_w * (t - sp)).clamp(0.0, cap);
+                let mut power = 0.0;
+                if q > 0.0 {
+                    for &(ci, a, t_cond) in &up {
+                        power += self.net.chillers[ci].curves.operate(sp, t_cond, q * a / avail / 1e3).power_kw;
                     }
                 }
-                let q = (c_w * (*t - sp)).clamp(0.0, cap);
+                (q, power)
+            };
+            let run_chillers = |t: &mut f64, s: &mut State| {
+                let (q, _) = chillers_at(*t);
                 if q > 0.0 {
-                    for &c in &node.chillers {
-                        let chiller = &self.net.chillers[c as usize];
-                        if s.chiller_restart_s[c as usize] <= 0.0
-                            && !self.fail.chillers[c as usize]
-                            && powered_of(&self.fail, &s.ups_out, chiller.supply)
-                        {
-                            let share = q * chiller.capacity_kw * 1e3 / cap;
-                            let cop = chiller_cop(chiller.cop, sp, condenser_c(chiller.air_cooled, t_amb, t_wet));
-                            let p = share / cop;
-                            let st = &mut s.chillers[c as usize];
-                            st.running = true;
-                            st.heat_kw = (share / 1e3) as f32;
-                            st.power_kw = (p / 1e3) as f32;
-                        }
+                    let avail: f64 = up.iter().map(|&(_, a, _)| a).sum();
+                    for &(ci, a, t_cond) in &up {
+                        let p = self.net.chillers[ci].curves.operate(sp, t_cond, q * a / avail / 1e3);
+                        let st = &mut s.chillers[ci];
+                        st.running = true;
+                        st.heat_kw = p.load_kw as f32;
+                        st.power_kw = p.power_kw as f32;
+                        st.cop = p.cop as f32;
+                        st.plr = p.plr as f32;
                     }
                 }
                 *t -= q / c_w;
@@ -82,16 +100,29 @@ impl Simulation {
             }
             // Dry coolers as one bank; fans slow down to hold the setpoint (power ∝ speed³).
             let mut q_max = 0.0;
+            let mut fan_max = 0.0;
             for &d in &node.dry_coolers {
                 let cooler = &self.net.dry_coolers[d as usize];
                 if !self.fail.dry_coolers[d as usize] && powered_of(&self.fail, &s.ups_out, cooler.supply) {
                     q_max += cooler.kw_per_k * 1e3 * (t - t_amb).max(0.0);
+                    fan_max += cooler.fan_kw;
                 }
             }
             let bank = q_max;
             q_max = q_max.min(c_w * (t - t_amb).max(0.0));
-            let q_dc = (c_w * (t - sp)).clamp(0.0, q_max);
-            let speed = if q_max > 0.0 { (q_dc / q_max).clamp(0.0, 1.0) } else { 0.0 };
+            let mut q_dc = (c_w * (t - sp)).clamp(0.0, q_max);
+            let mut speed = if q_max > 0.0 { (q_dc / q_max).clamp(0.0, 1.0) } else { 0.0 };
+            // Economiser lockout: ahead of chillers, the dry coolers run only when they save
+            // power — near the changeover their fans at full speed can cost more than the
+            // chiller work they spare. Without enough chiller capacity they always run.
+            if node.dry_coolers_first && q_dc > 0.0 {
+                let (q_alone, p_alone) = chillers_at(t);
+                let (_, p_trim) = chillers_at(t - q_dc / c_w);
+                if q_alone >= c_w * (t - sp) - 1e-6 && p_alone <= p_trim + fan_max * speed.powi(3) {
+                    q_dc = 0.0;
+                    speed = 0.0;
+                }
+            }
             for &d in &node.dry_coolers {
                 let cooler = &self.net.dry_coolers[d as usize];
                 if !self.fail.dry_coolers[d as usize] && powered_of(&self.fail, &s.ups_out, cooler.supply) {
@@ -101,15 +132,19 @@ impl Simulation {
                     st.running = true;
                     st.heat_kw = (share / 1e3) as f32;
                     st.power_kw = (cooler.fan_kw * speed.powi(3)) as f32;
+                    st.fan_speed = speed as f32;
                 }
             }
             t -= q_dc / c_w;
             if node.dry_coolers_first {
                 run_chillers(&mut t, s);
             }
-            // Supply node: the loop's water volume mixes what leaves the plant.
-            let decay = (-m * CP_WATER * dt / node.c_water).exp();
-            s.loop_supply[l] = relax(s.loop_supply[l], t, decay);
+            // Supply node: the loop's water mixes what leaves the plant. Stepped explicitly:
+            // the CDUs and CRAHs drew the supply as it was, so that is what left it; the loop
+            // holds at least a minute of flow (`LOOP_MIN_RESIDENCE_S`), so this is stable.
+            let t_old = s.loop_supply[l];
+            s.loop_supply[l] = t_old + (c_w * dt / node.c_water).min(1.0) * (t - t_old);
+            stored += node.c_water * (s.loop_supply[l] - t_old) / dt;
             s.loop_return[l] = t_ret;
             s.loop_heat[l] = q_in / 1e3;
         }
@@ -124,6 +159,6 @@ impl Simulation {
                 condenser += q;
             }
         }
-        HeatRejected { rejected_kw: rejected, condenser_kw: condenser }
+        HeatRejected { rejected_kw: rejected, condenser_kw: condenser, stored_w: stored }
     }
 }

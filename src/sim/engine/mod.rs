@@ -24,7 +24,7 @@ mod power;
 mod racks;
 mod snapshot;
 
-use power::{Electrical, powered_of};
+use power::powered_of;
 
 /// Which kinds of object an alarm can be about.
 const CLASSES: usize = 10;
@@ -70,6 +70,11 @@ struct State {
     // Per-rack coefficients that change only with flow.
     flow: Vec<f64>,
     decay_cool: Vec<f64>,
+    /// c_coolant·(1 − decay_cool)/dt, W/K: how the coolant node's return heat falls with the
+    /// supply temperature (`cdu_heat_exchange`).
+    g_cool: Vec<f64>,
+    /// Heat into the coolant node this step, W (kept for the CDUs' second pass).
+    q_cool: Vec<f64>,
     /// 1 / (ṁ·c_p) of the rack's coolant, K/W (0 without flow).
     inv_mcp: Vec<f64>,
     /// Rack status as last seen by the alarm book.
@@ -100,13 +105,15 @@ struct State {
     loop_flow_fraction: Vec<f64>,
     loop_pump: Vec<f64>,
 
-    crahs: Vec<EquipmentState>,
-    dry_coolers: Vec<EquipmentState>,
-    chillers: Vec<EquipmentState>,
+    crahs: Vec<CrahState>,
+    dry_coolers: Vec<DryCoolerState>,
+    chillers: Vec<ChillerState>,
     chiller_restart_s: Vec<f64>,
 
     ups_battery_kj: Vec<f64>,
     ups_on_battery: Vec<bool>,
+    /// What each UPS put into its battery this step, kW.
+    ups_recharge: Vec<f64>,
     ups_out: Vec<bool>,
     ups_load: Vec<f64>,
     pdu_load: Vec<f64>,
@@ -143,6 +150,18 @@ pub struct Simulation {
     first_throttle_s: Option<f64>,
     water_kg: f64,
     it_kwh: f64,
+    energy: EnergyTotals,
+}
+
+/// Energy through the site since t = 0, kJ: what `stored_heat_kj` must account for.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct EnergyTotals {
+    /// Drawn from the utility feeds.
+    pub utility_kj: f64,
+    /// Rejected as heat (plant, walls, DX units, electrical rooms).
+    pub rejected_kj: f64,
+    /// Σ over steps of utility − rejected − Δstored (0 when every step balances).
+    pub residual_kj: f64,
 }
 
 const DX_COP: f64 = 3.5; // *estimate*: DX CRAH compressor COP
@@ -154,6 +173,10 @@ impl Simulation {
     pub fn new(site: Site, scenario: Scenario, dt: f64) -> Result<Simulation, String> {
         if !(dt.is_finite() && dt > 0.0 && dt <= 60.0) {
             return Err(format!("time step {dt} s: use 0 < dt ≤ 60 s"));
+        }
+        let mut site = site;
+        if let Some(b) = &scenario.benchmark {
+            site.benchmark = Some(b.clone());
         }
         let net = Network::build(&site)?;
         let events = scenario.sorted_events();
@@ -181,6 +204,7 @@ impl Simulation {
             first_throttle_s: None,
             water_kg: 0.0,
             it_kwh: 0.0,
+            energy: EnergyTotals::default(),
         };
         sim.reset_state();
         sim.assign_profiles();
@@ -214,6 +238,8 @@ impl Simulation {
         s.status = vec![0; nr];
         s.flow = vec![0.0; nr];
         s.decay_cool = vec![1.0; nr];
+        s.g_cool = vec![0.0; nr];
+        s.q_cool = vec![0.0; nr];
         s.inv_mcp = vec![0.0; nr];
         s.alarm_status = vec![0; nr];
         s.decay_gpu = vec![1.0; nr];
@@ -234,12 +260,13 @@ impl Simulation {
         s.loop_heat = vec![0.0; n.loops.len()];
         s.loop_flow_fraction = vec![1.0; n.loops.len()];
         s.loop_pump = vec![0.0; n.loops.len()];
-        s.crahs = vec![EquipmentState::default(); n.crahs.len()];
-        s.dry_coolers = vec![EquipmentState::default(); n.dry_coolers.len()];
-        s.chillers = vec![EquipmentState::default(); n.chillers.len()];
+        s.crahs = vec![CrahState::default(); n.crahs.len()];
+        s.dry_coolers = vec![DryCoolerState::default(); n.dry_coolers.len()];
+        s.chillers = vec![ChillerState::default(); n.chillers.len()];
         s.chiller_restart_s = vec![0.0; n.chillers.len()];
         s.ups_battery_kj = n.ups.iter().map(|u| u.battery_kj).collect();
         s.ups_on_battery = vec![false; n.ups.len()];
+        s.ups_recharge = vec![0.0; n.ups.len()];
         s.ups_out = vec![true; n.ups.len()];
         s.ups_load = vec![0.0; n.ups.len()];
         s.pdu_load = vec![0.0; n.pdus.len()];
@@ -301,6 +328,29 @@ impl Simulation {
     pub fn alarm_log(&self) -> &[Alarm] {
         &self.log
     }
+    /// Energy through the site since t = 0.
+    pub fn energy_totals(&self) -> EnergyTotals {
+        self.energy
+    }
+
+    /// Heat held in the site now, kJ (relative to 0 °C): racks' coolant and GPUs, room air,
+    /// loop water, and the UPS batteries' charge. Read from the state, not summed by the step,
+    /// so a test can hold the step's bookkeeping against it.
+    pub fn stored_heat_kj(&self) -> f64 {
+        let (n, s) = (&self.net, &self.s);
+        let mut j = 0.0;
+        for (i, r) in n.racks.iter().enumerate() {
+            j += r.c_coolant * s.coolant[i] + r.gpus * GPU_HEAT_CAPACITY * s.gpu[i];
+        }
+        for (h, hall) in n.halls.iter().enumerate() {
+            j += hall.c_room * s.room[h];
+        }
+        for (l, lp) in n.loops.iter().enumerate() {
+            j += lp.c_water * s.loop_supply[l];
+        }
+        j / 1e3 + s.ups_battery_kj.iter().sum::<f64>()
+    }
+
     /// First time any GPU throttled, seconds.
     pub fn throttle_onset_s(&self) -> Option<f64> {
         self.first_throttle_s
@@ -346,6 +396,27 @@ impl Simulation {
                 }
             }
         }
+    }
+
+    /// Sets the outdoor air (a weather file's hour): dry and wet bulb, °C. Heat waves still add.
+    pub fn set_outdoor(&mut self, dry_bulb_c: f64, wet_bulb_c: f64) {
+        if dry_bulb_c.is_finite() && wet_bulb_c.is_finite() {
+            self.ambient_dry = dry_bulb_c;
+            self.ambient_wet = wet_bulb_c.min(dry_bulb_c);
+        }
+    }
+
+    /// Whether any chiller takes load now, and whether one does on a loop that has dry coolers
+    /// (an economiser loop needing its chillers).
+    pub fn chillers_running(&self) -> (bool, bool) {
+        let mut any = false;
+        let mut on_economiser = false;
+        for l in &self.net.loops {
+            let running = l.chillers.iter().any(|&c| self.s.chillers[c as usize].running);
+            any |= running;
+            on_economiser |= running && !l.dry_coolers.is_empty();
+        }
+        (any, on_economiser)
     }
 
     fn apply_due_events(&mut self) {
@@ -420,19 +491,41 @@ impl Simulation {
         let (t_amb, t_wet) = self.ambient();
         self.ups_availability();
         self.pumps_and_flows();
-        let racks = self.rack_step(live);
-        let mut loop_in = self.cdu_heat_exchange(&racks);
-        let air = self.air_side(&racks.hall_air_kw, t_amb, &mut loop_in);
+        let mut racks = self.rack_step(live);
+        let mut stored_w = racks.stored_w;
+        let (mut loop_in, coolant_max) = self.cdu_heat_exchange(&racks, &mut stored_w);
+        racks.coolant_max_c = coolant_max;
+        // PDUs stand in the white space: their losses warm the hall they feed.
+        let mut hall_air = racks.hall_air_kw.clone();
+        let mut room_losses = 0.0;
+        for (p, node) in self.net.pdus.iter().enumerate() {
+            let loss = racks.pdu_it_kw[p] / node.efficiency - racks.pdu_it_kw[p];
+            match hall_air.get_mut(node.hall as usize) {
+                Some(h) => *h += loss,
+                None => room_losses += loss,
+            }
+        }
+        let air = self.air_side(&hall_air, t_amb, &mut loop_in);
+        stored_w += air.stored_w;
         let plant = self.heat_rejection(&loop_in, t_amb, t_wet, air.dx_heat_kw + air.dx_power_kw + air.envelope_kw);
-        let Electrical { it_kw: it, losses_kw: losses, mechanical_kw: mech } = self.power_chain(&racks.pdu_it_kw);
-        let rejected = plant.rejected_kw + losses;
-        // Pumps' and CRAH fans' power is inside the loop and room heat already; DX and chiller
-        // compressors and dry cooler fans are in what the plant rejects.
+        stored_w += plant.stored_w;
+        let e = self.power_chain(&racks.pdu_it_kw);
+        let (it, losses, mech) = (e.it_kw, e.losses_kw, e.mechanical_kw);
+        // UPS losses (and PDUs' without a hall) go to the electrical rooms, whose DX units
+        // reject them outdoors with their own power.
+        let rejected = plant.rejected_kw + e.ups_losses_kw + room_losses + e.electrical_room_kw;
         let cooling = mech;
-        let facility = it + cooling + losses;
+        let facility = it + cooling + losses + e.recharge_kw;
+        // Energy in from the utility = heat rejected + heat stored + what the batteries kept.
+        let stored_kw = stored_w / 1e3;
+        let residual = e.utility_kw - rejected - stored_kw - (e.recharge_kw - e.discharge_kw);
         if live {
             self.it_kwh += it * dt / 3600.0;
             self.water_kg += plant.condenser_kw * 1e3 * dt / H_FG;
+            let a = &mut self.energy;
+            a.utility_kj += e.utility_kw * dt;
+            a.rejected_kj += rejected * dt;
+            a.residual_kj += residual * dt;
         }
         let r = &racks;
         let k = &mut self.s.kpis;
@@ -443,7 +536,7 @@ impl Simulation {
         k.heat_rejected_kw = rejected;
         k.cooling_power_kw = cooling;
         k.electrical_loss_kw = losses;
-        k.energy_balance_error = if it > 0.0 { (rejected - facility).abs() / it } else { 0.0 };
+        k.energy_balance_error = if e.utility_kw > 0.0 { residual.abs() / e.utility_kw } else { 0.0 };
         k.max_gpu_temp_c = if r.gpus > 0 { r.gpu_max_c } else { 0.0 };
         k.mean_gpu_temp_c = if r.gpus > 0 { r.gpu_sum_c / r.gpus as f64 } else { 0.0 };
         // No racks: the sum started at f64::MIN, which is finite.
@@ -455,6 +548,7 @@ impl Simulation {
         k.racks_throttled = r.throttled;
         k.racks_shutdown = r.down;
         k.ambient_c = t_amb;
+        k.server_fan_kw = r.server_fans_kw;
 
         if live {
             self.update_alarms();

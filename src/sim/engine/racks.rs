@@ -8,8 +8,13 @@ use super::*;
 pub(super) struct RackSums {
     /// Heat each hall's air takes from its racks, kW.
     pub hall_air_kw: Vec<f64>,
-    /// Σ ṁ·T of the coolant returning to each CDU, kg·K/s.
-    pub cdu_flow_temp: Vec<f64>,
+    /// Each CDU's returning heat H(T_sup) = `cdu_h0_w` − `cdu_g_w_k` · T_sup, W: the heat its
+    /// racks' coolant carries back above the supply temperature the CDU settles on this step
+    /// (what the racks do not store), linear in it because each coolant node is.
+    pub cdu_h0_w: Vec<f64>,
+    pub cdu_g_w_k: Vec<f64>,
+    /// Σ heat into each CDU's flowing coolant nodes this step, W.
+    pub cdu_q_w: Vec<f64>,
     /// Σ ṁ returning to each CDU, kg/s.
     pub cdu_flow_kg_s: Vec<f64>,
     /// IT load on each PDU, kW.
@@ -25,6 +30,10 @@ pub(super) struct RackSums {
     pub down: u32,
     pub inlet_max_c: f64,
     pub coolant_max_c: f64,
+    /// Heat the racks' coolant and GPUs stored this step, W.
+    pub stored_w: f64,
+    /// Air-cooled servers' fan power (part of IT power), kW.
+    pub server_fans_kw: f64,
 }
 
 impl Simulation {
@@ -32,7 +41,11 @@ impl Simulation {
         let (dt, t) = (self.dt, self.time_s);
         let nh = self.net.halls.len();
         let mut hall_air_in = vec![0.0; nh];
-        let mut cdu_mt = vec![0.0; self.net.cdus.len()];
+        let mut cdu_h0 = vec![0.0; self.net.cdus.len()];
+        let mut cdu_g = vec![0.0; self.net.cdus.len()];
+        let mut cdu_q = vec![0.0; self.net.cdus.len()];
+        let mut server_fans = 0.0;
+        let mut stored_w = 0.0;
         let mut cdu_m = vec![0.0; self.net.cdus.len()];
         let mut pdu_it = vec![0.0; self.net.pdus.len()];
         let pdu_up: Vec<bool> = self.net.pdus.iter().map(|p| self.s.ups_out[p.ups as usize]).collect();
@@ -55,9 +68,9 @@ impl Simulation {
                 (&mut s.coolant[..n], &mut s.gpu[..n], &mut s.throttle[..n], &mut s.on[..n]);
             let (util, power, inlets, status) =
                 (&mut s.utilization[..n], &mut s.power[..n], &mut s.inlet[..n], &mut s.status[..n]);
-            let (flow, decay_cool, decay_gpu) = (&s.flow[..n], &s.decay_cool[..n], &s.decay_gpu[..n]);
+            let (flow, decay_gpu) = (&s.flow[..n], &s.decay_gpu[..n]);
             let (r_gpu, inv_mcp, rack_profile) = (&s.r_gpu[..n], &s.inv_mcp[..n], &self.rack_profile[..n]);
-            let cdu_sup = &s.cdu_supply;
+            let (g_cool, q_cool) = (&s.g_cool[..n], &mut s.q_cool[..n]);
             for (i, r) in racks.iter().enumerate() {
                 let pf = if rack_profile[i] == NONE { 1.0 } else { profile_factor[rack_profile[i] as usize] };
                 let u = r.base_util * pf;
@@ -70,35 +83,71 @@ impl Simulation {
                 let powered = pdu_up[r.pdu as usize];
                 let running = powered && on[i];
                 let mut theta = throttle[i];
-                let p = if running { r.idle_kw + r.dyn_kw * u * theta } else { 0.0 };
-                let q_liq = p * r.liquid_fraction;
-                hall_air_in[h] += p - q_liq;
+                let mut p = if running { r.idle_kw + r.dyn_kw * u * theta } else { 0.0 };
+                // Air-cooled servers, EnergyPlus ITE:AirCooled: the linear power curve is the
+                // CPUs' and GPUs' share (1 − fan fraction); fans follow the load between 40 %
+                // and full design flow (*estimate*) and draw as flow cubed; the air leaves at
+                // T_in + P/(V̇·ρ·c_p).
+                let mut exhaust = inlet;
+                if r.fan_kw > 0.0 && running {
+                    let load = if r.dyn_kw > 0.0 { (u * theta).clamp(0.0, 1.0) } else { 1.0 };
+                    let flow = ITE_FLOW_AT_IDLE + (1.0 - ITE_FLOW_AT_IDLE) * load;
+                    let fan = r.fan_kw * flow * flow * flow;
+                    p = p * (1.0 - r.fan_kw / (r.idle_kw + r.dyn_kw)) + fan;
+                    server_fans += fan;
+                    exhaust = inlet + p * 1e3 / (r.air_flow_m3_s * flow * RHO_AIR * CP_AIR);
+                }
+                // W from here on: each node's outflow is its inflow less what it stored, so the
+                // step's energy balance holds exactly.
+                let q_liq = p * r.liquid_fraction * 1e3;
+                let mut q_air = (p * 1e3) - q_liq;
                 pdu_it[r.pdu as usize] += p;
 
-                // Coolant node: relax toward T_sup + q/(ṁ c_p); with no flow it only warms.
-                let t_local = if r.cdu != NONE {
-                    let c = r.cdu as usize;
-                    let m = flow[i];
-                    let tc = if m > 1e-9 {
-                        let target = cdu_sup[c] + q_liq * 1e3 * inv_mcp[i];
-                        relax(t_cool[i], target, decay_cool[i])
-                    } else {
-                        t_cool[i] + q_liq * 1e3 * dt / r.c_coolant
-                    };
-                    t_cool[i] = tc;
-                    cdu_mt[c] += m * tc;
-                    cdu_m[c] += m;
-                    tc
-                } else {
-                    inlet
-                };
-
-                // GPU node and throttling (slowdown 89 °C, shutdown 92 °C).
+                // GPU node first, against the coolant (or inlet air) as it was: what it stores
+                // is taken from the heat its cold plates (or heat sinks) pass on.
+                let t_ref = if r.cdu != NONE { t_cool[i] } else { inlet };
+                let mut gpu_store = 0.0;
                 if r.gpus > 0.0 {
                     let q_gpu = p * r.gpu_w_per_kw;
-                    let target = t_local + r_gpu[i] * q_gpu;
+                    let target = t_ref + r_gpu[i] * q_gpu;
                     let tg = relax(t_gpu[i], target, decay_gpu[i]);
+                    gpu_store = r.gpus * GPU_HEAT_CAPACITY * (tg - t_gpu[i]) / dt;
                     t_gpu[i] = tg;
+                }
+
+                // Coolant node. With flow it relaxes toward T_sup + q/(ṁ c_p), T_sup being the
+                // supply its CDU settles on this step (`cdu_heat_exchange`, which then updates
+                // it); here only its share of the CDU's sums. Without flow it relaxes toward
+                // the room through the rack's skin.
+                if r.cdu != NONE {
+                    let c = r.cdu as usize;
+                    let m = flow[i];
+                    let q_in = q_liq - gpu_store;
+                    let old = t_cool[i];
+                    if m > 1e-9 {
+                        q_cool[i] = q_in;
+                        cdu_h0[c] += q_in - g_cool[i] * (q_in * inv_mcp[i] - old);
+                        cdu_g[c] += g_cool[i];
+                        cdu_q[c] += q_in;
+                        cdu_m[c] += m;
+                    } else {
+                        let tc = relax(old, room + q_in / RACK_SKIN_UA, (-RACK_SKIN_UA * dt / r.c_coolant).exp());
+                        t_cool[i] = tc;
+                        let store = r.c_coolant * (tc - old) / dt;
+                        stored_w += store;
+                        q_air += q_in - store;
+                        cool_max = cool_max.max(tc);
+                    }
+                } else {
+                    q_air -= gpu_store;
+                    t_cool[i] = exhaust;
+                }
+                stored_w += gpu_store;
+                hall_air_in[h] += q_air / 1e3;
+
+                // Throttling (slowdown 89 °C, shutdown 92 °C).
+                if r.gpus > 0.0 {
+                    let tg = t_gpu[i];
                     if on[i] && tg >= GPU_SHUTDOWN_C {
                         on[i] = false;
                         theta = 0.0;
@@ -107,7 +156,7 @@ impl Simulation {
                         theta = 0.3;
                     } else if on[i] && tg >= GPU_SLOWDOWN_C && u > 0.0 {
                         // The throttle whose steady GPU temperature sits just under slowdown.
-                        let q_ok = (GPU_SLOWDOWN_C - 0.5 - t_local).max(0.0) / r_gpu[i];
+                        let q_ok = (GPU_SLOWDOWN_C - 0.5 - t_ref).max(0.0) / r_gpu[i];
                         let p_ok = q_ok / r.gpu_w_per_kw;
                         let theta_ok = ((p_ok - r.idle_kw) / (r.dyn_kw * u).max(1e-9)).clamp(0.0, 1.0);
                         theta = theta.min(theta_ok);
@@ -115,7 +164,9 @@ impl Simulation {
                         theta = (theta + THROTTLE_RECOVERY_PER_S * dt).min(1.0);
                     }
                 } else {
-                    t_gpu[i] = t_local;
+                    // Racks without GPUs show their coolant (as it was before this step's
+                    // CDU pass) or their inlet air.
+                    t_gpu[i] = if r.cdu != NONE { t_cool[i] } else { inlet };
                 }
                 throttle[i] = theta;
                 power[i] = p;
@@ -150,9 +201,6 @@ impl Simulation {
                 throttled += u32::from(st & RackStatus::THROTTLED != 0);
                 down += u32::from(!out);
                 inlet_max = inlet_max.max(inlet);
-                if r.cdu != NONE {
-                    cool_max = cool_max.max(t_local);
-                }
             }
         }
         if live && any_throttled && self.first_throttle_s.is_none() {
@@ -160,7 +208,10 @@ impl Simulation {
         }
         RackSums {
             hall_air_kw: hall_air_in,
-            cdu_flow_temp: cdu_mt,
+            cdu_h0_w: cdu_h0,
+            cdu_g_w_k: cdu_g,
+            cdu_q_w: cdu_q,
+            server_fans_kw: server_fans,
             cdu_flow_kg_s: cdu_m,
             pdu_it_kw: pdu_it,
             gpu_max_c: gmax,
@@ -172,6 +223,7 @@ impl Simulation {
             down,
             inlet_max_c: inlet_max,
             coolant_max_c: cool_max,
+            stored_w,
         }
     }
 }

@@ -30,9 +30,9 @@ impl Simulation {
         {
             dst.clone_from(src);
         }
-        for (dst, src) in c.equipment.iter_mut().zip([&s.crahs, &s.dry_coolers, &s.chillers]) {
-            dst.clone_from(src);
-        }
+        c.crahs.clone_from(&s.crahs);
+        c.dry_coolers.clone_from(&s.dry_coolers);
+        c.chillers.clone_from(&s.chillers);
         c.feed_load.clone_from(&s.feed_load);
         c.feed_failed.clone_from(&self.fail.feed);
         c.ups_load.clone_from(&s.ups_load);
