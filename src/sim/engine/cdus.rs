@@ -2,7 +2,7 @@
 //! per-rack coefficients that change only with flow, and the CDU heat exchangers (rack coolant
 //! → facility water).
 
-use super::racks::RackSums;
+use super::racks::{CoolantSums, RackSums};
 use super::*;
 
 impl Simulation {
@@ -97,13 +97,12 @@ impl Simulation {
     pub(super) fn cdu_heat_exchange(&mut self, racks: &RackSums, stored_w: &mut f64) -> (Vec<f64>, f64) {
         let nl = self.net.loops.len();
         let mut loop_in = vec![0.0; nl];
-        let (cdu_m, h0, g) = (&racks.cdu_flow_kg_s, &racks.cdu_h0_w, &racks.cdu_g_w_k);
         for (c, node) in self.net.cdus.iter().enumerate() {
             let s = &mut self.s;
-            let m = cdu_m[c];
+            let CoolantSums { flow_kg_s: m, h0_w: h0, g_w_k: g, q_w } = racks.cdu[c];
             let pump_w = s.cdu_pump[c] * 1e3;
             let l = node.loop_ as usize;
-            if m <= 1e-9 || g[c] <= 0.0 {
+            if m <= 1e-9 || g <= 0.0 {
                 // No rack flow (pumps stopped, or a CDU without racks): whatever its pumps
                 // still do ends up in the facility water.
                 s.cdu_heat[c] = pump_w / 1e3;
@@ -112,7 +111,7 @@ impl Simulation {
                 continue;
             }
             let c_tcs = m * CP_PG25;
-            let back = |t: f64| h0[c] + pump_w - g[c] * t;
+            let back = |t: f64| h0 + pump_w - g * t;
             // What the exchanger can pass with the return at T + back(T)/c_tcs: k·(return − T_fw).
             let k = if node.fw_flow_kg_s * s.loop_flow_fraction[l] > 1e-9 { s.cdu_eff_cmin[c] } else { 0.0 };
             let t_fws = s.loop_supply[l];
@@ -120,13 +119,13 @@ impl Simulation {
             let t = if back(sp) <= 0.0 {
                 // Nothing to remove at the setpoint: the exchanger idles, the racks take up
                 // their own heat (and the pumps').
-                (h0[c] + pump_w) / g[c]
+                (h0 + pump_w) / g
             } else if back(sp) <= k * (sp + back(sp) / c_tcs - t_fws) {
                 sp
             } else {
                 // Exchanger-limited: back(T)·(1 − k/c_tcs) = k·(T − T_fw).
                 let r = 1.0 - (k / c_tcs).min(1.0);
-                ((h0[c] + pump_w) * r + k * t_fws) / (g[c] * r + k)
+                ((h0 + pump_w) * r + k * t_fws) / (g * r + k)
             };
             let q = back(t);
             s.cdu_heat[c] = q / 1e3;
@@ -134,7 +133,7 @@ impl Simulation {
             s.cdu_supply[c] = t;
             loop_in[l] += q;
             // Racks' coolant stored what they took in and did not hand back.
-            *stored_w += racks.cdu_q_w[c] - (h0[c] - g[c] * t);
+            *stored_w += q_w - (h0 - g * t);
         }
         // The coolant nodes, stepped with their CDU's supply: CDU by CDU over its racks'
         // indices, so only the state arrays are read (not the racks' static data).

@@ -358,7 +358,7 @@ impl Simulation {
     /// Bytes of dynamic state: what one step reads and writes at least once.
     pub fn state_bytes(&self) -> usize {
         let r = self.net.racks.len();
-        r * (12 * 8 + 2) + self.net.cdus.len() * 6 * 8
+        r * (14 * 8 + 2) + self.net.cdus.len() * 6 * 8
     }
 
     /// Advances one step of `dt` seconds, applying events due by the end of it.

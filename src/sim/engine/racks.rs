@@ -4,19 +4,24 @@
 
 use super::*;
 
+/// The sums over one CDU's flowing racks. Its returning heat is H(T_sup) = `h0_w` − `g_w_k`·T_sup,
+/// W: the heat the racks' coolant carries back above the supply temperature the CDU settles on
+/// this step (what the racks do not store), linear in it because each coolant node is.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct CoolantSums {
+    pub flow_kg_s: f64,
+    pub h0_w: f64,
+    pub g_w_k: f64,
+    /// Heat into the coolant nodes this step, W.
+    pub q_w: f64,
+}
+
 /// What one pass over the racks hands the rest of the step.
 pub(super) struct RackSums {
     /// Heat each hall's air takes from its racks, kW.
     pub hall_air_kw: Vec<f64>,
-    /// Each CDU's returning heat H(T_sup) = `cdu_h0_w` − `cdu_g_w_k` · T_sup, W: the heat its
-    /// racks' coolant carries back above the supply temperature the CDU settles on this step
-    /// (what the racks do not store), linear in it because each coolant node is.
-    pub cdu_h0_w: Vec<f64>,
-    pub cdu_g_w_k: Vec<f64>,
-    /// Σ heat into each CDU's flowing coolant nodes this step, W.
-    pub cdu_q_w: Vec<f64>,
-    /// Σ ṁ returning to each CDU, kg/s.
-    pub cdu_flow_kg_s: Vec<f64>,
+    /// What each CDU's flowing racks send back (`CoolantSums`).
+    pub cdu: Vec<CoolantSums>,
     /// IT load on each PDU, kW.
     pub pdu_it_kw: Vec<f64>,
     pub gpu_max_c: f64,
@@ -39,14 +44,12 @@ pub(super) struct RackSums {
 impl Simulation {
     pub(super) fn rack_step(&mut self, live: bool) -> RackSums {
         let (dt, t) = (self.dt, self.time_s);
+        let inv_dt = 1.0 / dt;
         let nh = self.net.halls.len();
         let mut hall_air_in = vec![0.0; nh];
-        let mut cdu_h0 = vec![0.0; self.net.cdus.len()];
-        let mut cdu_g = vec![0.0; self.net.cdus.len()];
-        let mut cdu_q = vec![0.0; self.net.cdus.len()];
+        let mut cdu = vec![CoolantSums::default(); self.net.cdus.len()];
         let mut server_fans = 0.0;
         let mut stored_w = 0.0;
-        let mut cdu_m = vec![0.0; self.net.cdus.len()];
         let mut pdu_it = vec![0.0; self.net.pdus.len()];
         let pdu_up: Vec<bool> = self.net.pdus.iter().map(|p| self.s.ups_out[p.ups as usize]).collect();
         let hall_inlet: Vec<(f64, f64)> = (0..nh).map(|h| (self.s.hall_supply_air[h], self.s.room[h])).collect();
@@ -111,7 +114,7 @@ impl Simulation {
                     let q_gpu = p * r.gpu_w_per_kw;
                     let target = t_ref + r_gpu[i] * q_gpu;
                     let tg = relax(t_gpu[i], target, decay_gpu[i]);
-                    gpu_store = r.gpus * GPU_HEAT_CAPACITY * (tg - t_gpu[i]) / dt;
+                    gpu_store = r.gpus * GPU_HEAT_CAPACITY * (tg - t_gpu[i]) * inv_dt;
                     t_gpu[i] = tg;
                 }
 
@@ -126,14 +129,15 @@ impl Simulation {
                     let old = t_cool[i];
                     if m > 1e-9 {
                         q_cool[i] = q_in;
-                        cdu_h0[c] += q_in - g_cool[i] * (q_in * inv_mcp[i] - old);
-                        cdu_g[c] += g_cool[i];
-                        cdu_q[c] += q_in;
-                        cdu_m[c] += m;
+                        let sums = &mut cdu[c];
+                        sums.h0_w += q_in - g_cool[i] * (q_in * inv_mcp[i] - old);
+                        sums.g_w_k += g_cool[i];
+                        sums.q_w += q_in;
+                        sums.flow_kg_s += m;
                     } else {
                         let tc = relax(old, room + q_in / RACK_SKIN_UA, (-RACK_SKIN_UA * dt / r.c_coolant).exp());
                         t_cool[i] = tc;
-                        let store = r.c_coolant * (tc - old) / dt;
+                        let store = r.c_coolant * (tc - old) * inv_dt;
                         stored_w += store;
                         q_air += q_in - store;
                         cool_max = cool_max.max(tc);
@@ -208,11 +212,8 @@ impl Simulation {
         }
         RackSums {
             hall_air_kw: hall_air_in,
-            cdu_h0_w: cdu_h0,
-            cdu_g_w_k: cdu_g,
-            cdu_q_w: cdu_q,
+            cdu,
             server_fans_kw: server_fans,
-            cdu_flow_kg_s: cdu_m,
             pdu_it_kw: pdu_it,
             gpu_max_c: gmax,
             gpu_sum_c: gsum,
