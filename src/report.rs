@@ -621,15 +621,22 @@ pub fn export(args: &ExportOptions) -> Result<(), String> {
     w.write_record(["time_s", "object", "kind", "metric", "value"]).map_err(err)?;
     let mut next = f64::NEG_INFINITY;
     let mut rows = 0u64;
+    // An earlier build recorded only heat, power and running for CRAHs, dry coolers, chillers.
+    let legacy = player.recorded_equipment_values_only();
+    let unrecorded = |kind: &str, metric: &str| {
+        legacy
+            && matches!(kind, "crah" | "dry_cooler" | "chiller")
+            && !matches!(metric, "heat_kw" | "power_kw" | "running")
+    };
     let written = player.for_each_sample(|s| {
         if s.time_s + 1e-9 < next {
             return Ok(());
         }
         next = s.time_s + every;
         let t = format!("{}", s.time_s);
-        let mut row = |object: &str, kind: &str, metric: &str, v: f64| -> Result<(), String> {
+        let mut row = |object: &str, kind: &str, metric: &str, v: &str| -> Result<(), String> {
             rows += 1;
-            w.write_record([t.as_str(), object, kind, metric, &format!("{v}")]).map_err(err)
+            w.write_record([t.as_str(), object, kind, metric, v]).map_err(err)
         };
         let k = &s.kpis;
         for (m, v) in [
@@ -642,14 +649,14 @@ pub fn export(args: &ExportOptions) -> Result<(), String> {
             ("max_gpu_temp_c", k.max_gpu_temp_c),
             ("heat_rejected_kw", k.heat_rejected_kw),
         ] {
-            row("site", "site", m, v)?;
+            row("site", "site", m, &v.to_string())?;
         }
         // Every recorded column of every object, named as `sim::snapshot` lists them.
         let r = &s.racks;
         for (i, id) in ids.racks.iter().enumerate() {
             for (m, col) in RackStates::VALUES.iter().zip(r.values()) {
                 if let Some(v) = col.get(i) {
-                    row(id, "rack", m, *v as f64)?;
+                    row(id, "rack", m, &v.to_string())?;
                 }
             }
         }
@@ -658,8 +665,9 @@ pub fn export(args: &ExportOptions) -> Result<(), String> {
             ($($field:ident: $state:ty, $one:literal, $many:literal, $csv:literal;)*) => {
                 $(for (x, id) in s.$field.iter().zip(&ids.$field) {
                     x.each(&mut |m, v| {
-                        if result.is_ok() {
-                            result = row(id, $csv, m, v);
+                        // Recorded as f32 (flags as small integers): printed as the f32 it is.
+                        if result.is_ok() && !unrecorded($csv, m) {
+                            result = row(id, $csv, m, &(v as f32).to_string());
                         }
                     });
                 })*

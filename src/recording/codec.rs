@@ -34,9 +34,15 @@ macro_rules! declare_shape {
             }
             /// Each kind's count with its names and its values and flags per object.
             fn kinds(&self) -> [(u32, &'static str, &'static str, usize, usize); KINDS] {
+                self.kinds_in(Layout::Current)
+            }
+            fn kinds_in(&self, layout: Layout) -> [(u32, &'static str, &'static str, usize, usize); KINDS] {
                 [
                     (self.racks, "rack", "racks", RackStates::VALUES.len(), 1),
-                    $((self.$field, $one, $many, <$state>::VALUES.len(), <$state>::FLAGS.len()),)*
+                    $({
+                        let (v, f) = layout.per_object(stringify!($field), <$state>::VALUES.len(), <$state>::FLAGS.len());
+                        (self.$field, $one, $many, v, f)
+                    },)*
                 ]
             }
             fn counts(&self) -> [u32; KINDS] {
@@ -67,9 +73,31 @@ impl Shape {
             .then(|| format!("the state has {}, the recorded scene has {}", state.join(", "), want.join(", ")))
     }
 
-    /// How many f32 values a snapshot of this shape flattens to (`None` past `usize`).
-    fn values(&self) -> Option<usize> {
-        self.kinds().iter().try_fold(0usize, |sum, &(c, _, _, per, _)| sum.checked_add((c as usize).checked_mul(per)?))
+    /// How many f32 values a snapshot of this shape flattens to in `layout` (`None` past
+    /// `usize`).
+    fn values_in(&self, layout: Layout) -> Option<usize> {
+        let kinds = self.kinds_in(layout);
+        kinds.iter().try_fold(0usize, |sum, &(c, _, _, per, _)| sum.checked_add((c as usize).checked_mul(per)?))
+    }
+}
+
+/// Which columns each object had when the recording was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    #[default]
+    Current,
+    /// State v2 and v3 (before issue 16): CRAHs, dry coolers and chillers had two values (heat,
+    /// power) and one flag (running).
+    EquipmentV3,
+}
+
+impl Layout {
+    /// Values and flags per object of the kind named `field`, given the current ones.
+    fn per_object(self, field: &str, values: usize, flags: usize) -> (usize, usize) {
+        match (self, field) {
+            (Layout::EquipmentV3, "crahs" | "dry_coolers" | "chillers") => (2, 1),
+            _ => (values, flags),
+        }
     }
 }
 
@@ -135,6 +163,11 @@ pub fn columns_of(copy: &StateCopy, c: &mut Columns) {
 
 /// Reads columns back into a snapshot of the given shape.
 pub fn unflatten(shape: Shape, c: &Columns, alarms: Arc<Vec<Alarm>>) -> Result<Snapshot, String> {
+    unflatten_in(Layout::Current, shape, c, alarms)
+}
+
+/// `unflatten` for columns recorded in `layout`: a value an older layout did not have reads 0.
+pub fn unflatten_in(layout: Layout, shape: Shape, c: &Columns, alarms: Arc<Vec<Alarm>>) -> Result<Snapshot, String> {
     let short = || "state message is shorter than its shape".to_string();
     let f32s: Vec<f32> = c.f32s.iter().map(|&b| f32::from_bits(b)).collect();
     let (mut values, mut flags) = (&f32s[..], &c.u8s[..]);
@@ -154,7 +187,8 @@ pub fn unflatten(shape: Shape, c: &Columns, alarms: Arc<Vec<Alarm>>) -> Result<S
     macro_rules! take_each_kind {
         ($($field:ident: $state:ty, $one:literal, $many:literal, $csv:literal;)*) => {
             $(for _ in 0..shape.$field {
-                let (v, f) = take(<$state>::VALUES.len(), <$state>::FLAGS.len())?;
+                let (nv, nf) = layout.per_object(stringify!($field), <$state>::VALUES.len(), <$state>::FLAGS.len());
+                let (v, f) = take(nv, nf)?;
                 s.$field.push(<$state>::take(v, f));
             })*
         };
@@ -393,6 +427,11 @@ pub struct Decoded {
 
 /// Decodes a message; a delta needs the prior samples it was encoded against.
 pub fn decode(data: &[u8], prior: Prior) -> Result<Decoded, String> {
+    decode_in(Layout::Current, data, prior)
+}
+
+/// `decode` of a message recorded in `layout`.
+pub fn decode_in(layout: Layout, data: &[u8], prior: Prior) -> Result<Decoded, String> {
     let bad = damaged_short;
     let mut pos = 0usize;
     let u32_at = |pos: &mut usize| -> Result<u32, String> {
@@ -428,7 +467,11 @@ pub fn decode(data: &[u8], prior: Prior) -> Result<Decoded, String> {
         (PACKED_KEYFRAME, _) => {
             // Every 128 values take at least a byte: a damaged count cannot ask for more.
             let at_most = BLOCK * (data.len() - pos);
-            if n32 > at_most || n64 > at_most || n8 > at_most || Shape::from_counts(counts).values() != Some(n32) {
+            if n32 > at_most
+                || n64 > at_most
+                || n8 > at_most
+                || Shape::from_counts(counts).values_in(layout) != Some(n32)
+            {
                 return Err("state message is damaged (its counts disagree)".into());
             }
             let mut f32s = vec![0u32; n32];
@@ -555,7 +598,7 @@ mod tests {
         let site = crate::scene::parse(crate::scene::DEMO_SCENE).unwrap().site;
         let mut sim = crate::sim::Simulation::new(site, Default::default(), 1.0).unwrap();
         let snap = sim.snapshot();
-        assert_eq!(Shape::of(&snap).values(), Some(flatten(&snap).f32s.len()));
+        assert_eq!(Shape::of(&snap).values_in(Layout::Current), Some(flatten(&snap).f32s.len()));
     }
 
     #[test]

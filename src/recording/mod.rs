@@ -24,15 +24,17 @@ use mcap::records::{ChunkHeader, Record};
 use crate::model::Site;
 use crate::scene;
 use crate::sim::{Alarm, Scenario, Simulation, Snapshot, StateCopy};
-use codec::{Columns, Prior, Shape, decode, encode_into, unflatten};
+use codec::{Columns, Layout, Prior, Shape, decode_in, encode_into, unflatten_in};
 
 /// Sim seconds between keyframes (and chunk boundaries).
 pub const KEYFRAME_EVERY_S: f64 = 60.0;
 /// Largest uncompressed chunk accepted when reading (ours: ~15 MB for 10,000 racks).
 const MAX_CHUNK_BYTES: u64 = 512 << 20;
-/// v3: f32 values bit-packed as residuals of a straight-line prediction; v2 files (byte-plane
-/// differences) still read.
-const STATE_ENCODING: &str = "factory-twin-state-v3";
+/// v4: chillers, dry coolers and CRAHs carry their own columns (issue 16); v3 (f32 values
+/// bit-packed as residuals of a straight-line prediction) and v2 (byte-plane differences) files
+/// still read, their equipment with the two values it had then (`codec::Layout`).
+const STATE_ENCODING: &str = "factory-twin-state-v4";
+const OLDER_STATE_ENCODINGS: [&str; 2] = ["factory-twin-state-v3", "factory-twin-state-v2"];
 
 fn ns(t: f64) -> u64 {
     (t.max(0.0) * 1e9).round() as u64
@@ -382,6 +384,8 @@ struct ChunkRef {
 pub struct Player {
     chunks: Vec<ChunkRef>,
     channels: BTreeMap<u16, String>,
+    /// The columns the file's state messages have (older builds recorded fewer).
+    layout: Layout,
     pub site: Site,
     pub scenario: Scenario,
     /// What was wrong with the file, if anything (truncated, damaged chunks).
@@ -401,6 +405,12 @@ pub struct TimeRange {
 }
 
 impl Player {
+    /// Recorded by a build before issue 16: CRAHs, dry coolers and chillers have only their
+    /// heat, power and running state (the rest reads 0).
+    pub fn recorded_equipment_values_only(&self) -> bool {
+        self.layout == Layout::EquipmentV3
+    }
+
     pub fn open(path: &Path) -> Result<Player, String> {
         let data = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
         Player::from_bytes(data).map_err(|e| format!("{}: {e}", path.display()))
@@ -478,6 +488,7 @@ impl Player {
         let mut p = Player {
             chunks,
             channels: BTreeMap::new(),
+            layout: Layout::Current,
             site: Site {
                 version: 0,
                 name: String::new(),
@@ -505,7 +516,26 @@ impl Player {
         let mut scenario_text = None;
         for rec in p.chunk_records(0)? {
             match rec {
-                Rec::Channel(id, topic) => {
+                Rec::Channel(id, topic, encoding) => {
+                    if topic == "/state" {
+                        p.layout = match encoding.as_str() {
+                            STATE_ENCODING => Layout::Current,
+                            e if OLDER_STATE_ENCODINGS.contains(&e) => {
+                                p.problems.push(format!(
+                                    "recorded by an earlier build ({e}): chillers, dry coolers and CRAHs show their \
+                                     heat, power and running state only (available capacity, COP, fan speed and the \
+                                     like were not recorded)"
+                                ));
+                                Layout::EquipmentV3
+                            }
+                            e => {
+                                return Err(format!(
+                                    "its state is in an unknown format \"{e}\" (a newer factory-twin?): open it \
+                                     with the build that recorded it"
+                                ));
+                            }
+                        };
+                    }
                     p.channels.insert(id, topic);
                 }
                 Rec::Message(ch, _, body) => match p.channels.get(&ch).map(String::as_str) {
@@ -548,7 +578,7 @@ impl Player {
                 _ => None,
             });
             if let Some((at, body)) = first {
-                let d = ChunkDecoder::default().next(&body)?;
+                let d = ChunkDecoder::new(self.layout).next(&body)?;
                 return self.fits(at, d.shape);
             }
         }
@@ -603,7 +633,7 @@ impl Player {
                 usize::try_from(len).ok().and_then(|l| body_start.checked_add(l)).filter(|&e| e <= bytes.len());
             let body_end = body_end.ok_or_else(|| self.damaged(i, "record runs past the end of its chunk"))?;
             match mcap::read::parse_record(op, &bytes[body_start..body_end]).map_err(|e| self.damaged(i, e))? {
-                Record::Channel(ch) => out.push(Rec::Channel(ch.id, ch.topic)),
+                Record::Channel(ch) => out.push(Rec::Channel(ch.id, ch.topic, ch.message_encoding)),
                 Record::Message { header, data } => {
                     out.push(Rec::Message(header.channel_id, header.log_time, data.into_owned()))
                 }
@@ -654,7 +684,7 @@ impl Player {
             self.cache = Some((i, msgs));
         }
         let Some((_, msgs)) = &self.cache else { return Err("internal: no chunk".into()) };
-        let mut chunk = ChunkDecoder::default();
+        let mut chunk = ChunkDecoder::new(self.layout);
         let mut shape = Shape::default();
         let mut alarms: Option<Vec<u8>> = None;
         for (k, (at, body)) in msgs.iter().enumerate() {
@@ -676,7 +706,7 @@ impl Player {
             Some(json) => serde_json::from_slice(&json).map_err(|e| format!("damaged alarm list: {e}"))?,
             None => Vec::new(),
         };
-        unflatten(shape, &cols, Arc::new(list))
+        unflatten_in(self.layout, shape, &cols, Arc::new(list))
     }
 
     /// Every failure, restore and alarm event in the recording, in time order.
@@ -701,14 +731,14 @@ impl Player {
         let state = self.state_channel().ok_or("the recording has no state channel")?;
         let shape_alarms = Arc::new(Vec::new());
         for i in 0..self.chunks.len() {
-            let mut chunk = ChunkDecoder::default();
+            let mut chunk = ChunkDecoder::new(self.layout);
             for r in self.chunk_records(i)? {
                 if let Rec::Message(ch, at, body) = r {
                     if ch == state {
                         let d = chunk.next(&body)?;
                         self.fits(at, d.shape)?;
                         let cols = chunk.last.as_ref().ok_or("no state")?;
-                        f(&unflatten(d.shape, cols, shape_alarms.clone())?)?;
+                        f(&unflatten_in(self.layout, d.shape, cols, shape_alarms.clone())?)?;
                     }
                 }
             }
@@ -731,7 +761,7 @@ impl Player {
             if self.chunks[i].end_ns < from || self.chunks[i].start_ns > to {
                 continue;
             }
-            let mut chunk = ChunkDecoder::default();
+            let mut chunk = ChunkDecoder::new(self.layout);
             for r in self.chunk_records(i)? {
                 if let Rec::Message(ch, at, body) = r {
                     if ch == state {
@@ -739,7 +769,7 @@ impl Player {
                         if at >= from && at <= to {
                             self.fits(at, d.shape)?;
                             let cols = chunk.last.as_ref().ok_or("no state")?;
-                            f(&unflatten(d.shape, cols, no_alarms.clone())?)?;
+                            f(&unflatten_in(self.layout, d.shape, cols, no_alarms.clone())?)?;
                         }
                     }
                 }
@@ -751,17 +781,21 @@ impl Player {
 
 /// Decodes one chunk's state messages in order, keeping the two samples the next message is
 /// predicted from (as the writer did).
-#[derive(Default)]
 struct ChunkDecoder {
+    layout: Layout,
     last: Option<Columns>,
     before: Option<Columns>,
 }
 
 impl ChunkDecoder {
+    fn new(layout: Layout) -> ChunkDecoder {
+        ChunkDecoder { layout, last: None, before: None }
+    }
+
     /// Decodes the next message; its columns are then `self.last` (the returned `columns` are
     /// left empty).
     fn next(&mut self, body: &[u8]) -> Result<codec::Decoded, String> {
-        let mut d = decode(body, Prior { last: self.last.as_ref(), before: self.before.as_ref() })?;
+        let mut d = decode_in(self.layout, body, Prior { last: self.last.as_ref(), before: self.before.as_ref() })?;
         self.before = if d.keyframe { None } else { self.last.take() };
         self.last = Some(std::mem::take(&mut d.columns));
         Ok(d)
@@ -769,7 +803,8 @@ impl ChunkDecoder {
 }
 
 enum Rec {
-    Channel(u16, String),
+    /// Id, topic, message encoding.
+    Channel(u16, String, String),
     Message(u16, u64, Vec<u8>),
 }
 

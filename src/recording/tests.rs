@@ -390,3 +390,39 @@ fn reverse_playback_across_a_chunk_boundary_shows_the_live_states() {
     assert!(crossed && pb.time_s == 0.0, "played back to the start across the 60 s and 120 s boundaries");
     std::fs::remove_file(&path).unwrap();
 }
+
+/// A recording made by the build before issue 16 (state v3: CRAHs, dry coolers and chillers
+/// with two values each; `tests/data/state-v3-mixed-air-hall.mcap`, 5 minutes of the mixed air
+/// hall with chiller ch-1 failing at 60 s) still opens, seeks and lists its events, with a note
+/// of what it lacks.
+#[test]
+fn a_recording_from_before_the_equipment_columns_still_reads() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/state-v3-mixed-air-hall.mcap");
+    let mut p = Player::open(&path).unwrap();
+    assert!(p.recorded_equipment_values_only());
+    assert!(p.problems.iter().any(|m| m.contains("earlier build (factory-twin-state-v3)")), "{:?}", p.problems);
+    let before = p.seek(30.0).unwrap();
+    let after = p.seek(240.0).unwrap();
+    assert_eq!(before.chillers.len(), 2);
+    let (a, b) = (&before.chillers[0], &after.chillers[0]);
+    assert!(a.running && a.heat_kw > 100.0 && a.power_kw > 10.0, "{a:?}");
+    assert!(!b.running && b.heat_kw == 0.0, "ch-1 failed at 60 s: {b:?}");
+    assert_eq!((a.available_kw, a.cop), (0.0, 0.0), "not recorded then");
+    assert!(after.crahs.iter().all(|c| c.running && c.heat_kw > 0.0));
+    assert!(p.events().unwrap().iter().any(|e| e.time_s == 60.0 && e.raised && e.object == "ch-1"));
+    // A file of this build reads in the current layout.
+    assert!(!Player::open(&record_demo_for_layout_check()).unwrap().recorded_equipment_values_only());
+}
+
+fn record_demo_for_layout_check() -> PathBuf {
+    let path = tmp("layout-v4.mcap");
+    let site = crate::scene::parse(crate::scene::DEMO_SCENE).unwrap().site;
+    let mut sim = Simulation::new(site, Scenario::default(), 1.0).unwrap();
+    let mut rec = Recorder::create(&path, &sim, &Scenario::default(), 1.0).unwrap();
+    for _ in 0..5 {
+        sim.step();
+        rec.record(&mut sim).unwrap();
+    }
+    rec.finish().unwrap();
+    path
+}
