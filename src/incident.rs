@@ -161,6 +161,8 @@ pub struct StripPoint {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Review {
     pub scene: String,
+    /// What the tokens are of (`mlperf::tokens_of` of the recorded scene).
+    pub tokens_of: String,
     pub from_s: f64,
     pub to_s: f64,
     pub samples: usize,
@@ -256,6 +258,7 @@ pub fn review(
     let raised = |sev| in_window.iter().filter(|e| e.raised && e.severity == sev).count();
     Ok(acc.finish(Review {
         scene: player.site.name.clone(),
+        tokens_of: crate::model::mlperf::tokens_of(&player.site),
         from_s: from,
         to_s: to,
         samples: 0,
@@ -484,6 +487,7 @@ pub fn figures(r: &Review) -> Vec<(&'static str, String)> {
         ("Lowest output", format!("{:.1} % at {}", 100.0 * r.lowest_output.0, clock(r.lowest_output.1))),
         ("Output lost", format!("{:.2} GPU-hours of {} GPUs", r.gpu_hours_lost, r.gpus)),
         ("Tokens lost", format!("{} of {} possible ({pct:.3} %)", amount(r.tokens_lost), amount(r.tokens_possible))),
+        ("Tokens are of", r.tokens_of.clone()),
         ("Peak GPU temperature", format!("{:.1} °C at {}", r.peak_gpu_c.0, clock(r.peak_gpu_c.1))),
         ("Peak coolant temperature", format!("{:.1} °C at {}", r.peak_coolant_c.0, clock(r.peak_coolant_c.1))),
         ("Peak rack inlet air", format!("{:.1} °C at {}", r.peak_inlet_c.0, clock(r.peak_inlet_c.1))),
@@ -1019,6 +1023,7 @@ mod notes_tests {
         assert!(text.contains("until_s: 1200.0") && !text.contains("Some("), "as people write it: {text}");
         let mut r = Review {
             scene: "s".into(),
+            tokens_of: String::new(),
             from_s: 0.0,
             to_s: 3600.0,
             samples: 0,

@@ -93,6 +93,8 @@ pub struct WeatherReport {
     pub file: String,
     pub location: String,
     pub hours: u32,
+    /// Hours of the file whose dry bulb or humidity was missing and took the hour before's.
+    pub hours_filled: usize,
     pub it_mwh: f64,
     pub facility_mwh: f64,
     /// Facility energy over IT energy.
@@ -118,7 +120,8 @@ pub struct WeatherReport {
 /// The hour with the least output (or, when output never fell, the highest PUE).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct WorstHour {
-    /// 0-based hour of the year, and the date and hour (ending) it is in the weather file.
+    /// Hour of the year counted from 0, and the weather file's month-day and hour (EPW counts
+    /// hours 1–24, each the hour ending then): "08-10 16:00" is 15:00–16:00 on 10 August.
     pub hour_of_year: u32,
     pub date: String,
     pub dry_bulb_c: f64,
@@ -158,6 +161,7 @@ impl Annual {
         let report = WeatherReport {
             file: file.clone(),
             location: weather.location.clone(),
+            hours_filled: weather.filled,
             chillers: sim.network().chillers.len(),
             ..Default::default()
         };
@@ -242,7 +246,7 @@ impl Annual {
             let (dry, wet) = self.weather.at(h as f64 * 3600.0 + 1800.0);
             WorstHour {
                 hour_of_year: h,
-                date: format!("{:02}-{:02} hour {}", w.month, w.day, w.hour),
+                date: format!("{:02}-{:02} {:02}:00", w.month, w.day, w.hour),
                 dry_bulb_c: dry,
                 wet_bulb_c: wet,
                 pue,
@@ -486,9 +490,7 @@ pub fn run_report(
         speedup: if wall > 0.0 { sim_seconds / wall } else { f64::INFINITY },
         racks: sim.rack_count(),
         kpis: KpiKeys::from(&k),
-        tokens_of: crate::model::mlperf::describe(
-            sim.site().benchmark.as_deref().unwrap_or(crate::model::mlperf::DEFAULT_BENCHMARK),
-        ),
+        tokens_of: crate::model::mlperf::tokens_of(sim.site()),
         min_output_fraction: min_output,
         throttle_onset_s: sim.throttle_onset_s(),
         alarm_count: log.len(),
@@ -509,6 +511,8 @@ pub struct ReplayReport {
     pub racks: usize,
     #[serde(flatten)]
     pub kpis: KpiKeys,
+    /// What the tokens are of (the recorded scene's benchmark).
+    pub tokens_of: String,
     /// First GPU slowdown at or before `time_s`, from the recorded events.
     pub throttle_onset_s: Option<f64>,
     /// Alarms active at `time_s`.
@@ -559,7 +563,9 @@ pub fn replay(args: &ReplayOptions) -> Result<(), String> {
         .iter()
         .find(|a| a.raised && a.kind == crate::sim::AlarmKind::GpuSlowdown && a.time_s <= snap.time_s)
         .map(|a| a.time_s);
-    let r = replay_report(args.recording.display().to_string(), &snap, seek_ms, range, onset, player.problems.clone());
+    let mut r =
+        replay_report(args.recording.display().to_string(), &snap, seek_ms, range, onset, player.problems.clone());
+    r.tokens_of = crate::model::mlperf::tokens_of(&player.site);
     match args.report {
         ReportFormat::Json => emit(&serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?),
         ReportFormat::Text => {
@@ -596,6 +602,7 @@ fn replay_report(
         end_s: range.end_s,
         racks: s.racks.gpu_c.len(),
         kpis: KpiKeys::from(&s.kpis),
+        tokens_of: String::new(),
         throttle_onset_s: onset,
         alarms: s.active_alarms.to_vec(),
         problems,
@@ -700,7 +707,7 @@ fn text(r: &Report) -> String {
     );
     let _ = writeln!(
         s,
-        "  IT {:.1} kW, facility {:.1} kW, PUE {:.3}",
+        "  at the end: IT {:.1} kW, facility {:.1} kW, PUE {:.3}",
         r.kpis.it_power_kw, r.kpis.facility_power_kw, r.kpis.pue
     );
     let _ = writeln!(
@@ -734,6 +741,13 @@ fn text(r: &Report) -> String {
     let _ = writeln!(s, "  {} alarm events", r.alarm_count);
     if let Some(w) = &r.weather {
         let _ = writeln!(s, "  weather {} ({}), {} hours:", w.location, w.file, w.hours);
+        if w.hours_filled > 0 {
+            let _ = writeln!(
+                s,
+                "    {} hours of the file had no dry bulb or humidity and took the hour before's",
+                w.hours_filled
+            );
+        }
         let _ = writeln!(
             s,
             "    IT {:.1} MWh, facility {:.1} MWh, PUE {:.3}, WUE {:.2} L/kWh, output {:.2} %",
@@ -751,9 +765,9 @@ fn text(r: &Report) -> String {
         if let Some(h) = &w.worst_hour {
             let _ = writeln!(
                 s,
-                "    worst hour {} ({}): {:.1} °C dry bulb, {:.1} °C wet bulb, PUE {:.3}, output {:.1} %, GPU {:.1} °C",
-                h.hour_of_year,
+                "    worst hour {} (hour ending; hour {} of the year from 0): {:.1} °C dry bulb, {:.1} °C wet bulb, PUE {:.3}, output {:.1} %, GPU {:.1} °C",
                 h.date,
+                h.hour_of_year,
                 h.dry_bulb_c,
                 h.wet_bulb_c,
                 h.pue,

@@ -850,6 +850,38 @@ impl Validator {
                 );
             }
         }
+        // Over the fitted range the curves must give a capacity and a power: a set that goes to
+        // zero or below there is mistyped (a sign, a power of ten).
+        let (xs, ys) = (cc.chilled_water_c, cc.condenser_c);
+        if cc.cap_ft.len() == 6 && cc.eir_ft.len() == 6 && xs.0 < xs.1 && ys.0 < ys.1 {
+            for (field, c) in [("cap_ft", &cc.cap_ft), ("eir_ft", &cc.eir_ft)] {
+                let bad = (0..=4).flat_map(|i| (0..=4).map(move |j| (i, j))).find_map(|(i, j)| {
+                    let x = xs.0 + (xs.1 - xs.0) * i as f64 / 4.0;
+                    let y = ys.0 + (ys.1 - ys.0) * j as f64 / 4.0;
+                    let v = c[0] + c[1] * x + c[2] * x * x + c[3] * y + c[4] * y * y + c[5] * x * y;
+                    (!(v > 0.0)).then_some((x, y, v))
+                });
+                if let Some((x, y, v)) = bad {
+                    self.err(
+                        &cc.id,
+                        format!(
+                            "`{field}` gives {v:.3} at {x:.1} °C chilled water, {y:.1} °C condenser, inside its range"
+                        ),
+                        "check the coefficients' signs and order: the curve must stay above 0 where it was fitted",
+                    );
+                }
+            }
+        }
+        if cc.eir_fplr.len() == 3 {
+            let f = &cc.eir_fplr;
+            let lo = cc.plr_min_unloading.clamp(0.0, 1.0);
+            if let Some(p) = (0..=4)
+                .map(|k| lo + (cc.plr_max - lo) * k as f64 / 4.0)
+                .find(|&p| !(f[0] + f[1] * p + f[2] * p * p > 0.0))
+            {
+                self.err(&cc.id, format!("`eir_fplr` gives 0 or less at part load {p:.2}"), "check its coefficients");
+            }
+        }
         self.range(&cc.id, "plr_min", cc.plr_min, 0.01, 1.0, "");
         self.range(&cc.id, "plr_min_unloading", cc.plr_min_unloading, 0.01, 1.0, "");
         self.range(&cc.id, "plr_max", cc.plr_max, 1.0, 1.5, "");
@@ -1001,6 +1033,9 @@ mod tests {
         let e = errors(&with(good, "my-scew"));
         assert!(e[0].message.contains("\"my-scew\", which does not exist"), "{e:?}");
         assert!(e[0].hint.as_deref().is_some_and(|h| h.contains("my-screw")), "{e:?}");
+        // A set that gives no capacity inside its own range.
+        let e = errors(&with(&good.replace("cap_ft: [1.0, ", "cap_ft: [-1.0, "), "my-screw"));
+        assert!(e[0].message.contains("`cap_ft` gives -1.000 at 5.0 °C chilled water"), "{e:?}");
         // Built-in sets need no definition.
         assert!(parse(&with("", "york-ycal0019ee-54kw")).is_ok());
     }

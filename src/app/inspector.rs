@@ -177,9 +177,9 @@ pub fn describe(s: &Snapshot, tags: &FacilityTags, net: Option<&SiteNetwork>, ta
             let get = |v: &Vec<f32>| v.get(i).copied().unwrap_or(f32::NAN);
             put("GPU", format!("{:.1} °C", get(&r.gpu_c)));
             let st = r.status.get(i).copied().unwrap_or(0);
-            if st & RackStatus::AIR_COOLED == 0 {
-                put("coolant", format!("{:.1} °C", get(&r.coolant_c)));
-            }
+            // Air-cooled racks: the coolant column holds the exhaust air (EnergyPlus ITE).
+            let coolant = if st & RackStatus::AIR_COOLED == 0 { "coolant" } else { "exhaust air" };
+            put(coolant, format!("{:.1} °C", get(&r.coolant_c)));
             put("inlet air", format!("{:.1} °C", get(&r.inlet_c)));
             put("power", format!("{:.1} kW", get(&r.power_kw)));
             put("utilization", format!("{:.0} %", get(&r.utilization) * 100.0));
@@ -223,7 +223,7 @@ pub fn describe(s: &Snapshot, tags: &FacilityTags, net: Option<&SiteNetwork>, ta
                 if e.compressor_kw > 0.0 {
                     put("compressor", format!("{:.1} kW", e.compressor_kw));
                 }
-                put("running", if e.running { "yes" } else { "no" }.into());
+                put("in service", if e.running { "yes" } else { "no (failed, or no power or water)" }.into());
             }
         }
         ObjectKind::DryCooler(k) => {
@@ -231,7 +231,7 @@ pub fn describe(s: &Snapshot, tags: &FacilityTags, net: Option<&SiteNetwork>, ta
                 put("heat rejected", format!("{:.0} kW", e.heat_kw));
                 put("fan power", format!("{:.1} kW", e.power_kw));
                 put("fan speed", format!("{:.0} %", e.fan_speed * 100.0));
-                put("running", if e.running { "yes" } else { "no" }.into());
+                put("in service", if e.running { "yes" } else { "no (failed, or no power)" }.into());
             }
         }
         ObjectKind::Chiller(k) => {
@@ -239,10 +239,49 @@ pub fn describe(s: &Snapshot, tags: &FacilityTags, net: Option<&SiteNetwork>, ta
                 put("load", format!("{:.0} kW", e.heat_kw));
                 put("available", format!("{:.0} kW", e.available_kw));
                 put("power", format!("{:.1} kW", e.power_kw));
-                put("COP", if e.running { format!("{:.2}", e.cop) } else { "— (standing by)".into() });
+                let state = if e.running {
+                    format!("{:.2}", e.cop)
+                } else if e.available_kw > 0.0 {
+                    "— (standing by)".into()
+                } else {
+                    "— (out of service)".into()
+                };
+                put("COP", state);
                 put("part load", format!("{:.0} %", e.plr * 100.0));
-                put("condenser", format!("{:.1} °C", e.condenser_c));
-                put("running", if e.running { "yes" } else { "no" }.into());
+                // What its curves were read at, and the rating they scale.
+                if let Some(net) = net {
+                    let n = &net.0;
+                    if let Some(c) = n.chillers.get(k) {
+                        let setpoint = n.loops.iter().find(|l| l.chillers.contains(&(k as u32))).map(|l| l.setpoint_c);
+                        if let Some(sp) = setpoint {
+                            let (lo, hi) = c.curves.t_chw_range_c;
+                            let read = sp.clamp(lo, hi);
+                            put(
+                                "chilled water",
+                                if read == sp {
+                                    format!("{sp:.1} °C")
+                                } else {
+                                    format!("{sp:.1} °C (curves read at {read:.2} °C, the end of their range)")
+                                },
+                            );
+                        }
+                        let (lo, hi) = c.curves.t_cond_range_c;
+                        let cond = e.condenser_c as f64;
+                        let read = cond.clamp(lo, hi);
+                        put(
+                            if c.air_cooled { "condenser air" } else { "condenser water" },
+                            if (read - cond).abs() < 0.005 {
+                                format!("{cond:.1} °C")
+                            } else {
+                                format!("{cond:.1} °C (curves read at {read:.2} °C)")
+                            },
+                        );
+                        put("rated", format!("{:.0} kW, COP {:.2}", c.capacity_kw, c.curves.cop));
+                        put("curves", c.curve_set.clone());
+                    }
+                } else {
+                    put("condenser", format!("{:.1} °C", e.condenser_c));
+                }
             }
         }
     }
@@ -324,7 +363,13 @@ pub fn show(
                             ui.end_row();
                         }
                     });
-                    charts(ui, &p.history, kind);
+                    let air = match kind {
+                        Some(ObjectKind::Rack(i)) => {
+                            s.racks.status.get(i).is_some_and(|st| st & RackStatus::AIR_COOLED != 0)
+                        }
+                        _ => false,
+                    };
+                    charts(ui, &p.history, kind, air);
                 }
             }
             ui.separator();
@@ -356,7 +401,8 @@ fn chart(id: &str, height: f32) -> Plot<'static> {
     Plot::new(id).x_grid_spacer(log_grid_spacer(5)).y_grid_spacer(log_grid_spacer(5)).height(height).allow_scroll(false)
 }
 
-fn charts(ui: &mut egui::Ui, history: &History, kind: Option<ObjectKind>) {
+/// `air`: an air-cooled rack, whose second temperature is its exhaust air.
+fn charts(ui: &mut egui::Ui, history: &History, kind: Option<ObjectKind>, air: bool) {
     if history.samples.len() < 2 {
         ui.small("no history before this moment yet");
         return;
@@ -371,6 +417,7 @@ fn charts(ui: &mut egui::Ui, history: &History, kind: Option<ObjectKind>) {
     let compared = !history.b_samples.is_empty();
     let pale = |c: egui::Color32| c.gamma_multiply(0.55);
     let names = match kind {
+        Some(ObjectKind::Rack(_)) if air => ["GPU", "exhaust air", "inlet air"],
         Some(ObjectKind::Rack(_)) => ["GPU", "coolant", "inlet air"],
         Some(ObjectKind::Cdu(_)) => ["supply", "return", ""],
         _ => ["", "", ""],

@@ -149,15 +149,18 @@ pub fn panels_ui(
             };
             let k = &s.kpis;
             let kpi = |ui: &mut egui::Ui, label: &str, value: String, colour: Option<egui::Color32>| {
-                ui.vertical(|ui| {
-                    ui.small(label);
-                    let text = egui::RichText::new(value).size(18.0).strong();
-                    ui.label(match colour {
-                        Some(c) => text.color(c),
-                        None => text,
-                    });
-                });
+                let r = ui
+                    .vertical(|ui| {
+                        ui.small(label);
+                        let text = egui::RichText::new(value).size(18.0).strong();
+                        ui.label(match colour {
+                            Some(c) => text.color(c),
+                            None => text,
+                        });
+                    })
+                    .response;
                 ui.separator();
+                r
             };
             let warn = egui::Color32::from_rgb(240, 160, 30);
             let bad = egui::Color32::from_rgb(230, 60, 50);
@@ -178,7 +181,9 @@ pub fn panels_ui(
             let racks = !s.racks.gpu_c.is_empty();
             let or_dash = |text: String| if racks { text } else { "—".to_string() };
             kpi(ui, "factory output", or_dash(format!("{:.1} %", k.output_fraction * 100.0)), out_colour);
-            kpi(ui, "tokens/s", si(k.tokens_per_s, ""), out_colour);
+            kpi(ui, "tokens/s", si(k.tokens_per_s, ""), out_colour).on_hover_ui(|ui| {
+                ui.label(format!("Tokens of {}", crate::model::mlperf::tokens_of(&scene.site)));
+            });
             let gpu_colour = if k.max_gpu_temp_c >= 89.0 {
                 Some(bad)
             } else if k.max_gpu_temp_c >= 85.0 {

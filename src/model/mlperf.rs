@@ -114,6 +114,34 @@ pub fn describe(benchmark: &str) -> String {
     }
 }
 
+/// What a site's tokens are of: its benchmark (or the default), and which of the rack types its
+/// racks use fall back to their own figure (no `gpu_model`, or no result for their GPU).
+pub fn tokens_of(site: &super::Site) -> String {
+    let benchmark = site.benchmark.as_deref().unwrap_or(DEFAULT_BENCHMARK);
+    let mut out = describe(benchmark);
+    if benchmark == OWN_FIGURES {
+        return out;
+    }
+    let catalogue = site.rack_catalogue();
+    let mut own: Vec<String> = Vec::new();
+    for rack in site.racks() {
+        let Some(ty) = rack.rack_type().and_then(|id| catalogue.iter().find(|t| t.id == id)) else { continue };
+        if ty.gpus == 0 || ty.tokens_per_s <= 0.0 && ty.gpu_model.is_none() || own.contains(&ty.id) {
+            continue;
+        }
+        if ty.gpu_model.as_deref().and_then(|g| result(benchmark, g)).is_none() {
+            own.push(ty.id.clone());
+        }
+    }
+    if !own.is_empty() {
+        out.push_str(&format!(
+            "; no such result for {}: their own tokens_per_s, not of this benchmark",
+            own.join(", ")
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -64,3 +64,25 @@ fn a_slowdown_is_only_called_one_at_the_slowdown_temperature() {
         }
     }
 }
+
+/// A CDU's flow alarm follows its pumps while it stays up: the second pump lost raises it at
+/// 50 % (warning), the third restates it at 0 % (critical), so the active list never shows a
+/// pump count that no longer holds.
+#[test]
+fn a_cdu_flow_alarm_is_restated_when_more_pumps_fail() {
+    let site = scene::parse(scene::DEMO_SCENE).unwrap().site;
+    let pump = || Failure { kind: FailureKind::CduPump, target: "hall-1/cdu-1".into() };
+    let events = [60.0, 120.0, 180.0].map(|at_s| Event { at_s, action: Action::Fail(pump()) }).to_vec();
+    let mut sim = Simulation::new(site, Scenario { events, ..Default::default() }, 1.0).unwrap();
+    sim.run_until(150.0);
+    let active = |sim: &mut Simulation| {
+        sim.snapshot().active_alarms.iter().find(|a| a.kind == AlarmKind::CduNoFlow).cloned().expect("flow alarm")
+    };
+    let half = active(&mut sim);
+    assert!(half.message.contains("1 of 2 duty pumps") && half.severity == AlarmSeverity::Warning, "{half:?}");
+    sim.run_until(200.0);
+    let none = active(&mut sim);
+    assert!(none.message.contains("TCS flow at 0 % (0 of 2") && none.severity == AlarmSeverity::Critical, "{none:?}");
+    let raised: Vec<&Alarm> = sim.alarm_log().iter().filter(|a| a.kind == AlarmKind::CduNoFlow && a.raised).collect();
+    assert_eq!(raised.iter().map(|a| a.time_s).collect::<Vec<_>>(), vec![120.0, 180.0], "{raised:?}");
+}

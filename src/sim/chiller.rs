@@ -141,6 +141,25 @@ pub struct ChillerPoint {
 }
 
 impl EirCurves {
+    /// The part load ratio at which the chiller makes the most cooling per kW (the largest
+    /// PLR / EIRFPLR(PLR)), between PLR_min and full load; of equals, the highest (fewer
+    /// chillers running). York YT: 0.72.
+    pub fn best_plr(&self) -> f64 {
+        let f = &self.eir_fplr;
+        let (lo, hi) = (self.plr_min.max(0.01), self.plr_max.min(1.0).max(self.plr_min.max(0.01)));
+        let mut best = (hi, f64::MIN);
+        for k in 0..=200 {
+            let plr = lo + (hi - lo) * k as f64 / 200.0;
+            let p = plr.max(self.plr_min_unloading);
+            let eir = f[0] + f[1] * p + f[2] * p * p;
+            let per_kw = if eir > 0.0 { plr / eir } else { 0.0 };
+            if per_kw >= best.1 - 1e-12 {
+                best = (plr, per_kw.max(best.1));
+            }
+        }
+        best.0
+    }
+
     /// The chiller asked to take `load_kw` with chilled water leaving at `t_chw_c` and condenser
     /// water entering at `t_cond_c`.
     pub fn operate(&self, t_chw_c: f64, t_cond_c: f64, load_kw: f64) -> ChillerPoint {
@@ -213,6 +232,15 @@ mod tests {
         let a = Y.operate(6.67, 29.44, full.available_kw * 0.05);
         let b = Y.operate(6.67, 29.44, full.available_kw * 0.025);
         assert!((a.power_kw / b.power_kw - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_most_efficient_part_load_is_where_eirfplr_says() {
+        // x / (a + b·x + c·x²) peaks at x = √(a/c): 0.7246 for the York YT set.
+        let f = &Y.eir_fplr;
+        assert!((Y.best_plr() - (f[0] / f[2]).sqrt()).abs() < 0.005, "{}", Y.best_plr());
+        // EIRFPLR = PLR: every part load is as good; the highest (full load) is taken.
+        assert_eq!(YORK_YCAL0019EE.best_plr(), 1.0);
     }
 
     #[test]

@@ -114,6 +114,10 @@ pub struct ChillerNode {
     pub capacity_kw: f64,
     /// Its EIR curves at its own rating.
     pub curves: EirCurves,
+    /// The part load its curves run most efficiently at: staging aims for it.
+    pub best_plr: f64,
+    /// The name of its curve set (the scene's or a built-in one).
+    pub curve_set: String,
     pub air_cooled: bool,
     pub restart_s: f64,
     pub supply: Supply,
@@ -347,16 +351,21 @@ impl Network {
             .chillers
             .iter()
             .map(|c| {
+                let curves = curves_for(
+                    c.curves.as_deref(),
+                    c.condenser == Condenser::AirCooled,
+                    &site.plant.chiller_curves,
+                    c.capacity_kw,
+                    c.cop,
+                )
+                .map_err(|e| format!("{}: {e}", c.id))?;
+                let built_in = crate::model::BUILT_IN_CHILLER_CURVES;
+                let default = if c.condenser == Condenser::AirCooled { built_in[1] } else { built_in[0] };
                 Ok(ChillerNode {
                     capacity_kw: c.capacity_kw,
-                    curves: curves_for(
-                        c.curves.as_deref(),
-                        c.condenser == Condenser::AirCooled,
-                        &site.plant.chiller_curves,
-                        c.capacity_kw,
-                        c.cop,
-                    )
-                    .map_err(|e| format!("{}: {e}", c.id))?,
+                    best_plr: curves.best_plr(),
+                    curve_set: c.curves.clone().unwrap_or_else(|| default.to_string()),
+                    curves,
                     air_cooled: c.condenser == Condenser::AirCooled,
                     restart_s: c.restart_s.max(0.0),
                     supply: supply(&c.id, &c.supply)?,

@@ -69,10 +69,16 @@ pub fn ntu_counterflow(eff: f64, z: f64) -> f64 {
 
 /// What a chiller's curves read as its condenser temperature: an air-cooled condenser's
 /// entering air is the outdoor dry bulb (EnergyPlus `Chiller:Electric:EIR`); a cooling tower
-/// returns water ~5 K above the wet bulb (*estimate*: a typical tower approach).
+/// returns water ~5 K above the wet bulb (*estimate*: a typical tower approach), not below its
+/// minimum.
 pub fn condenser_c(air_cooled: bool, dry_bulb: f64, wet_bulb: f64) -> f64 {
-    if air_cooled { dry_bulb } else { wet_bulb + 5.0 }
+    if air_cooled { dry_bulb } else { (wet_bulb + 5.0).max(TOWER_MIN_CONDENSER_C) }
 }
+
+/// Towers are held at or above this condenser water temperature (fans cycled or bypassed): the
+/// usual minimum entering condenser water of centrifugal chillers, 55 °F (*estimate*; also the
+/// York YT curve set's lower limit, 12.78 °C).
+pub const TOWER_MIN_CONDENSER_C: f64 = 12.78;
 
 /// A facility loop holds at least this many seconds of its rated flow (*estimate*; the example
 /// scenes hold 3.5–4.5 min): its supply node is stepped explicitly, stable up to 60 s steps.

@@ -351,6 +351,65 @@ fn higher_ambient_raises_pue_of_a_chiller_plant() {
     assert!(cool < mild && mild < hot, "{cool} {mild} {hot}");
 }
 
+/// Staging: the lead chillers run, as few as carry the load near the York YT curve's most
+/// efficient part load (0.72); the rest stand by with their capacity shown.
+#[test]
+fn chillers_stage_to_their_most_efficient_part_load() {
+    let snap = |load_kw: f64| {
+        let mut site = modelica_site(20.0);
+        site.rack_types[0].max_kw = load_kw;
+        site.plant.dry_coolers.clear();
+        site.plant.chillers = (1..=3)
+            .map(|k| Chiller {
+                id: format!("ch-{k}"),
+                capacity_kw: 1055.0,
+                cop: 5.96,
+                condenser: Condenser::CoolingTower,
+                economiser: false,
+                restart_s: 0.0,
+                curves: None,
+                supply: "feed-1".into(),
+                position: None,
+            })
+            .collect();
+        let lp = &mut site.plant.loops[0];
+        lp.heat_rejection = vec!["ch-1".into(), "ch-2".into(), "ch-3".into()];
+        lp.supply_setpoint_c = 7.0;
+        lp.rated_flow_kg_s = 150.0;
+        site.halls[0].cdus[0].supply_setpoint_c = 12.0;
+        site.halls[0].cdus[0].capacity_kw = 3000.0;
+        site.halls[0].cdus[0].rated_flow_lpm = 20_000.0;
+        site.rack_types[0].coolant_flow_lpm = 6000.0;
+        site.power.pdus[0].capacity_kw = 3000.0;
+        site.power.ups[0].capacity_kw = 3500.0;
+        site.power.feeds[0].capacity_kw = 6000.0;
+        run(site, vec![], 3600.0).snapshot()
+    };
+    let running = |s: &Snapshot| s.chillers.iter().filter(|c| c.running).count();
+    let light = snap(600.0);
+    assert_eq!(running(&light), 1, "{:?}", light.chillers);
+    assert!(light.chillers[1].available_kw > 900.0, "a standby chiller shows what it could take");
+    let heavy = snap(1800.0);
+    assert_eq!(running(&heavy), 3, "{:?}", heavy.chillers);
+    assert!(heavy.chillers.iter().all(|c| (c.plr - heavy.chillers[0].plr).abs() < 1e-3), "equal part load");
+}
+
+/// A partial economiser: at 16 °C outside the mixed hall's dry cooler pre-cools part of the
+/// 20 °C return at part fan speed and the chillers trim the rest, drawing less than the chillers
+/// would alone (the dry cooler failed).
+#[test]
+fn the_economiser_pre_cools_when_it_cannot_carry_the_load_alone() {
+    let mut site = scene_file("mixed-air-hall.ron");
+    set_ambient(&mut site, 16.0);
+    let mut both = run(site.clone(), vec![], 3600.0);
+    let s = both.snapshot();
+    let dc = &s.dry_coolers[0];
+    assert!(dc.heat_kw > 50.0 && dc.fan_speed > 0.0 && dc.fan_speed < 1.0, "{dc:?}");
+    assert!(s.chillers.iter().any(|c| c.running), "{:?}", s.chillers);
+    let mut alone = run(site, vec![fail(FailureKind::DryCooler, "dc-1", 0.0)], 3600.0);
+    assert!(s.kpis.cooling_power_kw < alone.snapshot().kpis.cooling_power_kw - 10.0);
+}
+
 #[test]
 fn utility_loss_runs_on_battery_then_drops_everything_on_ups() {
     let mut sim = Simulation::new(
@@ -500,4 +559,20 @@ proptest! {
             assert_finite(&sim.snapshot());
         }
     }
+}
+
+/// What the tokens are of says which racks fall back to their own figure.
+#[test]
+fn the_description_names_the_racks_that_fall_back() {
+    let mut site = demo();
+    assert!(mlperf::tokens_of(&site).starts_with("Llama 3.1 405B (MLPerf"), "{}", mlperf::tokens_of(&site));
+    assert!(!mlperf::tokens_of(&site).contains("no such result"));
+    // GB300 has no Llama 2 70B result.
+    site.benchmark = Some("llama2-70b".into());
+    assert!(
+        mlperf::tokens_of(&site)
+            .ends_with("no such result for gb300-nvl72: their own tokens_per_s, not of this benchmark")
+    );
+    site.benchmark = Some(mlperf::OWN_FIGURES.into());
+    assert!(mlperf::tokens_of(&site).starts_with("the rack types' own"));
 }

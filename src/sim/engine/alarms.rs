@@ -96,6 +96,28 @@ impl Simulation {
                 self.set_flags(class, i, f, t);
             }
         }
+        self.restate_cdu_flow(t);
+    }
+
+    /// A CDU whose TCS flow alarm is up and whose running pumps changed since (a second pump
+    /// lost, or one back): the alarm is raised again with what holds now ("0 of 2 duty pumps",
+    /// critical), so the active list never shows a count that is no longer true.
+    fn restate_cdu_flow(&mut self, t: f64) {
+        let b = bit(AlarmKind::CduNoFlow);
+        let mut restate = Vec::new();
+        for (&(class, i, kb), a) in self.active.range((Class::Cdu, 0, 0)..=(Class::Cdu, u32::MAX, u16::MAX)) {
+            if class == Class::Cdu && kb == b {
+                let (severity, message) = self.describe(AlarmKind::CduNoFlow, Class::Cdu, i as usize);
+                if message != a.message {
+                    restate.push((i, Alarm { time_s: t, severity, message, raised: true, ..a.clone() }));
+                }
+            }
+        }
+        for (i, alarm) in restate {
+            self.active.insert((Class::Cdu, i, b), alarm.clone());
+            self.log.push(alarm);
+            self.active_dirty = true;
+        }
     }
 
     fn set_flags(&mut self, class: Class, index: u32, new: u16, t: f64) {

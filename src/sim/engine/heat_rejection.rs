@@ -65,25 +65,45 @@ impl Simulation {
             let mut t = t_ret;
             let sp = node.setpoint_c;
 
-            // Chillers share the load by what each can take, up to PLR_max of it: what they
-            // take of bringing water at `t` to the setpoint, and their power, kW.
-            let chillers_at = |t: f64| -> (f64, f64) {
-                let avail: f64 = up.iter().map(|&(_, a, _)| a).sum();
+            // Staging: the lead chillers (in the loop's order) run, as few as carry the load at
+            // their curve's most efficient part load (`EirCurves::best_plr`), sharing it in
+            // proportion to what each can take; all run when that is not enough, up to PLR_max.
+            // What they take of bringing water at `t` to the setpoint, how many run, their kW.
+            let chillers_at = |t: f64| -> (f64, usize, f64) {
                 let cap: f64 = up.iter().map(|&(ci, a, _)| a * self.net.chillers[ci].curves.plr_max).sum();
                 let q = (c_w * (t - sp)).clamp(0.0, cap);
-                let mut power = 0.0;
-                if q > 0.0 {
-                    for &(ci, a, t_cond) in &up {
-                        power += self.net.chillers[ci].curves.operate(sp, t_cond, q * a / avail / 1e3).power_kw;
+                if q <= 0.0 {
+                    return (0.0, 0, 0.0);
+                }
+                let mut n = up.len();
+                let mut at_best = 0.0;
+                for (k, &(ci, a, _)) in up.iter().enumerate() {
+                    at_best += a * self.net.chillers[ci].best_plr;
+                    if at_best >= q {
+                        n = k + 1;
+                        break;
                     }
                 }
-                (q, power)
+                let staged = &up[..n];
+                let (avail, cap_n): (f64, f64) = staged
+                    .iter()
+                    .map(|&(ci, a, _)| (a, a * self.net.chillers[ci].curves.plr_max))
+                    .fold((0.0, 0.0), |(x, y), (a, c)| (x + a, y + c));
+                let staged = if cap_n >= q { staged } else { &up[..] };
+                let avail = if cap_n >= q { avail } else { up.iter().map(|&(_, a, _)| a).sum() };
+                let power = staged
+                    .iter()
+                    .map(|&(ci, a, t_cond)| {
+                        self.net.chillers[ci].curves.operate(sp, t_cond, q * a / avail / 1e3).power_kw
+                    })
+                    .sum();
+                (q, staged.len(), power)
             };
             let run_chillers = |t: &mut f64, s: &mut State| {
-                let (q, _) = chillers_at(*t);
+                let (q, n, _) = chillers_at(*t);
                 if q > 0.0 {
-                    let avail: f64 = up.iter().map(|&(_, a, _)| a).sum();
-                    for &(ci, a, t_cond) in &up {
+                    let avail: f64 = up[..n].iter().map(|&(_, a, _)| a).sum();
+                    for &(ci, a, t_cond) in &up[..n] {
                         let p = self.net.chillers[ci].curves.operate(sp, t_cond, q * a / avail / 1e3);
                         let st = &mut s.chillers[ci];
                         st.running = true;
@@ -98,7 +118,8 @@ impl Simulation {
             if !node.dry_coolers_first {
                 run_chillers(&mut t, s);
             }
-            // Dry coolers as one bank; fans slow down to hold the setpoint (power ∝ speed³).
+            // Dry coolers as one bank: at fan speed x they reject x of what they could at full
+            // speed, for fan power ∝ x³.
             let mut q_max = 0.0;
             let mut fan_max = 0.0;
             for &d in &node.dry_coolers {
@@ -110,19 +131,35 @@ impl Simulation {
             }
             let bank = q_max;
             q_max = q_max.min(c_w * (t - t_amb).max(0.0));
-            let mut q_dc = (c_w * (t - sp)).clamp(0.0, q_max);
-            let mut speed = if q_max > 0.0 { (q_dc / q_max).clamp(0.0, 1.0) } else { 0.0 };
-            // Economiser lockout: ahead of chillers, the dry coolers run only when they save
-            // power — near the changeover their fans at full speed can cost more than the
-            // chiller work they spare. Without enough chiller capacity they always run.
-            if node.dry_coolers_first && q_dc > 0.0 {
-                let (q_alone, p_alone) = chillers_at(t);
-                let (_, p_trim) = chillers_at(t - q_dc / c_w);
-                if q_alone >= c_w * (t - sp) - 1e-6 && p_alone <= p_trim + fan_max * speed.powi(3) {
-                    q_dc = 0.0;
-                    speed = 0.0;
+            let needed = (c_w * (t - sp)).max(0.0);
+            let mut q_dc = needed.min(q_max);
+            // Ahead of chillers (an economiser), the fans run at the speed that makes the plant
+            // draw least: at full speed near the changeover they can cost more than the chiller
+            // work they spare, so the bank pre-cools part of the load, or stops. A speed whose
+            // remainder the chillers cannot carry is not a choice (unless none is).
+            if node.dry_coolers_first && q_max > 0.0 && !up.is_empty() {
+                let hold = needed / q_max;
+                let mut best: Option<(f64, f64)> = None;
+                for x in [0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, hold] {
+                    if !(0.0..=1.0).contains(&x) {
+                        continue;
+                    }
+                    let q = (x * q_max).min(needed);
+                    let t_after = t - q / c_w;
+                    let (q_ch, _, p_ch) = chillers_at(t_after);
+                    if q_ch + 1e-6 < c_w * (t_after - sp) {
+                        continue;
+                    }
+                    let total = fan_max * 1e3 * (q / q_max).powi(3) + p_ch * 1e3;
+                    if best.is_none_or(|(_, b)| total < b - 1e-9) {
+                        best = Some((q, total));
+                    }
+                }
+                if let Some((q, _)) = best {
+                    q_dc = q;
                 }
             }
+            let speed = if q_max > 0.0 { (q_dc / q_max).clamp(0.0, 1.0) } else { 0.0 };
             for &d in &node.dry_coolers {
                 let cooler = &self.net.dry_coolers[d as usize];
                 if !self.fail.dry_coolers[d as usize] && powered_of(&self.fail, &s.ups_out, cooler.supply) {
