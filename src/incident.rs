@@ -258,7 +258,7 @@ pub fn review(
     let raised = |sev| in_window.iter().filter(|e| e.raised && e.severity == sev).count();
     Ok(acc.finish(Review {
         scene: player.site.name.clone(),
-        tokens_of: crate::model::mlperf::tokens_of(&player.site),
+        tokens_of: player.tokens_of(),
         from_s: from,
         to_s: to,
         samples: 0,
@@ -685,7 +685,20 @@ fn headline(r: &Review) -> String {
     if !r.had_incident() {
         return "No incident: no failure, no alarm and no output lost in this window.".into();
     }
-    let what = r.spans.iter().filter(|s| s.is_failure()).map(|s| s.object.as_str()).collect::<Vec<_>>().join(", ");
+    // A failure's own entry reads "<kind> failed (<target>)": name the kind with the target
+    // ("cdu hall-1"), since a target may be a prefix naming a whole hall. Entries that follow
+    // from one (a chiller out of service while it restarts) are not failures of their own.
+    let mut names: Vec<String> = Vec::new();
+    for s in r.spans.iter().filter(|s| s.is_failure()) {
+        let name = match s.message.split_once(" failed (") {
+            Some((kind, target)) => format!("{kind} {}", target.trim_end_matches(')')),
+            None => s.object.clone(),
+        };
+        if !names.contains(&name) && !names.iter().any(|n| n.ends_with(&format!(" {}", s.object))) {
+            names.push(name);
+        }
+    }
+    let what = names.join(", ");
     let what = if what.is_empty() { "no equipment failed".into() } else { format!("{what} failed") };
     format!(
         "{what}; the site lost {:.2} GPU-hours of output ({} tokens), lowest output {:.1} %.",
@@ -956,7 +969,7 @@ mod tests {
         let files = write_report(&r, &rec, &dir, &[]).unwrap();
         assert_eq!(files.len(), 6);
         let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
-        assert!(html.contains("hall-1/cdu-1 failed") && html.matches("<svg").count() == 3, "{html}");
+        assert!(html.contains("cdu hall-1/cdu-1 failed") && html.matches("<svg").count() == 3, "{html}");
         assert!(!html.contains("<script") && !html.contains("src=\"http"), "self-contained: no scripts, no fetches");
         let events = std::fs::read_to_string(dir.join("events.csv")).unwrap();
         assert_eq!(events.lines().count(), r.events.len() + 1);

@@ -565,7 +565,7 @@ pub fn replay(args: &ReplayOptions) -> Result<(), String> {
         .map(|a| a.time_s);
     let mut r =
         replay_report(args.recording.display().to_string(), &snap, seek_ms, range, onset, player.problems.clone());
-    r.tokens_of = crate::model::mlperf::tokens_of(&player.site);
+    r.tokens_of = player.tokens_of();
     match args.report {
         ReportFormat::Json => emit(&serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?),
         ReportFormat::Text => {
@@ -843,4 +843,41 @@ pub fn render_input(args: &RenderOptions) -> Result<Shot, String> {
     let snapshot = sim.snapshot();
     let name = format!("{name} at {:.0} s", snapshot.time_s);
     Ok(Shot { name, site, snapshot, metric, size, view: args.view, out: args.out.clone() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 16: a whole year of Chicago's weather on the demo hall (dry coolers) and the mixed
+    /// hall (tower chillers behind a dry cooler): the energy taken in from the utility is what
+    /// left as heat plus what the site holds more at the end, within 0.5 % (it is ~1e-8), and
+    /// the year's hours add up.
+    #[test]
+    fn a_year_of_weather_balances_and_counts_its_hours() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let weather =
+            crate::weather::Weather::load(&root.join("assets/weather/USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw"))
+                .unwrap();
+        for scene in ["demo-hall.ron", "mixed-air-hall.ron"] {
+            let mut site = load_site(&root.join("scenes").join(scene)).unwrap();
+            let (dry, wet) = weather.at(30.0);
+            site.ambient = crate::model::Ambient { dry_bulb_c: dry, wet_bulb_c: wet };
+            let mut sim = Simulation::new(site, Scenario::default(), 60.0).unwrap();
+            let annual = Annual::new(weather.clone(), "chicago.epw".into(), &sim);
+            let r = run_report(&mut sim, scene.into(), 365.0 * 86400.0, false, None, Some(annual)).unwrap();
+            let w = r.weather.unwrap();
+            assert_eq!(w.hours, 8760, "{scene}");
+            assert!(w.energy_balance_error < 0.005, "{scene}: {}", w.energy_balance_error);
+            assert!(w.pue > 1.05 && w.pue < 1.5, "{scene}: PUE {}", w.pue);
+            assert!(w.economiser_hours <= 8760 && w.chiller_hours <= 8760);
+            if scene == "mixed-air-hall.ron" {
+                // Chicago's winter runs on the dry cooler alone, its summer needs the chillers.
+                assert!(w.economiser_hours > 2000 && w.chiller_hours > 2000, "{w:?}");
+                assert!(w.wue_l_per_kwh > 0.0);
+            } else {
+                assert_eq!((w.economiser_hours, w.chiller_hours, w.chillers), (8760, 0, 0));
+            }
+        }
+    }
 }

@@ -411,6 +411,16 @@ impl Player {
         self.layout == Layout::EquipmentV3
     }
 
+    /// What the recorded tokens are of: the recorded scene's benchmark, or, for a file from
+    /// before tokens came from MLPerf results, the rack types' own figures of then.
+    pub fn tokens_of(&self) -> String {
+        if self.recorded_equipment_values_only() {
+            "the rack types' own tokens_per_s (recorded before tokens came from MLPerf results)".into()
+        } else {
+            crate::model::mlperf::tokens_of(&self.site)
+        }
+    }
+
     pub fn open(path: &Path) -> Result<Player, String> {
         let data = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
         Player::from_bytes(data).map_err(|e| format!("{}: {e}", path.display()))

@@ -410,6 +410,7 @@ fn a_recording_from_before_the_equipment_columns_still_reads() {
     assert_eq!((a.available_kw, a.cop), (0.0, 0.0), "not recorded then");
     assert!(after.crahs.iter().all(|c| c.running && c.heat_kw > 0.0));
     assert!(p.events().unwrap().iter().any(|e| e.time_s == 60.0 && e.raised && e.object == "ch-1"));
+    assert!(p.tokens_of().contains("recorded before tokens came from MLPerf"), "{}", p.tokens_of());
     // A file of this build reads in the current layout.
     assert!(!Player::open(&record_demo_for_layout_check()).unwrap().recorded_equipment_values_only());
 }
