@@ -811,6 +811,7 @@ impl Validator {
         self.range(&id, "gpu_share", t.gpu_share, 0.0, 1.0, "");
         self.range(&id, "fan_power_fraction", t.fan_power_fraction, 0.0, 0.9, "");
         self.range(&id, "airflow_m3_s_per_kw", t.airflow_m3_s_per_kw, 0.005, 1.0, "m³/s per kW");
+        self.range(&id, "supply_approach_k", t.supply_approach_k, 0.0, 15.0, "K");
         if let Some(g) = &t.gpu_model {
             let gpus = crate::model::mlperf::GPUS;
             if !gpus.contains(&g.as_str()) {

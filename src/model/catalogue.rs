@@ -37,6 +37,10 @@ pub struct RackType {
     /// Design air flow per kW of max power, m³/s ("design fan air flow rate per power input").
     #[serde(default = "default_airflow")]
     pub airflow_m3_s_per_kw: f64,
+    /// Supply air warms by this much before it reaches the rack's inlet, K (EnergyPlus ITE
+    /// "supply temperature difference": leaks, bypass, the floor's plenum); 0 by default.
+    #[serde(default)]
+    pub supply_approach_k: f64,
 }
 
 /// *estimate*: server fans draw ~10 % of a GPU server's max power at full speed.
@@ -97,6 +101,7 @@ pub fn builtin_rack_types() -> Vec<RackType> {
             gpu_model: Some("GB300".into()),
             fan_power_fraction: default_fan_power_fraction(),
             airflow_m3_s_per_kw: default_airflow(),
+            supply_approach_k: 0.0,
         },
         // GB200 NVL72: ~120 kW steady (vendor deployment blogs: introl, leviathansystems).
         // Tokens/s: *estimate* of the order of published MLPerf Inference Llama-2-70B offline
@@ -118,6 +123,7 @@ pub fn builtin_rack_types() -> Vec<RackType> {
             gpu_model: Some("GB200".into()),
             fan_power_fraction: default_fan_power_fraction(),
             airflow_m3_s_per_kw: default_airflow(),
+            supply_approach_k: 0.0,
         },
         // Air-cooled 8-GPU HGX H100 servers, four per rack: 40–60 kW *estimate* (physics.md), all
         // heat to air. Tokens/s *estimate*: ~25k per 8-GPU server on a 70B model.
@@ -139,6 +145,7 @@ pub fn builtin_rack_types() -> Vec<RackType> {
             gpu_model: Some("H100-SXM".into()),
             fan_power_fraction: default_fan_power_fraction(),
             airflow_m3_s_per_kw: default_airflow(),
+            supply_approach_k: 0.0,
         },
         // Storage and network racks: *estimates* for a dense all-flash rack and a spine rack.
         RackType {
@@ -158,6 +165,7 @@ pub fn builtin_rack_types() -> Vec<RackType> {
             gpu_model: None,
             fan_power_fraction: default_fan_power_fraction(),
             airflow_m3_s_per_kw: default_airflow(),
+            supply_approach_k: 0.0,
         },
         RackType {
             id: "network".into(),
@@ -176,6 +184,7 @@ pub fn builtin_rack_types() -> Vec<RackType> {
             gpu_model: None,
             fan_power_fraction: default_fan_power_fraction(),
             airflow_m3_s_per_kw: default_airflow(),
+            supply_approach_k: 0.0,
         },
     ]
 }

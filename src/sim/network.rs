@@ -40,6 +40,8 @@ pub struct RackNode {
     /// Air-cooled racks: server fan power and air flow at design flow (kW, m³/s); 0 for liquid.
     pub fan_kw: f64,
     pub air_flow_m3_s: f64,
+    /// Supply air to rack inlet, K (EnergyPlus ITE "supply temperature difference").
+    pub supply_approach_k: f64,
     pub base_util: f64,
     pub kind: RackKind,
 }
@@ -295,6 +297,7 @@ impl Network {
                 // EnergyPlus ITE:AirCooled for racks all on air.
                 fan_kw: if ty.is_liquid() { 0.0 } else { ty.max_kw * ty.fan_power_fraction.clamp(0.0, 0.9) },
                 air_flow_m3_s: if ty.is_liquid() { 0.0 } else { ty.max_kw * ty.airflow_m3_s_per_kw.max(1e-6) },
+                supply_approach_k: ty.supply_approach_k,
                 base_util: p.rack.utilization.unwrap_or(DEFAULT_UTILIZATION).clamp(0.0, 1.0),
                 kind: ty.kind,
             });

@@ -89,6 +89,12 @@ pub const LOOP_MIN_RESIDENCE_S: f64 = 60.0;
 /// Without it a rack that has no GPUs to shut down would warm without bound.
 pub const RACK_SKIN_UA: f64 = 100.0;
 
+/// A liquid-cooled rack without GPUs (storage, a network spine, a generic load) shuts itself
+/// down when its coolant reaches this, and restarts below the second (*estimates*: hardware
+/// over-temperature protection; GPU racks stop on their GPUs at 92 °C first).
+pub const RACK_COOLANT_TRIP_C: f64 = 65.0;
+pub const RACK_COOLANT_RESTART_C: f64 = 55.0;
+
 /// COP of the DX units cooling the electrical rooms, where UPS losses are released
 /// (*estimate*, as for DX CRAHs).
 pub const ELECTRICAL_ROOM_COP: f64 = 3.5;

@@ -174,6 +174,7 @@ pub(super) fn modelica_site(ambient: f64) -> Site {
         gpu_model: None,
         fan_power_fraction: catalogue::default_fan_power_fraction(),
         airflow_m3_s_per_kw: catalogue::default_airflow(),
+        supply_approach_k: 0.0,
     });
     let hall = &mut site.halls[0];
     hall.rows.truncate(1);
@@ -575,4 +576,30 @@ fn the_description_names_the_racks_that_fall_back() {
     );
     site.benchmark = Some(mlperf::OWN_FIGURES.into());
     assert!(mlperf::tokens_of(&site).starts_with("the rack types' own"));
+}
+
+/// A liquid rack without GPUs and without flow no longer warms without bound: its protection
+/// trips at 65 °C coolant, the coolant then cools toward the room through the rack's skin, and
+/// the rack restarts when flow is back and the coolant below 55 °C (above W45 supply).
+#[test]
+fn a_liquid_rack_without_gpus_trips_on_its_coolant_and_comes_back() {
+    let cdu = Failure { kind: FailureKind::Cdu, target: "hall-1/cdu-1".into() };
+    let events = vec![
+        Event { at_s: 60.0, action: Action::Fail(cdu.clone()) },
+        Event { at_s: 1800.0, action: Action::Restore(cdu) },
+    ];
+    let mut sim = Simulation::new(modelica_site(20.0), Scenario { events, ..Default::default() }, 1.0).unwrap();
+    let mut peak: f32 = 0.0;
+    while sim.time_s() < 1790.0 {
+        sim.step();
+        peak = peak.max(sim.snapshot().racks.coolant_c[0]);
+    }
+    let s = sim.snapshot();
+    assert!(s.racks.status[0] & crate::sim::snapshot::RackStatus::SHUTDOWN != 0, "tripped: {:?}", s.racks.status);
+    assert!(peak < 67.0 && peak >= physics::RACK_COOLANT_TRIP_C as f32, "peak coolant {peak} °C");
+    assert!(s.racks.coolant_c[0] < peak - 1.0, "cooling through the skin: {}", s.racks.coolant_c[0]);
+    sim.run_until(2400.0);
+    let s = sim.snapshot();
+    assert_eq!(s.racks.status[0] & crate::sim::snapshot::RackStatus::SHUTDOWN, 0, "back after the restore");
+    assert!(s.kpis.it_power_kw > 900.0);
 }

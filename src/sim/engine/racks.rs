@@ -81,7 +81,9 @@ impl Simulation {
                 let h = r.hall as usize;
                 let (sup_air, room) = hall_inlet[h];
                 let rec = self.net.halls[h].recirculation;
-                let inlet = sup_air * (1.0 - rec) + room * rec;
+                // EnergyPlus ITE: supply air warmed by the rack's supply approach, mixed with
+                // room air by the hall's recirculation.
+                let inlet = (sup_air + r.supply_approach_k) * (1.0 - rec) + room * rec;
                 inlets[i] = inlet;
                 let powered = pdu_up[r.pdu as usize];
                 let running = powered && on[i];
@@ -168,8 +170,17 @@ impl Simulation {
                         theta = (theta + THROTTLE_RECOVERY_PER_S * dt).min(1.0);
                     }
                 } else {
-                    // Racks without GPUs show their coolant (as it was before this step's
-                    // CDU pass) or their inlet air.
+                    // Without GPUs to throttle, a liquid rack's own protection trips on its
+                    // coolant (and it restarts once cool): its heat is bounded without flow.
+                    if r.cdu != NONE {
+                        if on[i] && t_cool[i] >= RACK_COOLANT_TRIP_C {
+                            on[i] = false;
+                        } else if !on[i] && t_cool[i] <= RACK_COOLANT_RESTART_C {
+                            on[i] = true;
+                        }
+                    }
+                    // They show their coolant (as it was before this step's CDU pass) or their
+                    // inlet air.
                     t_gpu[i] = if r.cdu != NONE { t_cool[i] } else { inlet };
                 }
                 throttle[i] = theta;
