@@ -61,6 +61,10 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Write a recording's time series for analysts.
     Export(ExportArgs),
+    /// Resilience check: every single failure of a design (or every pair) simulated from the
+    /// healthy steady state, ranked by the GPU work it costs; on all cores, or sliced for a
+    /// Slurm array job or a Kubernetes Indexed Job (--plan) and put back together (--merge).
+    Check(CheckArgs),
     /// Write an incident report of a recording: report.html, report.md, events.csv and charts.
     Report(IncidentArgs),
     /// Write a PNG of the default view: a scene simulated to --at, or a recording seeked to it;
@@ -107,6 +111,98 @@ pub struct OpenArgs {
     /// Sim seconds per wall second to start at (1 = real time).
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct CheckArgs {
+    /// The scene to check (not with --merge).
+    #[arg(required_unless_present = "merge")]
+    pub scene: Option<PathBuf>,
+    /// Window each what-if runs after its failure: 90s, 15m, 1h.
+    #[arg(long, default_value = "1h")]
+    pub duration: String,
+    /// When the failure happens, after a healthy run from t = 0 (the steady state).
+    #[arg(long, default_value = "600s")]
+    pub at: String,
+    /// Kinds to try, comma-separated: cdu-pump, cdu, facility-pump, chiller, dry-cooler, crah,
+    /// utility, ups, pdu (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub kinds: Vec<String>,
+    /// 1: every single failure; 2: every pair (refused beyond 20,000 pairs without --yes).
+    #[arg(long, default_value_t = 1)]
+    pub depth: u8,
+    /// Threads (default: every core). Results do not depend on it.
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Time step: 1s by default.
+    #[arg(long, default_value = "1s")]
+    pub dt: String,
+    #[arg(long, value_enum, default_value_t = CheckReportFormat::Text)]
+    pub report: CheckReportFormat,
+    /// Run only slice I of N (0-based) and print it as JSON for --merge: what an array task runs.
+    #[arg(long, conflicts_with_all = ["plan", "merge"])]
+    pub slice: Option<String>,
+    /// Write a scheduler job that runs the check in slices: slurm (an sbatch --array script) or
+    /// k8s (an Indexed Job manifest), into --out.
+    #[arg(long, value_enum, requires = "out", conflicts_with = "merge")]
+    pub plan: Option<PlanKind>,
+    /// The folder a plan writes to, where its tasks put result-I.json.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Tasks in the plan (default: one per 64 candidates, at least 2).
+    #[arg(long)]
+    pub slices: Option<usize>,
+    /// Put a plan's result-*.json slices in DIR back into the report a local run gives.
+    #[arg(long, value_name = "DIR")]
+    pub merge: Option<PathBuf>,
+    /// Run a depth-2 check beyond 20,000 pairs.
+    #[arg(long)]
+    pub yes: bool,
+    /// Draw the progress bar even when stderr is not a terminal.
+    #[arg(long)]
+    pub progress: bool,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckReportFormat {
+    Json,
+    Text,
+    Csv,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanKind {
+    Slurm,
+    K8s,
+}
+
+impl From<&CheckArgs> for report::CheckCommand {
+    fn from(a: &CheckArgs) -> Self {
+        report::CheckCommand {
+            scene: a.scene.clone(),
+            duration: a.duration.clone(),
+            at: a.at.clone(),
+            kinds: a.kinds.clone(),
+            depth: a.depth,
+            jobs: a.jobs,
+            dt: a.dt.clone(),
+            report: match a.report {
+                CheckReportFormat::Json => report::CheckFormat::Json,
+                CheckReportFormat::Text => report::CheckFormat::Text,
+                CheckReportFormat::Csv => report::CheckFormat::Csv,
+            },
+            slice: a.slice.clone(),
+            plan: a.plan.map(|p| match p {
+                PlanKind::Slurm => report::Plan::Slurm,
+                PlanKind::K8s => report::Plan::K8s,
+            }),
+            out: a.out.clone(),
+            slices: a.slices,
+            merge: a.merge.clone(),
+            yes: a.yes,
+            progress: a.progress,
+        }
+    }
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -346,6 +442,7 @@ pub fn main() -> ExitCode {
         Some(Command::Simulate(args)) => done(report::simulate(&(&args).into())),
         Some(Command::Replay(args)) => done(report::replay(&(&args).into())),
         Some(Command::Export(args)) => done(report::export(&(&args).into())),
+        Some(Command::Check(args)) => done(report::check(&(&args).into())),
         Some(Command::Report(args)) => done(incident_report(&args)),
         Some(Command::Render(args)) => render(args),
         Some(Command::Demo { demo }) => demo_cmd(demo.as_deref()),

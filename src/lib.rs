@@ -3,6 +3,7 @@
 //! The domain — [`model`], [`scene`], [`generate`] — is plain Rust and never imports Bevy; the
 //! CLI in [`cli`] and, behind the `app` feature, the viewer in `app` are thin layers over it.
 
+pub mod check;
 pub mod cli;
 pub mod demo;
 pub mod diagnostic;

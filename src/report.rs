@@ -845,6 +845,347 @@ pub fn render_input(args: &RenderOptions) -> Result<Shot, String> {
     Ok(Shot { name, site, snapshot, metric, size, view: args.view, out: args.out.clone() })
 }
 
+/// `check`: the resilience check (`crate::check`), local, one slice, a plan, or a merge.
+#[derive(Debug, Clone)]
+pub struct CheckCommand {
+    pub scene: Option<std::path::PathBuf>,
+    pub duration: String,
+    pub at: String,
+    pub kinds: Vec<String>,
+    pub depth: u8,
+    pub jobs: Option<usize>,
+    pub dt: String,
+    pub report: CheckFormat,
+    pub slice: Option<String>,
+    pub plan: Option<Plan>,
+    pub out: Option<std::path::PathBuf>,
+    pub slices: Option<usize>,
+    pub merge: Option<std::path::PathBuf>,
+    pub yes: bool,
+    pub progress: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckFormat {
+    Json,
+    Text,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    Slurm,
+    K8s,
+}
+
+pub fn check(args: &CheckCommand) -> Result<(), String> {
+    use crate::check::{Check, CheckOptions, SliceResult};
+    if let Some(dir) = &args.merge {
+        let report = crate::check::merge(read_slices(dir)?)?;
+        return emit_check(&report, args.report);
+    }
+    let scene_path = args.scene.as_ref().ok_or("check: give a SCENE (or --merge DIR)")?;
+    let mut kinds = Vec::new();
+    for k in &args.kinds {
+        let k = k.trim();
+        match crate::sim::FailureKind::ALL.iter().find(|(_, n)| *n == k) {
+            Some((kind, _)) => kinds.push(*kind),
+            None => {
+                let known: Vec<&str> = crate::sim::FailureKind::ALL.iter().map(|(_, n)| *n).collect();
+                return Err(format!("--kinds: \"{k}\" is not a failure kind; use {}", known.join(", ")));
+            }
+        }
+    }
+    let options = CheckOptions {
+        duration_s: parse_duration(&args.duration).map_err(|e| format!("--duration: {e}"))?,
+        at_s: parse_duration(&args.at).map_err(|e| format!("--at: {e}"))?,
+        kinds,
+        depth: args.depth,
+        dt: parse_duration(&args.dt).map_err(|e| format!("--dt: {e}"))?,
+    };
+    crate::check::validate_options(&options)?;
+    let site = load_site(scene_path)?;
+    let scene_name = scene_path.display().to_string();
+    let net = crate::sim::network::Network::build(&site)?;
+    let total = crate::check::candidate_count(&net, &options.kinds, options.depth);
+    if total == 0 {
+        return Err(format!("{scene_name}: no equipment of the kinds asked for: nothing to fail"));
+    }
+    if options.depth == 2 && total > crate::check::MAX_PAIRS_WITHOUT_YES && !args.yes && args.plan.is_none() {
+        return Err(format!(
+            "depth 2 on {scene_name} is {total} pairs of failures (over {}): narrow --kinds, plan it for a cluster \
+             (--plan slurm|k8s), or add --yes",
+            crate::check::MAX_PAIRS_WITHOUT_YES
+        ));
+    }
+    if let Some(plan) = args.plan {
+        let out = args.out.as_ref().ok_or("--plan needs --out DIR")?;
+        return write_plan(plan, out, scene_path, args, total);
+    }
+    let slice = match &args.slice {
+        Some(s) => Some(parse_slice(s)?),
+        None => None,
+    };
+    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if jobs == 0 {
+        return Err("--jobs 0: use at least 1".into());
+    }
+    eprintln!(
+        "{scene_name}: {total} what-ifs{} on {jobs} thread{}",
+        slice.map(|(i, n)| format!(" (slice {i} of {n})")).unwrap_or_default(),
+        if jobs == 1 { "" } else { "s" }
+    );
+    let t0 = Instant::now();
+    let check = Check::prepare(scene_name, site.clone(), options)?;
+    let indices = crate::check::slice_indices(total, slice);
+    let draw = args.progress || std::io::stderr().is_terminal();
+    let last = std::sync::Mutex::new(Instant::now());
+    let outcomes = check.run(&indices, jobs, &|done, of| {
+        if !draw {
+            return;
+        }
+        let Ok(mut last) = last.lock() else { return };
+        if done < of && last.elapsed().as_millis() < 200 {
+            return;
+        }
+        *last = Instant::now();
+        let elapsed = t0.elapsed().as_secs_f64();
+        let left = if done > 0 { elapsed / done as f64 * (of - done) as f64 } else { 0.0 };
+        let bar = "#".repeat(done * 40 / of.max(1));
+        eprint!("\r[{bar:<40}] {done}/{of}, {left:.0} s left ");
+        let _ = std::io::stderr().flush();
+    });
+    if draw {
+        eprintln!();
+    }
+    eprintln!("ran {} what-ifs in {:.2} s", indices.len(), t0.elapsed().as_secs_f64());
+    match slice {
+        Some((i, n)) => {
+            let text = scene::to_ron(&site).map_err(|e| e.to_string())?;
+            let result: SliceResult = check.slice_result(&text, i, n, outcomes);
+            emit(&serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        None => emit_check(&check.report(outcomes), args.report),
+    }
+}
+
+/// "I/N", 0 ≤ I < N.
+fn parse_slice(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("--slice {s}: write I/N with 0 ≤ I < N, e.g. 3/16 (Slurm's $SLURM_ARRAY_TASK_ID/N)");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (usize, usize) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// Every `result-*.json` in `dir`, read and parsed; a damaged one is named.
+fn read_slices(dir: &std::path::Path) -> Result<Vec<(String, crate::check::SliceResult)>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("--merge {}: {e}", dir.display()))?;
+    let mut files: Vec<std::path::PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            name.starts_with("result-") && name.ends_with(".json")
+        })
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let name = f.display().to_string();
+        let text = std::fs::read_to_string(&f).map_err(|e| format!("{name}: {e}"))?;
+        let slice = serde_json::from_str(&text).map_err(|e| {
+            format!("{name}:{}:{}: not a complete check slice ({e}): run that task again", e.line(), e.column())
+        })?;
+        out.push((name, slice));
+    }
+    Ok(out)
+}
+
+fn emit_check(r: &crate::check::CheckReport, format: CheckFormat) -> Result<(), String> {
+    match format {
+        CheckFormat::Json => emit(&serde_json::to_string_pretty(r).map_err(|e| e.to_string())?),
+        CheckFormat::Csv => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let err = |e: csv::Error| e.to_string();
+            w.write_record([
+                "rank",
+                "failure",
+                "tokens_lost",
+                "gpu_hours_lost",
+                "first_throttle_after_s",
+                "first_shutdown_after_s",
+                "peak_gpu_c",
+                "peak_coolant_c",
+                "peak_inlet_c",
+                "racks_affected",
+                "redundancy",
+                "costs_output",
+            ])
+            .map_err(err)?;
+            let opt = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
+            for (k, o) in r.results.iter().enumerate() {
+                w.write_record([
+                    (k + 1).to_string(),
+                    o.failure.clone(),
+                    o.tokens_lost.to_string(),
+                    o.gpu_hours_lost.to_string(),
+                    opt(o.first_throttle_after_s),
+                    opt(o.first_shutdown_after_s),
+                    o.peak_gpu_c.to_string(),
+                    o.peak_coolant_c.to_string(),
+                    o.peak_inlet_c.to_string(),
+                    o.racks_affected.to_string(),
+                    format!("{:?}", o.redundancy),
+                    o.costs_output.to_string(),
+                ])
+                .map_err(err)?;
+            }
+            let bytes = w.into_inner().map_err(|e| e.to_string())?;
+            emit(String::from_utf8_lossy(&bytes).trim_end());
+        }
+        CheckFormat::Text => emit(check_text(r).trim_end()),
+    }
+    Ok(())
+}
+
+fn check_text(r: &crate::check::CheckReport) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let o = &r.options;
+    let _ = writeln!(
+        s,
+        "{}: {} {} failures, each from the healthy steady state at {:.0} s for {:.0} s; healthy output {:.0} tokens/s",
+        r.scene,
+        r.candidates,
+        if o.depth == 2 { "pairs of" } else { "single" },
+        o.at_s,
+        o.duration_s,
+        r.healthy_tokens_per_s
+    );
+    for k in &r.summary {
+        let _ = writeln!(s, "  {}", k.text);
+    }
+    if r.single_points_of_failure.is_empty() {
+        let _ = writeln!(s, "  no single failure costs output");
+    } else {
+        let _ = writeln!(s, "  single points of failure: {}", r.single_points_of_failure.join(", "));
+    }
+    let _ = writeln!(
+        s,
+        "\n{:>4}  {:<40} {:>14} {:>10} {:>9} {:>9} {:>8} {:>6}  redundancy",
+        "rank", "failure", "tokens lost", "GPU-h", "throttle", "shutdown", "peak GPU", "racks"
+    );
+    let when = |t: Option<f64>| t.map_or("—".to_string(), |t| format!("{t:.0} s"));
+    for (k, x) in r.results.iter().enumerate() {
+        let red = match x.redundancy {
+            crate::check::Redundancy::None if x.costs_output => "none: single point of failure",
+            crate::check::Redundancy::None => "none (no loss)",
+            crate::check::Redundancy::Held => "spare held",
+            crate::check::Redundancy::Failed => "spare stated, did not hold",
+        };
+        let _ = writeln!(
+            s,
+            "{:>4}  {:<40} {:>14.0} {:>10.2} {:>9} {:>9} {:>6.1} °C {:>6}  {red}",
+            k + 1,
+            x.failure,
+            x.tokens_lost,
+            x.gpu_hours_lost,
+            when(x.first_throttle_after_s),
+            when(x.first_shutdown_after_s),
+            x.peak_gpu_c,
+            x.racks_affected
+        );
+    }
+    s
+}
+
+/// Writes a scheduler job (atomically) whose task I runs `check --slice I/N` and writes
+/// `OUT/result-I.json`; then says how to submit it and merge.
+fn write_plan(
+    plan: Plan,
+    out: &std::path::Path,
+    scene: &std::path::Path,
+    args: &CheckCommand,
+    total: usize,
+) -> Result<(), String> {
+    let slices = args.slices.unwrap_or_else(|| total.div_ceil(64).max(2)).clamp(1, total.max(1));
+    if args.slices == Some(0) {
+        return Err("--slices 0: use at least 1".into());
+    }
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let abs = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let (scene, out_abs) = (abs(scene), abs(out));
+    let exe = std::env::current_exe().map(|p| abs(&p)).unwrap_or_else(|_| "factory-twin".into());
+    let mut flags = format!("--duration {} --at {} --dt {} --depth {}", args.duration, args.at, args.dt, args.depth);
+    if !args.kinds.is_empty() {
+        flags.push_str(&format!(" --kinds {}", args.kinds.join(",")));
+    }
+    if args.yes {
+        flags.push_str(" --yes");
+    }
+    let q = |p: &std::path::Path| format!("'{}'", p.display().to_string().replace('\'', "'\\''"));
+    let (file, text, submit) = match plan {
+        Plan::Slurm => (
+            out.join("check.sbatch"),
+            format!(
+                "#!/bin/bash\n\
+                 # factory-twin resilience check: {total} what-ifs in {slices} array tasks.\n\
+                 # Submit: sbatch {file}; when all tasks are done: factory-twin check --merge {out}\n\
+                 #SBATCH --job-name=factory-twin-check\n\
+                 #SBATCH --array=0-{last}\n\
+                 #SBATCH --cpus-per-task=2\n\
+                 #SBATCH --output={out}/slurm-%A_%a.out\n\
+                 set -euo pipefail\n\
+                 i=$SLURM_ARRAY_TASK_ID\n\
+                 {exe} check {scene} {flags} --jobs \"${{SLURM_CPUS_PER_TASK:-1}}\" --slice \"$i/{slices}\" \\\n  \
+                 > {out}/result-$i.json.part\n\
+                 mv {out}/result-$i.json.part {out}/result-$i.json\n",
+                last = slices - 1,
+                file = q(&out_abs.join("check.sbatch")),
+                out = q(&out_abs),
+                exe = q(&exe),
+                scene = q(&scene),
+            ),
+            format!("sbatch {}", out_abs.join("check.sbatch").display()),
+        ),
+        Plan::K8s => (
+            out.join("check-job.yaml"),
+            format!(
+                "# factory-twin resilience check: {total} what-ifs in {slices} indexed pods.\n\
+                 # Put the scene and the factory-twin binary in an image (or mount them), mount a\n\
+                 # volume at {out} shared by the pods, then: kubectl apply -f check-job.yaml;\n\
+                 # when the Job completes: factory-twin check --merge {out}\n\
+                 apiVersion: batch/v1\n\
+                 kind: Job\n\
+                 metadata:\n  name: factory-twin-check\n\
+                 spec:\n  completionMode: Indexed\n  completions: {slices}\n  parallelism: {slices}\n  backoffLimitPerIndex: 2\n\
+                 \x20 template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: check\n        \
+                 image: factory-twin:latest  # an image with the binary and the scene\n        \
+                 resources:\n          requests:\n            cpu: \"2\"\n        \
+                 command: [\"/bin/sh\", \"-c\"]\n        \
+                 args:\n        - >-\n          factory-twin check {scene} {flags} --jobs 2 --slice \"$JOB_COMPLETION_INDEX/{slices}\"\n          \
+                 > {out}/result-$JOB_COMPLETION_INDEX.json.part &&\n          \
+                 mv {out}/result-$JOB_COMPLETION_INDEX.json.part {out}/result-$JOB_COMPLETION_INDEX.json\n        \
+                 volumeMounts:\n        - name: results\n          mountPath: {out}\n      \
+                 volumes:\n      - name: results\n        persistentVolumeClaim:\n          claimName: factory-twin-check  # ReadWriteMany\n",
+                out = out_abs.display(),
+                scene = scene.display(),
+            ),
+            format!("kubectl apply -f {}", out_abs.join("check-job.yaml").display()),
+        ),
+    };
+    crate::fsutil::write_atomic(&file, text.as_bytes()).map_err(|e| format!("{}: {e}", file.display()))?;
+    emit(&format!(
+        "wrote {} ({total} what-ifs in {slices} tasks)\nsubmit: {submit}\nthen:   factory-twin check --merge {}",
+        file.display(),
+        out_abs.display()
+    ));
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1407,3 +1407,41 @@ fn the_render_quality_is_remembered() {
     assert_eq!(UiLayout::default().quality, None);
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
+
+/// The Resilience panel's work: the check of the open site on its thread, the CDU coloured by
+/// what its failure costs, and a result replayed live from the check's steady state (the sim
+/// jumps to the failure time with that CDU down).
+#[test]
+fn the_resilience_check_colours_units_and_replays_a_what_if_live() {
+    use factory_twin::app::resilience::{Resilience, cost_colour};
+    let mut app = app();
+    let site = app.world().resource::<OpenScene>().site.clone();
+    {
+        let mut r = app.world_mut().resource_mut::<Resilience>();
+        r.start("demo".into(), site);
+        assert!(r.running());
+        r.wait();
+        assert!(r.error.is_none(), "{:?}", r.error);
+    }
+    let r = app.world().resource::<Resilience>();
+    let report = r.report.clone().expect("a report");
+    let rank = report.results.iter().position(|o| o.failure == "cdu hall-1/cdu-1").expect("the CDU");
+    assert!(report.results[rank].costs_output);
+    let cdu_cost = r.unit_costs().into_iter().find(|(id, _)| id == "hall-1/cdu-1").expect("the CDU's cost").1;
+    assert!(cdu_cost > 0.0);
+    let command = r.what_if(rank).expect("a what-if");
+    // The CDU is drawn in its failure's colour.
+    app.update();
+    let tags = app.world().resource::<FacilityTags>().clone();
+    let colours = app.world().resource::<CurrentColours>().0.clone();
+    assert_eq!(colours[tags.cdu_start as usize], cost_colour(cdu_cost));
+    // Replayed live: the run carries on from the steady state (600 s) with the CDU failed.
+    app.world_mut().write_message(UiCommand(command));
+    app.world_mut().write_message(UiCommand(SimCommand::Step));
+    update_until(&mut app, |a| {
+        a.world().resource::<LatestSnapshot>().snapshot.as_ref().is_some_and(|s| s.time_s >= 600.0)
+    });
+    let s = app.world().resource::<LatestSnapshot>().snapshot.clone().unwrap();
+    assert!(s.time_s < 700.0, "{}", s.time_s);
+    assert_eq!(s.cdus[0].flow_fraction, 0.0, "the CDU is down in the replay");
+}

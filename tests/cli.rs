@@ -566,3 +566,96 @@ fn a_broken_demo_file_says_where_and_writes_nothing() {
     assert!(!run(&["render", "--demo", "embedded"]).status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `check`: the demo hall's single failures ranked, in JSON with the documented keys; sliced
+/// three ways and merged, byte for byte the local report; a Slurm and a Kubernetes plan; bad
+/// input refused with exit 1 and nothing half-written.
+#[test]
+fn check_ranks_failures_and_its_slices_merge_to_the_local_report() {
+    let args = ["check", "scenes/demo-hall.ron", "--duration", "20m", "--at", "300s", "--report", "json"];
+    let local = run(&[&args[..], &["--jobs", "2"]].concat());
+    assert!(local.status.success(), "{}", stderr(&local));
+    let v: serde_json::Value = serde_json::from_slice(&local.stdout).unwrap();
+    for key in [
+        "scene",
+        "options",
+        "candidates",
+        "healthy_tokens_per_s",
+        "gpus",
+        "results",
+        "summary",
+        "single_points_of_failure",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    let first = &v["results"][0];
+    for key in [
+        "failure",
+        "tokens_lost",
+        "gpu_hours_lost",
+        "first_throttle_after_s",
+        "first_shutdown_after_s",
+        "peak_gpu_c",
+        "peak_coolant_c",
+        "peak_inlet_c",
+        "racks_affected",
+        "redundancy",
+        "costs_output",
+    ] {
+        assert!(first.get(key).is_some(), "missing results[].{key}");
+    }
+    assert!(v["single_points_of_failure"].as_array().unwrap().iter().any(|x| x == "cdu hall-1/cdu-1"));
+
+    let dir = tmp("check-slices");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..3 {
+        let o = run(&[&args[..], &["--jobs", "1", "--slice", &format!("{i}/3")]].concat());
+        assert!(o.status.success(), "{}", stderr(&o));
+        std::fs::write(dir.join(format!("result-{i}.json")), &o.stdout).unwrap();
+    }
+    let merged = run(&["check", "--merge", dir.to_str().unwrap(), "--report", "json"]);
+    assert!(merged.status.success(), "{}", stderr(&merged));
+    assert_eq!(merged.stdout, local.stdout, "the merge is the local report, byte for byte");
+
+    // A damaged slice and a missing one are refused by name.
+    std::fs::write(dir.join("result-1.json"), b"{\"format\": \"factory-twin-check-slice-v1\", \"scene\"").unwrap();
+    let o = run(&["check", "--merge", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("result-1.json:1:") && stderr(&o).contains("run that task again"), "{}", stderr(&o));
+    std::fs::remove_file(dir.join("result-1.json")).unwrap();
+    let o = run(&["check", "--merge", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("slice 1 of 3 is missing"), "{}", stderr(&o));
+
+    // Plans: an sbatch array script and an Indexed Job, each naming the slices and the merge.
+    for (plan, file, needle) in
+        [("slurm", "check.sbatch", "#SBATCH --array=0-3"), ("k8s", "check-job.yaml", "completionMode: Indexed")]
+    {
+        let out = tmp(&format!("plan-{plan}"));
+        let _ = std::fs::remove_dir_all(&out);
+        let o =
+            run(&["check", "scenes/demo-hall.ron", "--plan", plan, "--slices", "4", "--out", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let text = std::fs::read_to_string(out.join(file)).unwrap();
+        assert!(text.contains(needle) && text.contains("--slice") && text.contains("result-"), "{text}");
+    }
+
+    // Bad input: exit 1 with a message, or 2 from clap.
+    for (extra, expect) in [
+        (vec!["--kinds", "cdu,pump"], "\"pump\" is not a failure kind"),
+        (vec!["--slice", "3/3"], "--slice 3/3"),
+        (vec!["--depth", "3"], "--depth 3"),
+        (vec!["--jobs", "0"], "--jobs 0"),
+    ] {
+        let o = run(&[&["check", "scenes/demo-hall.ron"][..], &extra[..]].concat());
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(expect), "{extra:?}: {}", stderr(&o));
+    }
+    let o = run(&["check", "scenes/empty-hall.ron"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no racks"), "{}", stderr(&o));
+    let o = run(&["check", "scenes/campus-1152.ron", "--depth", "2"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("pairs of failures") && stderr(&o).contains("--yes"), "{}", stderr(&o));
+}

@@ -156,6 +156,8 @@ fn recolour(
     selection: Option<Res<Selection>>,
     difference: Res<ColourDifference>,
     mut details: ResMut<CurrentDetails>,
+    resilience: Option<Res<super::resilience::Resilience>>,
+    mut unit_costs: Local<Option<(usize, Vec<(usize, [f32; 4])>)>>,
 ) {
     let (Some(tags), Some(snap)) = (tags, latest.snapshot.as_ref()) else { return };
     let metric = settings.metric;
@@ -267,6 +269,30 @@ fn recolour(
             None => UNIT_IDLE,
         };
         set(tags.busway_start, k, colour);
+    }
+    // The Resilience panel's colouring: each unit by what its own failure costs (the tags
+    // looked up once per report, not per frame).
+    if let Some(r) = resilience.as_ref().filter(|r| r.colour) {
+        if let Some(report) = &r.report {
+            let key = std::sync::Arc::as_ptr(report) as usize;
+            if unit_costs.as_ref().is_none_or(|(k, _)| *k != key) {
+                let by_id: std::collections::HashMap<&str, usize> =
+                    tags.ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+                let list = r
+                    .unit_costs()
+                    .into_iter()
+                    .filter_map(|(id, cost)| Some((*by_id.get(id.as_str())?, super::resilience::cost_colour(cost))))
+                    .collect();
+                *unit_costs = Some((key, list));
+            }
+            if let Some((_, list)) = unit_costs.as_ref() {
+                for &(tag, c) in list {
+                    if let Some(slot) = out.get_mut(tag) {
+                        *slot = c;
+                    }
+                }
+            }
+        }
     }
     // The object under the cursor lights up.
     if let Some(slot) = selection.and_then(|s| s.hovered).and_then(|h| out.get_mut(h as usize)) {

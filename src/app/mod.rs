@@ -16,6 +16,7 @@ pub mod panels;
 pub mod pointer;
 pub mod quality;
 pub mod replay_link;
+pub mod resilience;
 pub mod selection;
 pub mod shot;
 pub mod sim_link;
@@ -146,6 +147,7 @@ pub fn plugin(app: &mut App) {
         timeline::plugin,
         live_history::plugin,
         demo::plugin,
+        resilience::plugin,
     ))
     .add_systems(Startup, build_network)
     .add_systems(Update, build_network.run_if(scene_rebuilds).in_set(AppSystems::Rebuild));

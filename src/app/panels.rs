@@ -115,6 +115,7 @@ pub struct PanelState<'w> {
     editor: super::editor::EditorParams<'w>,
     quality: ResMut<'w, super::quality::RenderQuality>,
     demo: Option<ResMut<'w, super::demo::DemoShow>>,
+    resilience: ResMut<'w, super::resilience::Resilience>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -306,6 +307,8 @@ pub fn panels_ui(
                         commands.write(UiCommand(SimCommand::Apply(Action::Restore(f))));
                     }
                 });
+                ui.separator();
+                super::resilience::resilience_ui(ui, &mut state.resilience, &scene, &mut commands);
                 ui.separator();
             }
             ui.heading("Outliner");

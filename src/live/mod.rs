@@ -48,6 +48,12 @@ pub enum SimCommand {
     Restart,
     /// Start over from time zero (finishes a recording in progress first).
     Reset,
+    /// Replay a what-if: carry on from `from` (a resilience check's steady state) with
+    /// `failures` applied now (finishes a recording in progress first, as `Reset` does).
+    WhatIf {
+        from: Box<crate::sim::Simulation>,
+        failures: Vec<crate::sim::Failure>,
+    },
     /// Record from now on to this file (never overwriting an existing one), at 1 Hz of sim time.
     StartRecording(PathBuf),
     /// Finish the recording in progress.
@@ -362,6 +368,21 @@ impl Runner {
                 self.sim = self.initial.clone();
                 self.good = self.initial.clone();
                 self.steps_per_check = 1;
+                self.re_anchor();
+                self.publish();
+                self.send_run_state();
+            }
+            SimCommand::WhatIf { from, failures } => {
+                self.stop_recording();
+                let mut sim = *from;
+                sim.set_dt(self.sim.dt());
+                for f in failures {
+                    sim.apply(&crate::sim::Action::Fail(f));
+                }
+                self.good = sim.clone();
+                self.sim = sim;
+                self.steps_per_check = 1;
+                self.paused = false;
                 self.re_anchor();
                 self.publish();
                 self.send_run_state();

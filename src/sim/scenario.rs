@@ -74,10 +74,12 @@ pub enum FailureKind {
     Utility,
     /// UPS fault: every load it carries loses power.
     Ups,
+    /// PDU (or busway) fault: its racks lose power.
+    Pdu,
 }
 
 impl FailureKind {
-    pub const ALL: [(FailureKind, &'static str); 8] = [
+    pub const ALL: [(FailureKind, &'static str); 9] = [
         (FailureKind::CduPump, "cdu-pump"),
         (FailureKind::Cdu, "cdu"),
         (FailureKind::FacilityPump, "facility-pump"),
@@ -86,6 +88,7 @@ impl FailureKind {
         (FailureKind::Crah, "crah"),
         (FailureKind::Utility, "utility"),
         (FailureKind::Ups, "ups"),
+        (FailureKind::Pdu, "pdu"),
     ];
     pub fn name(self) -> &'static str {
         Self::ALL.iter().find(|(k, _)| *k == self).map_or("?", |(_, n)| n)

@@ -117,7 +117,7 @@ fn energy_balances_at_every_step_through_failures_on_every_example_scene() {
         let ids = Network::build(&site).unwrap().ids;
         let mut events = Vec::new();
         let mut at = 60.0;
-        let kinds: [(FailureKind, &[String]); 8] = [
+        let kinds: [(FailureKind, &[String]); 9] = [
             (FailureKind::CduPump, &ids.cdus),
             (FailureKind::Cdu, &ids.cdus),
             (FailureKind::FacilityPump, &ids.loops),
@@ -126,6 +126,7 @@ fn energy_balances_at_every_step_through_failures_on_every_example_scene() {
             (FailureKind::Crah, &ids.crahs),
             (FailureKind::Utility, &ids.feeds),
             (FailureKind::Ups, &ids.ups),
+            (FailureKind::Pdu, &ids.pdus),
         ];
         for (kind, list) in kinds {
             if let Some(id) = list.first() {

@@ -52,7 +52,10 @@ impl Simulation {
             pending.push((Class::Hall, h as u32, f));
         }
         for (p, node) in n.pdus.iter().enumerate() {
-            let f = if s.pdu_load[p] > node.capacity_kw * 1.001 { bit(AlarmKind::OverCapacity) } else { 0 };
+            let mut f = if s.pdu_load[p] > node.capacity_kw * 1.001 { bit(AlarmKind::OverCapacity) } else { 0 };
+            if fail.pdu[p] {
+                f |= bit(AlarmKind::EquipmentDown);
+            }
             pending.push((Class::Pdu, p as u32, f));
         }
         for (u, node) in n.ups.iter().enumerate() {

@@ -55,6 +55,7 @@ impl Simulation {
         carry(&old_net.ids.crahs, &self.net.ids.crahs, &old_fail.crahs, &mut self.fail.crahs);
         carry(&old_net.ids.feeds, &self.net.ids.feeds, &old_fail.feed, &mut self.fail.feed);
         carry(&old_net.ids.ups, &self.net.ids.ups, &old_fail.ups, &mut self.fail.ups);
+        carry(&old_net.ids.pdus, &self.net.ids.pdus, &old_fail.pdu, &mut self.fail.pdu);
         carry(&old_net.ids.ups, &self.net.ids.ups, &old.ups_battery_kj, &mut self.s.ups_battery_kj);
         // Alarms refer to indices: clear the bookkeeping and let the next step raise what holds.
         for (_, a) in std::mem::take(&mut self.active) {

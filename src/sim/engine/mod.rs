@@ -54,6 +54,7 @@ struct Failures {
     crahs: Vec<bool>,
     feed: Vec<bool>,
     ups: Vec<bool>,
+    pdu: Vec<bool>,
 }
 
 /// Dynamic state. Temperatures °C, powers kW unless named otherwise.
@@ -224,6 +225,7 @@ impl Simulation {
         f.crahs = vec![false; n.crahs.len()];
         f.feed = vec![false; n.feeds.len()];
         f.ups = vec![false; n.ups.len()];
+        f.pdu = vec![false; n.pdus.len()];
         let s = &mut self.s;
         let start = |sp: f64| sp;
         s.cdu_supply = n.cdus.iter().map(|c| start(c.setpoint_c)).collect();
@@ -457,6 +459,7 @@ impl Simulation {
             FailureKind::Crah => hit(&ids.crahs).into_iter().for_each(|i| fl.crahs[i] = failed),
             FailureKind::Utility => hit(&ids.feeds).into_iter().for_each(|i| fl.feed[i] = failed),
             FailureKind::Ups => hit(&ids.ups).into_iter().for_each(|i| fl.ups[i] = failed),
+            FailureKind::Pdu => hit(&ids.pdus).into_iter().for_each(|i| fl.pdu[i] = failed),
         }
         let verb = if failed { "failed" } else { "restored" };
         self.log.push(Alarm {

@@ -51,7 +51,13 @@ impl Simulation {
         let mut server_fans = 0.0;
         let mut stored_w = 0.0;
         let mut pdu_it = vec![0.0; self.net.pdus.len()];
-        let pdu_up: Vec<bool> = self.net.pdus.iter().map(|p| self.s.ups_out[p.ups as usize]).collect();
+        let pdu_up: Vec<bool> = self
+            .net
+            .pdus
+            .iter()
+            .enumerate()
+            .map(|(k, p)| self.s.ups_out[p.ups as usize] && !self.fail.pdu[k])
+            .collect();
         let hall_inlet: Vec<(f64, f64)> = (0..nh).map(|h| (self.s.hall_supply_air[h], self.s.room[h])).collect();
         let profile_factor: Vec<f64> =
             self.profiles.iter().enumerate().map(|(i, p)| p.factor(t, self.scenario.seed, i as u64)).collect();
