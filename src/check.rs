@@ -163,7 +163,7 @@ pub struct CheckReport {
     /// Ranked: most tokens lost first, then GPU-hours, then the candidate's order.
     pub results: Vec<Outcome>,
     pub summary: Vec<KindSummary>,
-    /// Single failures that cost output (depth 1), by name, ranked.
+    /// Single failures that cost output, by name, ranked (empty at depth 2, which runs pairs).
     pub single_points_of_failure: Vec<String>,
 }
 
@@ -247,7 +247,7 @@ impl Check {
         if candidates.is_empty() {
             return Err(format!("{scene}: no equipment of the kinds asked for: nothing to fail"));
         }
-        let stated = candidates.iter().map(|c| c.failures.iter().all(|f| spare_stated(&net, f))).collect();
+        let stated = candidates.iter().map(|c| c.failures.iter().all(|f| spare_stated(&net, f, &c.failures))).collect();
         let gpus = net.racks.iter().map(|r| r.gpus as u64).sum();
         let racks = net.racks.len() as u32;
         let mut steady = Simulation::new(site, Scenario::default(), options.dt)?;
@@ -327,7 +327,9 @@ impl Check {
             let k = sim.kpis();
             tokens_lost += (h.tokens[step] - k.tokens_per_s) * dt;
             output_lost += (h.output[step] - k.output_fraction) * dt;
-            let after = (step + 1) as f64 * dt;
+            // From the failure to the start of the step it showed in (`simulate`'s throttle
+            // onset counts the same way).
+            let after = step as f64 * dt;
             if first_throttle.is_none() && k.racks_throttled > h.throttled[step] {
                 first_throttle = Some(after);
             }
@@ -497,24 +499,46 @@ pub fn merge(slices: Vec<(String, SliceResult)>) -> Result<CheckReport, String> 
     Ok(build_report(first.scene, first.options, first.candidates, first.healthy_tokens_per_s, first.gpus, outcomes))
 }
 
-/// Whether the design states a spare for `f` (see `Redundancy`).
-fn spare_stated(net: &Network, f: &Failure) -> bool {
+/// Whether the design states a spare for `f` that the candidate's other failures (`all`, which
+/// holds `f`) leave standing (see `Redundancy`): pumps beyond duty, or another chiller or dry
+/// cooler on the loop, another CRAH in the hall.
+fn spare_stated(net: &Network, f: &Failure, all: &[Failure]) -> bool {
     let ids = &net.ids;
-    let find = |list: &[String]| list.iter().position(|x| *x == f.target);
+    let find = |list: &[String], target: &str| list.iter().position(|x| x == target);
+    // How many of the candidate's failures of this kind hit object `i` of `list`.
+    let failed = |kind: FailureKind, list: &[String], i: usize| {
+        all.iter().filter(|g| g.kind == kind && find(list, &g.target) == Some(i)).count()
+    };
     match f.kind {
-        FailureKind::CduPump => find(&ids.cdus).is_some_and(|i| net.cdus[i].pumps > net.cdus[i].duty),
-        FailureKind::FacilityPump => find(&ids.loops).is_some_and(|i| net.loops[i].pumps > net.loops[i].duty),
-        FailureKind::Chiller => find(&ids.chillers)
-            .is_some_and(|i| net.loops.iter().any(|l| l.chillers.contains(&(i as u32)) && l.chillers.len() > 1)),
-        FailureKind::DryCooler => find(&ids.dry_coolers)
-            .is_some_and(|i| net.loops.iter().any(|l| l.dry_coolers.contains(&(i as u32)) && l.dry_coolers.len() > 1)),
-        FailureKind::Crah => find(&ids.crahs).is_some_and(|i| {
-            let hall = net.crahs[i].hall;
-            net.crahs.iter().filter(|c| c.hall == hall).count() > 1
+        FailureKind::CduPump => find(&ids.cdus, &f.target)
+            .is_some_and(|i| net.cdus[i].pumps >= net.cdus[i].duty + failed(FailureKind::CduPump, &ids.cdus, i) as u32),
+        FailureKind::FacilityPump => find(&ids.loops, &f.target).is_some_and(|i| {
+            net.loops[i].pumps >= net.loops[i].duty + failed(FailureKind::FacilityPump, &ids.loops, i) as u32
         }),
-        FailureKind::Utility => net.feeds.len() > 1,
-        // A rack hangs off one CDU, one PDU, one UPS in this model: no alternate path.
-        FailureKind::Cdu | FailureKind::Ups | FailureKind::Pdu => false,
+        FailureKind::Chiller => find(&ids.chillers, &f.target).is_some_and(|i| {
+            net.loops.iter().filter(|l| l.chillers.contains(&(i as u32))).any(|l| {
+                let down: usize =
+                    l.chillers.iter().map(|&c| failed(FailureKind::Chiller, &ids.chillers, c as usize)).sum();
+                l.chillers.len() > down
+            })
+        }),
+        FailureKind::DryCooler => find(&ids.dry_coolers, &f.target).is_some_and(|i| {
+            net.loops.iter().filter(|l| l.dry_coolers.contains(&(i as u32))).any(|l| {
+                let down: usize =
+                    l.dry_coolers.iter().map(|&d| failed(FailureKind::DryCooler, &ids.dry_coolers, d as usize)).sum();
+                l.dry_coolers.len() > down
+            })
+        }),
+        FailureKind::Crah => find(&ids.crahs, &f.target).is_some_and(|i| {
+            let hall = net.crahs[i].hall;
+            let in_hall = net.crahs.iter().enumerate().filter(|(_, c)| c.hall == hall);
+            let (n, down) =
+                in_hall.fold((0, 0), |(n, d), (k, _)| (n + 1, d + failed(FailureKind::Crah, &ids.crahs, k)));
+            n > down
+        }),
+        // A UPS takes one feed, and a rack one CDU, one PDU, one UPS in this model: no
+        // alternate path (another feed to other UPS is no spare for these).
+        FailureKind::Utility | FailureKind::Cdu | FailureKind::Ups | FailureKind::Pdu => false,
     }
 }
 

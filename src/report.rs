@@ -911,7 +911,12 @@ pub fn check(args: &CheckCommand) -> Result<(), String> {
     if total == 0 {
         return Err(format!("{scene_name}: no equipment of the kinds asked for: nothing to fail"));
     }
-    if options.depth == 2 && total > crate::check::MAX_PAIRS_WITHOUT_YES && !args.yes && args.plan.is_none() {
+    if net.racks.is_empty() {
+        return Err(format!("{scene_name}: the site has no racks: there is no output to lose"));
+    }
+    // A plan, and its tasks' slices, are the way to run many pairs: only a local run is held back.
+    let local = args.plan.is_none() && args.slice.is_none();
+    if options.depth == 2 && total > crate::check::MAX_PAIRS_WITHOUT_YES && !args.yes && local {
         return Err(format!(
             "depth 2 on {scene_name} is {total} pairs of failures (over {}): narrow --kinds, plan it for a cluster \
              (--plan slurm|k8s), or add --yes",
@@ -930,10 +935,12 @@ pub fn check(args: &CheckCommand) -> Result<(), String> {
     if jobs == 0 {
         return Err("--jobs 0: use at least 1".into());
     }
+    let mine = crate::check::slice_indices(total, slice).len();
     eprintln!(
-        "{scene_name}: {total} what-ifs{} on {jobs} thread{}",
-        slice.map(|(i, n)| format!(" (slice {i} of {n})")).unwrap_or_default(),
-        if jobs == 1 { "" } else { "s" }
+        "{scene_name}: {}{} on {}",
+        plural(mine, "what-if"),
+        slice.map(|(i, n)| format!(" (slice {i} of {n}, of {total} in all)")).unwrap_or_default(),
+        plural(jobs, "thread")
     );
     let t0 = Instant::now();
     let check = Check::prepare(scene_name, site.clone(), options)?;
@@ -958,7 +965,7 @@ pub fn check(args: &CheckCommand) -> Result<(), String> {
     if draw {
         eprintln!();
     }
-    eprintln!("ran {} what-ifs in {:.2} s", indices.len(), t0.elapsed().as_secs_f64());
+    eprintln!("ran {} in {:.2} s", plural(indices.len(), "what-if"), t0.elapsed().as_secs_f64());
     match slice {
         Some((i, n)) => {
             let text = scene::to_ron(&site).map_err(|e| e.to_string())?;
@@ -975,10 +982,18 @@ fn parse_slice(s: &str) -> Result<(usize, usize), String> {
     let bad = || format!("--slice {s}: write I/N with 0 ≤ I < N, e.g. 3/16 (Slurm's $SLURM_ARRAY_TASK_ID/N)");
     let (i, n) = s.split_once('/').ok_or_else(bad)?;
     let (i, n): (usize, usize) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
-    if n == 0 || i >= n {
+    if n == 0 {
         return Err(bad());
     }
+    if i >= n {
+        return Err(format!("--slice {s}: there are {n} slices, numbered 0 to {}", n - 1));
+    }
     Ok((i, n))
+}
+
+/// "1 what-if", "3 what-ifs".
+fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Every `result-*.json` in `dir`, read and parsed; a damaged one is named.
@@ -1012,7 +1027,9 @@ fn emit_check(r: &crate::check::CheckReport, format: CheckFormat) -> Result<(), 
             let err = |e: csv::Error| e.to_string();
             w.write_record([
                 "rank",
+                "index",
                 "failure",
+                "kinds",
                 "tokens_lost",
                 "gpu_hours_lost",
                 "first_throttle_after_s",
@@ -1029,7 +1046,9 @@ fn emit_check(r: &crate::check::CheckReport, format: CheckFormat) -> Result<(), 
             for (k, o) in r.results.iter().enumerate() {
                 w.write_record([
                     (k + 1).to_string(),
+                    o.index.to_string(),
                     o.failure.clone(),
+                    o.kinds.join("+"),
                     o.tokens_lost.to_string(),
                     o.gpu_hours_lost.to_string(),
                     opt(o.first_throttle_after_s),
@@ -1057,7 +1076,8 @@ fn check_text(r: &crate::check::CheckReport) -> String {
     let o = &r.options;
     let _ = writeln!(
         s,
-        "{}: {} {} failures, each from the healthy steady state at {:.0} s for {:.0} s; healthy output {:.0} tokens/s",
+        "{}: {} {} failures, each from the healthy steady state at {:.0} s for {:.0} s; healthy output {:.0} tokens/s \
+         (% out: the tokens lost over what the window would deliver)",
         r.scene,
         r.candidates,
         if o.depth == 2 { "pairs of" } else { "single" },
@@ -1068,30 +1088,40 @@ fn check_text(r: &crate::check::CheckReport) -> String {
     for k in &r.summary {
         let _ = writeln!(s, "  {}", k.text);
     }
-    if r.single_points_of_failure.is_empty() {
+    if o.depth == 2 {
+        // Pairs: the summary's line says how many cost output; single failures were not run.
+    } else if r.single_points_of_failure.is_empty() {
         let _ = writeln!(s, "  no single failure costs output");
     } else {
-        let _ = writeln!(s, "  single points of failure: {}", r.single_points_of_failure.join(", "));
+        let _ = writeln!(s, "  single points of failure ({}):", r.single_points_of_failure.len());
+        for chunk in r.single_points_of_failure.chunks(6) {
+            let _ = writeln!(s, "    {}", chunk.join(", "));
+        }
     }
+    let window = r.healthy_tokens_per_s * o.duration_s;
     let _ = writeln!(
         s,
-        "\n{:>4}  {:<40} {:>14} {:>10} {:>9} {:>9} {:>8} {:>6}  redundancy",
-        "rank", "failure", "tokens lost", "GPU-h", "throttle", "shutdown", "peak GPU", "racks"
+        "\n{:>4}  {:<40} {:>14} {:>7} {:>10} {:>9} {:>9} {:>8} {:>6}  redundancy",
+        "rank", "failure", "tokens lost", "% out", "GPU-h", "throttle", "shutdown", "peak GPU", "racks"
     );
     let when = |t: Option<f64>| t.map_or("—".to_string(), |t| format!("{t:.0} s"));
     for (k, x) in r.results.iter().enumerate() {
+        let pair = x.kinds.len() > 1;
         let red = match x.redundancy {
+            crate::check::Redundancy::None if x.costs_output && pair => "no spare left: the pair costs output",
             crate::check::Redundancy::None if x.costs_output => "none: single point of failure",
             crate::check::Redundancy::None => "none (no loss)",
             crate::check::Redundancy::Held => "spare held",
             crate::check::Redundancy::Failed => "spare stated, did not hold",
         };
+        let pct = if window > 0.0 { 100.0 * x.tokens_lost / window } else { 0.0 };
         let _ = writeln!(
             s,
-            "{:>4}  {:<40} {:>14.0} {:>10.2} {:>9} {:>9} {:>6.1} °C {:>6}  {red}",
+            "{:>4}  {:<40} {:>14.0} {:>6.1}% {:>10.2} {:>9} {:>9} {:>6.1} °C {:>6}  {red}",
             k + 1,
             x.failure,
             x.tokens_lost,
+            pct,
             x.gpu_hours_lost,
             when(x.first_throttle_after_s),
             when(x.first_shutdown_after_s),

@@ -157,6 +157,7 @@ fn recolour(
     difference: Res<ColourDifference>,
     mut details: ResMut<CurrentDetails>,
     resilience: Option<Res<super::resilience::Resilience>>,
+    network: Option<Res<super::SiteNetwork>>,
     mut unit_costs: Local<Option<(usize, Vec<(usize, [f32; 4])>)>>,
 ) {
     let (Some(tags), Some(snap)) = (tags, latest.snapshot.as_ref()) else { return };
@@ -171,10 +172,14 @@ fn recolour(
     let pulse = if settings.pulse_alarms { 0.5 + 0.5 * (time.elapsed_secs() * 5.0).sin() } else { 0.0 };
     let out = &mut current.0;
     out.resize(tags.count as usize, NEUTRAL_RACK);
+    let units_only = resilience.as_ref().is_some_and(|r| r.colour && r.report.is_some());
     for i in 0..tags.racks {
         let has_gpus = tags.has_gpus[i];
         let b = difference.b.as_ref().zip(difference.map.get(i).copied().flatten());
-        let mut c = if let (Some((b, j)), true) = (b, metric.applies(snap, i, has_gpus)) {
+        let mut c = if units_only {
+            // The Resilience colouring is of units: racks step back (their alarms still show).
+            NEUTRAL_RACK
+        } else if let (Some((b, j)), true) = (b, metric.applies(snap, i, has_gpus)) {
             let d = metric.rack_value(snap, i) - metric.rack_value(b, j);
             let rgb = difference_colour(d, ((range.1 - range.0) / 2.0).abs());
             [rgb[0], rgb[1], rgb[2], 1.0]
@@ -278,11 +283,22 @@ fn recolour(
             if unit_costs.as_ref().is_none_or(|(k, _)| *k != key) {
                 let by_id: std::collections::HashMap<&str, usize> =
                     tags.ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
-                let list = r
-                    .unit_costs()
-                    .into_iter()
-                    .filter_map(|(id, cost)| Some((*by_id.get(id.as_str())?, super::resilience::cost_colour(cost))))
-                    .collect();
+                let pdus: Vec<String> = network.as_ref().map(|n| n.0.ids.pdus.clone()).unwrap_or_default();
+                let mut list = Vec::new();
+                for (id, cost) in r.unit_costs() {
+                    let c = super::resilience::cost_colour(cost);
+                    if let Some(&tag) = by_id.get(id.as_str()) {
+                        list.push((tag, c));
+                    }
+                    // A PDU is drawn as its busways (one per row it feeds).
+                    if let Some(p) = pdus.iter().position(|x| *x == id) {
+                        for (k, b) in tags.busways.iter().enumerate() {
+                            if *b == Some(p) {
+                                list.push((tags.busway_start as usize + k, c));
+                            }
+                        }
+                    }
+                }
                 *unit_costs = Some((key, list));
             }
             if let Some((_, list)) = unit_costs.as_ref() {

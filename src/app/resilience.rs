@@ -186,7 +186,9 @@ pub fn resilience_ui(
         ui.colored_label(egui::Color32::from_rgb(230, 90, 80), e);
     }
     let Some(report) = r.report.clone() else { return };
-    ui.checkbox(&mut r.colour, "colour units by what their failure costs");
+    ui.checkbox(&mut r.colour, "colour units by what their failure costs").on_hover_text(
+        "racks turn grey (their alarms still show); UPS and feeds have no object in the view: see the list",
+    );
     if r.colour {
         ui.horizontal(|ui| {
             for (c, label) in [(0.0, "absorbed"), (0.3, ""), (1.0, "worst")] {

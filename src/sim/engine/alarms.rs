@@ -41,10 +41,18 @@ impl Simulation {
             if s.cdu_flow_fraction[c] < 1.0 {
                 f |= bit(AlarmKind::CduNoFlow);
             }
+            // Nothing takes the heat out (facility water lost): the coolant warms on its racks'
+            // and pumps' heat.
+            if s.cdu_supply[c] > node.setpoint_c + 5.0 {
+                f |= bit(AlarmKind::LoopSupplyHigh);
+            }
             pending.push((Class::Cdu, c as u32, f));
         }
         for (l, node) in n.loops.iter().enumerate() {
-            let f = if s.loop_supply[l] > node.setpoint_c + 3.0 { bit(AlarmKind::LoopSupplyHigh) } else { 0 };
+            let mut f = if s.loop_supply[l] > node.setpoint_c + 3.0 { bit(AlarmKind::LoopSupplyHigh) } else { 0 };
+            if s.loop_flow_fraction[l] <= 0.0 {
+                f |= bit(AlarmKind::EquipmentDown);
+            }
             pending.push((Class::Loop, l as u32, f));
         }
         for h in 0..n.halls.len() {
@@ -177,7 +185,7 @@ impl Simulation {
     }
 
     /// What a cleared alarm's entry says: the condition is over, with the value now.
-    fn describe_cleared(&self, kind: AlarmKind, _class: Class, i: usize) -> String {
+    fn describe_cleared(&self, kind: AlarmKind, class: Class, i: usize) -> String {
         let s = &self.s;
         match kind {
             // A rack that shut down or lost power is no longer throttled, but not recovered either.
@@ -192,7 +200,9 @@ impl Simulation {
                 format!("CDU back within its {:.0} kW rating ({:.0} kW)", self.net.cdus[i].capacity_kw, s.cdu_heat[i])
             }
             AlarmKind::CduNoFlow => format!("TCS flow back at {:.0} %", s.cdu_flow_fraction[i] * 100.0),
+            AlarmKind::LoopSupplyHigh if class == Class::Cdu => format!("TCS supply {:.1} °C", s.cdu_supply[i]),
             AlarmKind::LoopSupplyHigh => format!("facility supply {:.1} °C", s.loop_supply[i]),
+            AlarmKind::EquipmentDown if class == Class::Loop => "flow back".into(),
             AlarmKind::RoomHot => format!("room air {:.1} °C", s.room[i]),
             AlarmKind::OverCapacity => "load back within capacity".into(),
             AlarmKind::OnBattery => "off battery".into(),
@@ -259,6 +269,16 @@ impl Simulation {
                     self.net.cdus[i].duty
                 ),
             ),
+            AlarmKind::LoopSupplyHigh if class == Class::Cdu => (
+                Critical,
+                format!(
+                    "TCS supply {:.1} °C, setpoint {:.1} °C: its exchanger is not taking the heat out",
+                    s.cdu_supply[i], self.net.cdus[i].setpoint_c
+                ),
+            ),
+            AlarmKind::EquipmentDown if class == Class::Loop => {
+                (Critical, "no flow: none of its pumps runs (failed, or without power)".into())
+            }
             AlarmKind::LoopSupplyHigh => (
                 Warning,
                 format!("facility supply {:.1} °C, setpoint {:.1} °C", s.loop_supply[i], self.net.loops[i].setpoint_c),

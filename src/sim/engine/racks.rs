@@ -219,7 +219,8 @@ impl Simulation {
                 possible += asked;
                 let out = st & (RackStatus::SHUTDOWN | RackStatus::NO_POWER) == 0;
                 work += if out { asked * theta } else { 0.0 };
-                throttled += u32::from(st & RackStatus::THROTTLED != 0);
+                // A rack that stops this step still carries the throttle bit: counted as down only.
+                throttled += u32::from(st & RackStatus::THROTTLED != 0 && out);
                 down += u32::from(!out);
                 inlet_max = inlet_max.max(inlet);
             }
