@@ -464,18 +464,24 @@ pub fn merge(slices: Vec<(String, SliceResult)>) -> Result<CheckReport, String> 
         );
     };
     let first = first.clone();
-    let mut seen = vec![false; first.slices];
+    let first_file = slices[0].0.clone();
+    let mut seen: Vec<Option<String>> = vec![None; first.slices];
     let mut outcomes = Vec::with_capacity(first.candidates);
     for (file, s) in slices {
         if s.format != SLICE_FORMAT {
             return Err(format!("{file}: not a check slice ({:?})", s.format));
         }
-        if s.scene_hash != first.scene_hash || s.options != first.options || s.slices != first.slices {
-            return Err(format!("{file}: a slice of another check (scene, options or slice count differ)"));
+        let differs = [
+            (s.scene_hash != first.scene_hash, "its scene (edited between tasks?)"),
+            (s.options != first.options, "its options"),
+            (s.slices != first.slices, "its slice count"),
+        ];
+        if let Some((_, what)) = differs.iter().find(|(d, _)| *d) {
+            return Err(format!("{file}: a slice of another check: {what} differs from {first_file}'s"));
         }
         match seen.get_mut(s.slice) {
-            Some(x) if !*x => *x = true,
-            Some(_) => return Err(format!("{file}: slice {} appears twice", s.slice)),
+            Some(x @ None) => *x = Some(file.clone()),
+            Some(Some(other)) => return Err(format!("{file}: slice {} appears twice (also in {other})", s.slice)),
             None => return Err(format!("{file}: slice {} of {} is out of range", s.slice, s.slices)),
         }
         let want = slice_indices(first.candidates, Some((s.slice, s.slices)));
@@ -490,7 +496,7 @@ pub fn merge(slices: Vec<(String, SliceResult)>) -> Result<CheckReport, String> 
         }
         outcomes.extend(s.outcomes);
     }
-    if let Some(missing) = seen.iter().position(|x| !x) {
+    if let Some(missing) = seen.iter().position(Option::is_none) {
         return Err(format!(
             "slice {missing} of {} is missing (result-{missing}.json): run that task again, then merge",
             first.slices

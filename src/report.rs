@@ -1164,9 +1164,11 @@ fn write_plan(
                 "#!/bin/bash\n\
                  # factory-twin resilience check: {total} what-ifs in {slices} array tasks.\n\
                  # Submit: sbatch {file}; when all tasks are done: factory-twin check --merge {out}\n\
+                 # The binary, the scene and the output folder below must be on a filesystem the\n\
+                 # compute nodes share (edit the paths if not); --cpus-per-task is --jobs per task.\n\
                  #SBATCH --job-name=factory-twin-check\n\
                  #SBATCH --array=0-{last}\n\
-                 #SBATCH --cpus-per-task=2\n\
+                 #SBATCH --cpus-per-task={cpus}\n\
                  #SBATCH --output={out}/slurm-%A_%a.out\n\
                  set -euo pipefail\n\
                  i=$SLURM_ARRAY_TASK_ID\n\
@@ -1174,6 +1176,7 @@ fn write_plan(
                  > {out}/result-$i.json.part\n\
                  mv {out}/result-$i.json.part {out}/result-$i.json\n",
                 last = slices - 1,
+                cpus = args.jobs.unwrap_or(2).max(1),
                 file = q(&out_abs.join("check.sbatch")),
                 out = q(&out_abs),
                 exe = q(&exe),
@@ -1188,21 +1191,24 @@ fn write_plan(
                  # Put the scene and the factory-twin binary in an image (or mount them), mount a\n\
                  # volume at {out} shared by the pods, then: kubectl apply -f check-job.yaml;\n\
                  # when the Job completes: factory-twin check --merge {out}\n\
+                 # {out} is the mount path inside the pods; give each run its own Job name.\n\
                  apiVersion: batch/v1\n\
                  kind: Job\n\
-                 metadata:\n  name: factory-twin-check\n\
+                 metadata:\n  name: factory-twin-check-{hash}\n\
                  spec:\n  completionMode: Indexed\n  completions: {slices}\n  parallelism: {slices}\n  backoffLimitPerIndex: 2\n\
                  \x20 template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: check\n        \
                  image: factory-twin:latest  # an image with the binary and the scene\n        \
-                 resources:\n          requests:\n            cpu: \"2\"\n        \
+                 resources:\n          requests:\n            cpu: \"{cpus}\"\n        \
                  command: [\"/bin/sh\", \"-c\"]\n        \
-                 args:\n        - >-\n          factory-twin check {scene} {flags} --jobs 2 --slice \"$JOB_COMPLETION_INDEX/{slices}\"\n          \
+                 args:\n        - >-\n          factory-twin check {scene} {flags} --jobs {cpus} --slice \"$JOB_COMPLETION_INDEX/{slices}\"\n          \
                  > {out}/result-$JOB_COMPLETION_INDEX.json.part &&\n          \
                  mv {out}/result-$JOB_COMPLETION_INDEX.json.part {out}/result-$JOB_COMPLETION_INDEX.json\n        \
                  volumeMounts:\n        - name: results\n          mountPath: {out}\n      \
                  volumes:\n      - name: results\n        persistentVolumeClaim:\n          claimName: factory-twin-check  # ReadWriteMany\n",
                 out = out_abs.display(),
                 scene = scene.display(),
+                hash = &crate::check::fnv(&format!("{} {flags}", scene.display()))[..8],
+                cpus = args.jobs.unwrap_or(2).max(1),
             ),
             format!("kubectl apply -f {}", out_abs.join("check-job.yaml").display()),
         ),
