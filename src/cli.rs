@@ -137,6 +137,9 @@ pub struct CheckArgs {
     /// Time step: 1s by default.
     #[arg(long, default_value = "1s")]
     pub dt: String,
+    /// Outdoor dry bulb, °C, instead of the scene's (a hot day; wet bulb moves with it).
+    #[arg(long)]
+    pub ambient: Option<f64>,
     #[arg(long, value_enum, default_value_t = CheckReportFormat::Text)]
     pub report: CheckReportFormat,
     /// Run only slice I of N (0-based) and print it as JSON for --merge: what an array task runs.
@@ -186,6 +189,7 @@ impl From<&CheckArgs> for report::CheckCommand {
             depth: a.depth,
             jobs: a.jobs,
             dt: a.dt.clone(),
+            ambient: a.ambient,
             report: match a.report {
                 CheckReportFormat::Json => report::CheckFormat::Json,
                 CheckReportFormat::Text => report::CheckFormat::Text,

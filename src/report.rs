@@ -855,6 +855,7 @@ pub struct CheckCommand {
     pub depth: u8,
     pub jobs: Option<usize>,
     pub dt: String,
+    pub ambient: Option<f64>,
     pub report: CheckFormat,
     pub slice: Option<String>,
     pub plan: Option<Plan>,
@@ -904,7 +905,8 @@ pub fn check(args: &CheckCommand) -> Result<(), String> {
         dt: parse_duration(&args.dt).map_err(|e| format!("--dt: {e}"))?,
     };
     crate::check::validate_options(&options)?;
-    let site = load_site(scene_path)?;
+    let mut site = load_site(scene_path)?;
+    apply_overrides(&mut site, args.ambient, None)?;
     let scene_name = scene_path.display().to_string();
     let net = crate::sim::network::Network::build(&site)?;
     let total = crate::check::candidate_count(&net, &options.kinds, options.depth);
@@ -1150,6 +1152,9 @@ fn write_plan(
     let (scene, out_abs) = (abs(scene), abs(out));
     let exe = std::env::current_exe().map(|p| abs(&p)).unwrap_or_else(|_| "factory-twin".into());
     let mut flags = format!("--duration {} --at {} --dt {} --depth {}", args.duration, args.at, args.dt, args.depth);
+    if let Some(a) = args.ambient {
+        flags.push_str(&format!(" --ambient {a}"));
+    }
     if !args.kinds.is_empty() {
         flags.push_str(&format!(" --kinds {}", args.kinds.join(",")));
     }

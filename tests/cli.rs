@@ -649,6 +649,7 @@ fn check_ranks_failures_and_its_slices_merge_to_the_local_report() {
         (vec!["--slice", "3/3"], "--slice 3/3"),
         (vec!["--depth", "3"], "--depth 3"),
         (vec!["--jobs", "0"], "--jobs 0"),
+        (vec!["--ambient", "99"], "--ambient 99"),
     ] {
         let o = run(&[&["check", "scenes/demo-hall.ron"][..], &extra[..]].concat());
         assert_eq!(o.status.code(), Some(1), "{extra:?}: {}", stderr(&o));

@@ -288,6 +288,40 @@ pub fn describe(s: &Snapshot, tags: &FacilityTags, net: Option<&SiteNetwork>, ta
     out
 }
 
+/// "290 M tokens over the hour (25.0 %), 8th of 26" or "absorbed (spare held)", from a
+/// finished Resilience check, for a unit it failed.
+fn failure_cost(
+    r: Option<&super::resilience::Resilience>,
+    kind: Option<ObjectKind>,
+    id: Option<&String>,
+) -> Option<String> {
+    let report = r?.report.as_ref()?;
+    let name = match kind? {
+        ObjectKind::Cdu(_) => "cdu",
+        ObjectKind::Chiller(_) => "chiller",
+        ObjectKind::DryCooler(_) => "dry-cooler",
+        ObjectKind::Crah(_) => "crah",
+        ObjectKind::Rack(_) => return None,
+    };
+    let want = format!("{name} {}", id?);
+    let (rank, o) = report.results.iter().enumerate().find(|(_, o)| o.failure == want)?;
+    Some(if o.costs_output {
+        let window = report.healthy_tokens_per_s * report.options.duration_s;
+        let pct = if window > 0.0 { 100.0 * o.tokens_lost / window } else { 0.0 };
+        format!(
+            "{} tokens in {:.0} min ({pct:.1} %), {} of {} by cost",
+            crate::demo::si(o.tokens_lost),
+            report.options.duration_s / 60.0,
+            rank + 1,
+            report.results.len()
+        )
+    } else if o.redundancy == crate::check::Redundancy::Held {
+        "absorbed (spare held)".into()
+    } else {
+        "absorbed".into()
+    })
+}
+
 /// The failure that takes this object out, if it can fail on its own.
 fn failure_of(kind: ObjectKind, id: &str) -> Option<Failure> {
     let kind = match kind {
@@ -318,6 +352,8 @@ pub fn show(
     commands: &mut MessageWriter<UiCommand>,
     select: &mut MessageWriter<Select>,
     width: &mut f32,
+    // The panels own it (mutably, for their Resilience section); the inspector only reads it.
+    resilience: Option<&super::resilience::Resilience>,
 ) {
     let Some(tags) = p.tags.as_deref() else { return };
     let net = p.net.as_deref();
@@ -360,6 +396,12 @@ pub fn show(
                         for (k, v) in describe(s, tags, net, tag) {
                             ui.label(k);
                             ui.label(v);
+                            ui.end_row();
+                        }
+                        // What the Resilience check found this unit's own failure costs.
+                        if let Some(text) = failure_cost(resilience, kind, tags.ids.get(tag as usize)) {
+                            ui.label("if it fails");
+                            ui.label(text);
                             ui.end_row();
                         }
                     });
@@ -586,4 +628,28 @@ fn alarms_ui(ui: &mut egui::Ui, s: &Snapshot, tags: &FacilityTags, select: &mut 
             ui.small(format!("… and {} more", lines.len() - 300));
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A unit's line in the inspector from a finished check: the demo hall's CDU costs output,
+    /// its CRAH's failure is absorbed, and racks have no line.
+    #[test]
+    fn a_units_failure_cost_reads_from_the_check() {
+        use crate::check::{Check, CheckOptions};
+        let site = crate::scene::parse(crate::scene::DEMO_SCENE).unwrap().site;
+        let options = CheckOptions { duration_s: 1200.0, at_s: 300.0, ..Default::default() };
+        let check = Check::prepare("demo".into(), site, options).unwrap();
+        let all: Vec<usize> = (0..check.candidates().len()).collect();
+        let mut r = super::super::resilience::Resilience::default();
+        r.report = Some(std::sync::Arc::new(check.report(check.run(&all, 1, &|_, _| {}))));
+        let cost = |kind, id: &str| failure_cost(Some(&r), Some(kind), Some(&id.to_string()));
+        let cdu = cost(ObjectKind::Cdu(0), "hall-1/cdu-1").unwrap();
+        assert!(cdu.contains("tokens in 20 min") && cdu.contains("of 8 by cost"), "{cdu}");
+        assert_eq!(cost(ObjectKind::Crah(0), "hall-1/crah-1").as_deref(), Some("absorbed"));
+        assert_eq!(cost(ObjectKind::Rack(0), "hall-1/row-A/rack-01"), None);
+        assert_eq!(failure_cost(None, Some(ObjectKind::Cdu(0)), Some(&"hall-1/cdu-1".to_string())), None);
+    }
 }

@@ -336,6 +336,7 @@ pub fn panels_ui(
             &mut commands,
             &mut state.select,
             &mut right,
+            Some(&*state.resilience),
         );
         if (right - state.layout.right_width).abs() > 1.0 {
             state.layout.right_width = right;
