@@ -9,8 +9,8 @@
 //! report does not depend on how many threads ran them (nor on how the candidates were sliced
 //! across machines: `merge` puts slices back into exactly the local report).
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -545,19 +545,6 @@ fn spare_stated(net: &Network, f: &Failure, all: &[Failure]) -> bool {
         // A UPS takes one feed, and a rack one CDU, one PDU, one UPS in this model: no
         // alternate path (another feed to other UPS is no spare for these).
         FailureKind::Utility | FailureKind::Cdu | FailureKind::Ups | FailureKind::Pdu => false,
-    }
-}
-
-/// A shared progress count for a UI thread to read while a check runs.
-#[derive(Debug, Default)]
-pub struct Progress {
-    pub done: AtomicUsize,
-    pub total: AtomicUsize,
-}
-
-impl Progress {
-    pub fn new() -> Arc<Progress> {
-        Arc::new(Progress::default())
     }
 }
 

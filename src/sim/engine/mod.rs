@@ -161,8 +161,6 @@ pub struct EnergyTotals {
     pub utility_kj: f64,
     /// Rejected as heat (plant, walls, DX units, electrical rooms).
     pub rejected_kj: f64,
-    /// Σ over steps of utility − rejected − Δstored (0 when every step balances).
-    pub residual_kj: f64,
 }
 
 const DX_COP: f64 = 3.5; // *estimate*: DX CRAH compressor COP
@@ -528,7 +526,6 @@ impl Simulation {
             let a = &mut self.energy;
             a.utility_kj += e.utility_kw * dt;
             a.rejected_kj += rejected * dt;
-            a.residual_kj += residual * dt;
         }
         let r = &racks;
         let k = &mut self.s.kpis;
